@@ -1,0 +1,88 @@
+/**
+ * Wall-clock time in the home's zone (SMARTHOME_TZ), without Date.now(): callers pass the
+ * instant. Formatters are cached per zone because Intl.DateTimeFormat is costly to build.
+ */
+
+export interface LocalParts {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+  readonly hour: number;
+  readonly minute: number;
+  readonly second: number;
+  /** 0 = Sunday. */
+  readonly weekday: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(tz: string): Intl.DateTimeFormat {
+  let f = formatters.get(tz);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+    formatters.set(tz, f);
+  }
+  return f;
+}
+
+/** Throws a RangeError for an unknown zone; config validation calls this once at start-up. */
+export function checkZone(tz: string): void {
+  formatter(tz);
+}
+
+export function localParts(epochMs: number, tz: string): LocalParts {
+  const parts: Record<string, number> = {};
+  for (const p of formatter(tz).formatToParts(epochMs)) {
+    if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  }
+  const { year = 0, month = 1, day = 1, hour = 0, minute = 0, second = 0 } = parts;
+  const weekday = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+  return { year, month, day, hour, minute, second, weekday };
+}
+
+/** Minutes since 1970-01-01T00:00 of the local wall clock (zone-free, so comparable across days). */
+export function wallMinutes(p: Pick<LocalParts, 'year' | 'month' | 'day' | 'hour' | 'minute'>): number {
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) / 60000;
+}
+
+/** The zone's offset from UTC at an instant, in minutes. */
+export function offsetMinutes(epochMs: number, tz: string): number {
+  const p = localParts(epochMs, tz);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return Math.round((asUtc - (epochMs - (((epochMs % 1000) + 1000) % 1000))) / 60000);
+}
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/** ISO-8601 with the zone's offset, milliseconds included: `2021-09-22T19:00:00.000+09:00`. */
+export function isoLocal(epochMs: number, tz: string): string {
+  const p = localParts(epochMs, tz);
+  const off = offsetMinutes(epochMs, tz);
+  const sign = off < 0 ? '-' : '+';
+  const abs = Math.abs(off);
+  const ms = ((epochMs % 1000) + 1000) % 1000;
+  return (
+    `${p.year}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}.${pad(ms, 3)}` +
+    `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
+  );
+}
+
+/** The alarm date format of SPEC 5: `Y.M.D.H.M.S`, no zero padding (`2021.9.22.20.36.14`). */
+export function alarmDate(epochMs: number, tz: string): string {
+  const p = localParts(epochMs, tz);
+  return `${p.year}.${p.month}.${p.day}.${p.hour}.${p.minute}.${p.second}`;
+}
+
+/** The zone this machine runs in, for when SMARTHOME_TZ is unset. */
+export function systemZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}

@@ -1,0 +1,118 @@
+/**
+ * The replay format (SPEC 10): recorded events in, effect lines out. A line is one JSON object;
+ * `at` is ISO-8601 with an offset. A weather failure is recorded as `{"source":"weather","error":…}`.
+ */
+import * as t from 'io-ts';
+import * as E from 'fp-ts/lib/Either.js';
+import { formatErrors, truncate, type DecodeError } from './errors.js';
+import type { Event } from '../streams/events.js';
+import type { Effect } from '../streams/effects.js';
+
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+export const Instant = new t.Type<number, string, unknown>(
+  'ISO-8601 time with offset',
+  (u): u is number => typeof u === 'number',
+  (u, c) => {
+    if (typeof u !== 'string' || !ISO_WITH_OFFSET.test(u)) return t.failure(u, c);
+    const ms = Date.parse(u);
+    return Number.isNaN(ms) ? t.failure(u, c) : t.success(ms);
+  },
+  (ms) => new Date(ms).toISOString(),
+);
+
+const Head = t.type({ at: Instant, source: t.keyof({ mqtt: null, rtdb: null, firestore: null, weather: null, face: null }) });
+const DocData = t.union([t.UnknownRecord, t.null]);
+
+const bodies = {
+  mqtt: t.type({ topic: t.string, payload: t.string }),
+  rtdb: t.type({ path: t.string, value: t.unknown }),
+  firestore: t.type({ collection: t.string, id: t.string, data: DocData }),
+  weather: t.union([t.type({ current: t.unknown, air: t.unknown }), t.type({ error: t.string })]),
+  face: t.type({ result: t.string }),
+} as const;
+
+export interface Recorded {
+  readonly at: number;
+  readonly event: Event;
+}
+
+function toEvent(source: keyof typeof bodies, json: unknown): E.Either<DecodeError, Event> {
+  switch (source) {
+    case 'mqtt':
+      return E.map((b: t.TypeOf<typeof bodies.mqtt>): Event => ({ type: 'mqtt.message', topic: b.topic, payload: b.payload }))(
+        formatErrors('mqtt line', bodies.mqtt.decode(json)),
+      );
+    case 'rtdb':
+      return E.map((b: t.TypeOf<typeof bodies.rtdb>): Event => ({ type: 'rtdb.value', path: b.path, value: b.value ?? null }))(
+        formatErrors('rtdb line', bodies.rtdb.decode(json)),
+      );
+    case 'firestore':
+      return E.map(
+        (b: t.TypeOf<typeof bodies.firestore>): Event => ({ type: 'firestore.doc', collection: b.collection, id: b.id, data: b.data }),
+      )(formatErrors('firestore line', bodies.firestore.decode(json)));
+    case 'weather':
+      return E.map(
+        (b: t.TypeOf<typeof bodies.weather>): Event =>
+          'error' in b ? { type: 'weather.failure', reason: b.error } : { type: 'weather.result', current: b.current, air: b.air },
+      )(formatErrors('weather line', bodies.weather.decode(json)));
+    case 'face':
+      return E.map((b: t.TypeOf<typeof bodies.face>): Event => ({ type: 'face.result', result: b.result }))(
+        formatErrors('face line', bodies.face.decode(json)),
+      );
+  }
+}
+
+/** One recording line -> its instant and event, or a readable reason. */
+export function decodeRecordedLine(line: string): E.Either<DecodeError, Recorded> {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (e) {
+    return E.left({ _tag: 'DecodeError', message: truncate(`not JSON (${(e as Error).message})`) });
+  }
+  return E.chain((head: t.TypeOf<typeof Head>) => E.map((event: Event) => ({ at: head.at, event }))(toEvent(head.source, json)))(
+    formatErrors('recorded line', Head.decode(json)),
+  );
+}
+
+/** An inbound event as a recording line (ticks are not recorded: a replay makes its own). */
+export function encodeEventLine(event: Event, at: string): string | null {
+  switch (event.type) {
+    case 'mqtt.message':
+      return JSON.stringify({ at, source: 'mqtt', topic: event.topic, payload: event.payload });
+    case 'rtdb.value':
+      return JSON.stringify({ at, source: 'rtdb', path: event.path, value: event.value });
+    case 'firestore.doc':
+      return JSON.stringify({ at, source: 'firestore', collection: event.collection, id: event.id, data: event.data });
+    case 'weather.result':
+      return JSON.stringify({ at, source: 'weather', current: event.current, air: event.air });
+    case 'weather.failure':
+      return JSON.stringify({ at, source: 'weather', error: event.reason });
+    case 'face.result':
+      return JSON.stringify({ at, source: 'face', result: event.result });
+    case 'clock.tick':
+      return null;
+  }
+}
+
+/** An effect as a replay output line; internal effects (logs, state) have none. */
+export function encodeEffectLine(effect: Effect, at: string): string | null {
+  switch (effect.type) {
+    case 'mqtt.publish':
+      return JSON.stringify({ at, sink: 'mqtt', topic: effect.topic, payload: effect.payload });
+    case 'rtdb.set':
+      return JSON.stringify({ at, sink: 'rtdb', path: effect.path, value: effect.value });
+    case 'firestore.set':
+      return JSON.stringify({ at, sink: 'firestore', collection: effect.collection, id: effect.id, data: effect.data });
+    case 'firestore.delete':
+      return JSON.stringify({ at, sink: 'firestore', collection: effect.collection, id: effect.id, data: null });
+    case 'slack.alert':
+      return JSON.stringify({ at, sink: 'slack', text: effect.text });
+    case 'face.run':
+      return JSON.stringify({ at, sink: 'face', run: true });
+    case 'log':
+    case 'state.schedule':
+      return null;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Everything the pipeline asks the outside world to do. Sinks perform them; a replay prints
+ * the first five kinds as `sink` lines (SPEC 10). `log` and `state.*` are internal: logs go to
+ * the logger (stderr in a replay), state effects are persisted by the service.
+ */
+export type Effect =
+  | MqttPublish
+  | RtdbSet
+  | FirestoreSet
+  | FirestoreDelete
+  | SlackAlert
+  | FaceRun
+  | Log
+  | ScheduleFired;
+
+export interface MqttPublish {
+  readonly type: 'mqtt.publish';
+  readonly topic: string;
+  readonly payload: string;
+}
+
+export interface RtdbSet {
+  readonly type: 'rtdb.set';
+  readonly path: string;
+  readonly value: unknown;
+}
+
+export interface FirestoreSet {
+  readonly type: 'firestore.set';
+  readonly collection: string;
+  readonly id: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+export interface FirestoreDelete {
+  readonly type: 'firestore.delete';
+  readonly collection: string;
+  readonly id: string;
+}
+
+/** An operator alert. The Slack sink throttles and summarises repeats. */
+export interface SlackAlert {
+  readonly type: 'slack.alert';
+  readonly text: string;
+}
+
+/** Run the face recogniser once; its answer comes back as a `face.result` event. */
+export interface FaceRun {
+  readonly type: 'face.run';
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Log {
+  readonly type: 'log';
+  readonly level: LogLevel;
+  readonly msg: string;
+}
+
+/**
+ * A schedule occurrence was handled (fired or skipped). `occurrence` is the occurrence's local
+ * wall-clock time in minutes since 1970-01-01 (zone-free), so it survives restarts.
+ */
+export interface ScheduleFired {
+  readonly type: 'state.schedule';
+  readonly id: string;
+  readonly occurrence: number;
+}
+
+export type EffectType = Effect['type'];

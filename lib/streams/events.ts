@@ -1,0 +1,61 @@
+/**
+ * Everything the pipeline reacts to. Sources (and the replay reader) produce these; the
+ * shapes map one to one onto the `source` lines of a recording (SPEC 10).
+ * Payloads are raw: decoding happens in the streams, so a bad payload becomes an alert there.
+ */
+export type Event =
+  | MqttMessage
+  | RtdbValue
+  | FirestoreDoc
+  | WeatherResult
+  | WeatherFailure
+  | FaceResult
+  | ClockTick;
+
+/** A message received on a subscribed topic. */
+export interface MqttMessage {
+  readonly type: 'mqtt.message';
+  readonly topic: string;
+  readonly payload: string;
+}
+
+/** The value at an RTDB path (`null` when deleted); any granularity, `''` is the root. */
+export interface RtdbValue {
+  readonly type: 'rtdb.value';
+  readonly path: string;
+  readonly value: unknown;
+}
+
+/** A Firestore document as it now is; `data: null` means it was deleted. */
+export interface FirestoreDoc {
+  readonly type: 'firestore.doc';
+  readonly collection: string;
+  readonly id: string;
+  readonly data: Readonly<Record<string, unknown>> | null;
+}
+
+/** One successful weather poll: the raw OpenWeatherMap `/weather` and `/air_pollution` bodies. */
+export interface WeatherResult {
+  readonly type: 'weather.result';
+  readonly current: unknown;
+  readonly air: unknown;
+}
+
+/** A weather poll that failed (HTTP error, timeout, rejected body). `reason` holds no secret. */
+export interface WeatherFailure {
+  readonly type: 'weather.failure';
+  readonly reason: string;
+}
+
+/** What the face recogniser answered: a UID, `"none"` (no recogniser) or `"fail"`. */
+export interface FaceResult {
+  readonly type: 'face.result';
+  readonly result: string;
+}
+
+/** A clock tick (every second live and in replays); the time is the scheduler's `now()`. */
+export interface ClockTick {
+  readonly type: 'clock.tick';
+}
+
+export type EventType = Event['type'];
