@@ -1,0 +1,87 @@
+/**
+ * Appliance alarms (SPEC 5): when the tracked status changes, one alarm for a new mode, else one
+ * per appliance switched on or off. Ids are `10000000000 - unix seconds` so they sort newest
+ * first; alarms in the same second get `_1`, `_2`, ... Only the newest 20 are kept.
+ */
+import { filter, type Observable } from 'rxjs';
+import { encode, type HomeCode } from '../protocol/home-code.js';
+import { alarmDate } from '../protocol/local-time.js';
+import type { Deps } from './deps.js';
+import type { Effect } from './effects.js';
+import { handle } from './react.js';
+import type { Doc, Observed } from './world.js';
+
+export const ALARMS = 'appliance_alarm';
+export const MAX_ALARMS = 20;
+const ID_BASE = 10_000_000_000;
+
+export interface Alarm {
+  readonly icon: string;
+  readonly inform: string;
+}
+
+type Appliance = 'airconState' | 'lightState' | 'window' | 'gas';
+
+const APPLIANCES: ReadonlyArray<{ field: Appliance; icon: string; on: string; off: string }> = [
+  { field: 'airconState', icon: 'aircon_icon', on: '에어컨이 켜졌어요.', off: '에어컨이 꺼졌어요.' },
+  { field: 'lightState', icon: 'light_icon', on: '전등이 켜졌어요.', off: '전등이 꺼졌어요.' },
+  { field: 'window', icon: 'window_icon', on: '창문이 열렸어요.', off: '창문이 닫혔어요.' },
+  { field: 'gas', icon: 'gasvalve_icon', on: '가스밸브가 열렸어요.', off: '가스밸브가 닫혔어요.' },
+];
+
+/** The alarms a status change raises (the first status is a baseline and raises none). */
+export function alarmsFor(before: HomeCode, after: HomeCode, modes: ReadonlyMap<string, Doc>): Alarm[] {
+  if (after.mode !== before.mode && after.mode !== 0) {
+    return [{ icon: `${after.mode}mode_icon`, inform: `${modeName(after.mode, modes)}가 실행되었습니다.` }];
+  }
+  return APPLIANCES.filter(({ field }) => after[field] !== before[field] && after[field] !== 2).map(({ field, icon, on, off }) => ({
+    icon,
+    inform: after[field] === 1 ? on : off,
+  }));
+}
+
+function modeName(n: number, modes: ReadonlyMap<string, Doc>): string {
+  for (const doc of modes.values()) {
+    if (Number(doc.modeNum) === n && typeof doc.modeName === 'string') return doc.modeName;
+  }
+  return '모드정보없음';
+}
+
+/** Unique ids for `count` alarms raised at `epochMs`, given the ids that exist. */
+export function alarmIds(epochMs: number, count: number, existing: ReadonlySet<string>): string[] {
+  const base = String(ID_BASE - Math.floor(epochMs / 1000));
+  const ids: string[] = [];
+  for (let n = 0; ids.length < count; n++) {
+    const id = n === 0 ? base : `${base}_${n}`;
+    if (!existing.has(id)) ids.push(id);
+  }
+  return ids;
+}
+
+/** The ids beyond the newest `MAX_ALARMS` (the largest ids, as strings: all have ten digits). */
+export function excessIds(ids: Iterable<string>): string[] {
+  return [...ids].sort().slice(MAX_ALARMS);
+}
+
+export function alarms$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+  const { topics, tz } = deps.settings;
+  return observed$.pipe(
+    filter((o) => o.statusBefore !== undefined && o.world.status !== undefined && encode(o.statusBefore) !== encode(o.world.status)),
+    handle('alarms', topics, ({ statusBefore, world }) => {
+      const raised = alarmsFor(statusBefore!, world.status!, world.docs.modes);
+      if (raised.length === 0) return [];
+      const now = deps.scheduler.now();
+      const existing = new Set(world.docs[ALARMS].keys());
+      const ids = alarmIds(now, raised.length, existing);
+      const date = alarmDate(now, tz);
+      const sets: Effect[] = raised.map((alarm, i) => ({
+        type: 'firestore.set',
+        collection: ALARMS,
+        id: ids[i]!,
+        data: { icon: alarm.icon, date, inform: alarm.inform },
+      }));
+      const deletes: Effect[] = excessIds([...existing, ...ids]).map((id) => ({ type: 'firestore.delete', collection: ALARMS, id }));
+      return [...sets, ...deletes];
+    }),
+  );
+}

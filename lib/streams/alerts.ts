@@ -1,0 +1,27 @@
+/**
+ * "Reported" (issue 3): a plain-text message on an MQTT error topic plus a Slack alert.
+ * Texts are cut to 200 characters, since they may embed what a device sent.
+ */
+import { truncate } from '../protocol/errors.js';
+import type { Effect, LogLevel } from './effects.js';
+import { deviceTopic, type Topics } from './deps.js';
+
+function report(topic: string, label: string, text: string): Effect[] {
+  const cut = truncate(text);
+  return [
+    { type: 'mqtt.publish', topic, payload: cut },
+    { type: 'slack.alert', text: truncate(`${label}: ${text}`) },
+  ];
+}
+
+/** A system warning on `data/error/warning`. */
+export const warning = (topics: Topics, text: string): Effect[] => report(topics.warning, 'warning', text);
+
+/** A system error on `data/error/error`. */
+export const systemError = (topics: Topics, text: string): Effect[] => report(topics.error, 'error', text);
+
+/** An error about a message that `device` sent, on `webos/{device}/error`. */
+export const deviceError = (topics: Topics, device: string, text: string): Effect[] =>
+  report(deviceTopic(topics.deviceError, device), `error for ${device}`, text);
+
+export const log = (level: LogLevel, msg: string): Effect => ({ type: 'log', level, msg: truncate(msg, 500) });

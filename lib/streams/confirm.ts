@@ -1,0 +1,51 @@
+/**
+ * The check of work (SPEC 5, the seed's unfinished item): once the home has reported a status,
+ * every control sent to it (by the backend or by another client, as observed on the control
+ * topic) must be confirmed by a later report that agrees on every position the control sets.
+ * A control the last report already agrees with needs no change and counts as confirmed.
+ * One that stays unconfirmed for COMMAND_CONFIRM_S raises one alert naming it.
+ *
+ * Pending controls are kept by code (the same control sent twice is one wait, from the first
+ * send) and their deadlines checked on clock ticks, so a burst of controls costs no timers.
+ */
+import { filter, type Observable } from 'rxjs';
+import { confirms } from '../protocol/apply.js';
+import { encode, type HomeCode } from '../protocol/home-code.js';
+import { systemError } from './alerts.js';
+import type { Deps } from './deps.js';
+import type { Effect } from './effects.js';
+import { react } from './react.js';
+import type { Observed } from './world.js';
+
+interface Pending {
+  readonly code: HomeCode;
+  readonly deadline: number;
+}
+
+type State = ReadonlyMap<string, Pending>;
+
+export function confirm$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+  const { topics, commandConfirmS } = deps.settings;
+  const waitMs = commandConfirmS * 1000;
+  return observed$.pipe(
+    filter(({ event, change }) => event.type === 'clock.tick' || change.kind === 'control' || change.kind === 'report'),
+    react<State, Observed>('check of work', topics, new Map(), (pending, { change, world }) => {
+      if (change.kind === 'report') {
+        if (pending.size === 0) return [pending, []];
+        const left = new Map([...pending].filter(([, p]) => !confirms(change.code, p.code)));
+        return [left.size === pending.size ? pending : left, []];
+      }
+      if (change.kind === 'control') {
+        const key = encode(change.code);
+        if (world.report === undefined || confirms(world.report, change.code) || pending.has(key)) return [pending, []];
+        return [new Map(pending).set(key, { code: change.code, deadline: deps.scheduler.now() + waitMs }), []];
+      }
+      const now = deps.scheduler.now();
+      const late = [...pending].filter(([, p]) => p.deadline <= now);
+      if (late.length === 0) return [pending, []];
+      const left = new Map(pending);
+      for (const [key] of late) left.delete(key);
+      return [left, late.flatMap(([key]) => systemError(topics, `the home did not confirm control ${key} within ${commandConfirmS} s`))];
+    }),
+  );
+}

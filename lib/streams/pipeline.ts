@@ -1,0 +1,102 @@
+/**
+ * The whole behaviour of the backend: events in, effects out, no I/O (SPEC 4-8).
+ *
+ * The events are folded once into the world (`world.ts`) and every stream reads the result.
+ * The backend's own Firestore and RTDB writes are folded back in at once (as the events their
+ * listeners would deliver), so a sign-in right after a sign-up finds the user, and the later
+ * echo from the real listener sets the same value again, which changes nothing. MQTT publishes
+ * are not folded back: the broker's echo on the control topic is the truth about their order.
+ *
+ * The loop-back is the one Subject of the program. Events are delivered through the queue
+ * scheduler so that a write made while handling an event is folded only after every stream
+ * has seen that event.
+ */
+import { catchError, concat, defer, isObservable, merge, Observable, observeOn, of, queueScheduler, scan, share, Subject, tap } from 'rxjs';
+import { alarms$ } from './alarms.js';
+import { systemError } from './alerts.js';
+import { commands$ } from './commands.js';
+import { confirm$ } from './confirm.js';
+import type { Deps } from './deps.js';
+import type { Effect } from './effects.js';
+import type { Event } from './events.js';
+import { recommendation$ } from './recommendation.js';
+import { schedules$ } from './schedules.js';
+import { status$ } from './status.js';
+import { weather$ } from './weather.js';
+import { emptyWorld, foldEvent, type Observed, type World } from './world.js';
+
+export type Stream = (observed$: Observable<Observed>, deps: Deps) => Observable<Effect>;
+
+export const STREAMS: Readonly<Record<string, Stream>> = {
+  commands: commands$,
+  status: status$,
+  alarms: alarms$,
+  recommendation: recommendation$,
+  schedules: schedules$,
+  weather: weather$,
+  confirm: confirm$,
+};
+
+/** The event an own write would produce at its listener. */
+function echoOf(effect: Effect): Event | undefined {
+  switch (effect.type) {
+    case 'firestore.set':
+      return { type: 'firestore.doc', collection: effect.collection, id: effect.id, data: effect.data };
+    case 'firestore.delete':
+      return { type: 'firestore.doc', collection: effect.collection, id: effect.id, data: null };
+    case 'rtdb.set':
+      return { type: 'rtdb.value', path: effect.path, value: effect.value };
+    default:
+      return undefined;
+  }
+}
+
+/** Runs every stream over the events; completes when the events complete and the streams settle. */
+export function pipeline(event$: Observable<Event>, deps: Deps, streams: Readonly<Record<string, Stream>> = STREAMS): Observable<Effect> {
+  return defer(() => {
+    const echo = new Subject<Event>();
+    const input$ = new Observable<Event>((subscriber) => {
+      const echoes = echo.subscribe((e) => subscriber.next(e));
+      const events = event$.subscribe(subscriber);
+      return () => {
+        echoes.unsubscribe();
+        events.unsubscribe();
+      };
+    });
+    const observed$: Observable<Observed> = input$.pipe(
+      observeOn(queueScheduler),
+      scan<Event, Observed, { world: World }>(
+        ({ world }, event) => {
+          const statusBefore = world.status;
+          const change = foldEvent(world, event, deps.settings.topics);
+          return { event, world, statusBefore, change };
+        },
+        { world: emptyWorld() },
+      ),
+      share(),
+    );
+
+    const outputs = Object.entries(streams).map(([name, stream]) => {
+      const out: unknown = stream(observed$, deps);
+      if (!isObservable(out)) throw new TypeError(`stream "${name}" returned ${String(out)} instead of an Observable`);
+      return (out as Observable<Effect>).pipe(supervise(name, deps));
+    });
+    return merge(...outputs).pipe(
+      tap((effect) => {
+        const event = echoOf(effect);
+        if (event !== undefined) echo.next(event);
+      }),
+    );
+  });
+}
+
+/** Last line of defence: a stream that errors anyway is reported and resubscribed. */
+function supervise(name: string, deps: Deps) {
+  return (effect$: Observable<Effect>): Observable<Effect> =>
+    effect$.pipe(
+      catchError((err: unknown, caught) => {
+        const reason = err instanceof Error ? err.message : String(err);
+        return concat(of(...systemError(deps.settings.topics, `stream ${name} failed and was restarted: ${reason}`)), caught);
+      }),
+    );
+}

@@ -1,0 +1,36 @@
+/**
+ * The one operator the streams are built from: a state machine over observed events whose
+ * step returns the next state and the effects to emit. A step that throws (a bug, not bad input:
+ * bad input is decoded into values) is reported as a system error and its state kept, so one
+ * poisoned event never ends the stream.
+ */
+import { mergeMap, scan, type OperatorFunction } from 'rxjs';
+import type { Effect } from './effects.js';
+import type { Topics } from './deps.js';
+import { systemError } from './alerts.js';
+
+export type Step<S, I> = (state: S, input: I) => readonly [S, readonly Effect[]];
+
+export function react<S, I>(name: string, topics: Topics, initial: S, step: Step<S, I>): OperatorFunction<I, Effect> {
+  return (input$) =>
+    input$.pipe(
+      scan(
+        (acc: { state: S; effects: readonly Effect[] }, input: I) => {
+          try {
+            const [state, effects] = step(acc.state, input);
+            return { state, effects };
+          } catch (err) {
+            const reason = err instanceof Error ? err.message : String(err);
+            return { state: acc.state, effects: systemError(topics, `${name} failed on an event and skipped it: ${reason}`) };
+          }
+        },
+        { state: initial, effects: [] },
+      ),
+      mergeMap((acc) => acc.effects),
+    );
+}
+
+/** The same for stateless handlers. */
+export function handle<I>(name: string, topics: Topics, fn: (input: I) => readonly Effect[]): OperatorFunction<I, Effect> {
+  return react<null, I>(name, topics, null, (_s, input) => [null, fn(input)]);
+}

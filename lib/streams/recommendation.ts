@@ -1,0 +1,62 @@
+/**
+ * The recommended action (SPEC 7), recomputed when the status, the home sensors or the weather
+ * change, and written to `server/notification` only when it differs from what is there.
+ */
+import { filter, type Observable } from 'rxjs';
+import * as E from 'fp-ts/lib/Either.js';
+import { SensorNumber } from '../protocol/fields.js';
+import type { HomeCode } from '../protocol/home-code.js';
+import type { Deps } from './deps.js';
+import type { Effect } from './effects.js';
+import { handle } from './react.js';
+import { touches, valueAt, type Observed } from './world.js';
+
+export const NOTIFICATION_PATH = 'server/notification';
+const RAIN_PATH = 'sensor/hometemp/rain';
+const WEATHER_PATH = 'sensor/openweather';
+const RAIN_ICONS = new Set(['09d', '09n', '10d', '10n', '11d', '11n']);
+const SNOW_ICONS = new Set(['13d', '13n']);
+
+export interface Conditions {
+  readonly status: HomeCode;
+  /** `sensor/hometemp/rain` as stored (number or string). */
+  readonly rain: unknown;
+  readonly weatherIcon: unknown;
+  readonly airLevel: unknown;
+}
+
+const asNumber = (u: unknown): number | undefined => {
+  const n = SensorNumber.decode(u);
+  return E.isRight(n) ? n.right : undefined;
+};
+
+/** SPEC 7's rules, first match wins. */
+export function recommend({ status, rain, weatherIcon, airLevel }: Conditions): string {
+  const windowOpen = status.window === 1;
+  if (status.gas === 1) return '가스벨브가 열려있어요.';
+  if (windowOpen && asNumber(rain) === 1) return '비가오니 창문을 닫아주세요.';
+  if (windowOpen && typeof weatherIcon === 'string' && RAIN_ICONS.has(weatherIcon)) return '비 소식이 있으니 창문을 닫아주세요.';
+  if (windowOpen && typeof weatherIcon === 'string' && SNOW_ICONS.has(weatherIcon)) return '눈 소식이 있으니 창문을 닫아주세요.';
+  if (windowOpen && (asNumber(airLevel) ?? 0) >= 2) return '대기질이 나쁘니 창문을 닫아주세요.';
+  return 'none';
+}
+
+function relevant({ event, change, statusBefore, world }: Observed): boolean {
+  if (event.type === 'rtdb.value') return touches(event.path, 'sensor') || touches(event.path, 'smarthome/status');
+  return change.kind !== 'none' && change.kind !== 'invalid' && statusBefore !== world.status;
+}
+
+export function recommendation$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+  return observed$.pipe(
+    filter((o) => o.world.status !== undefined && relevant(o)),
+    handle('recommendation', deps.settings.topics, ({ world }) => {
+      const advice = recommend({
+        status: world.status!,
+        rain: valueAt(world.tree, RAIN_PATH),
+        weatherIcon: valueAt(world.tree, `${WEATHER_PATH}/icon`),
+        airLevel: valueAt(world.tree, `${WEATHER_PATH}/air_level`),
+      });
+      return advice === valueAt(world.tree, NOTIFICATION_PATH) ? [] : [{ type: 'rtdb.set', path: NOTIFICATION_PATH, value: advice }];
+    }),
+  );
+}

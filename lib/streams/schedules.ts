@@ -1,0 +1,147 @@
+/**
+ * Schedules (SPEC 6, issue 7's restart rule). A schedule fires once per occurrence: at the first
+ * tick inside its start minute or the minute after, on an active day, if enabled. An occurrence
+ * that fell due while the service was down (after `resume.lastTickAt`) fires late if it is at
+ * most SCHEDULE_GRACE_S old, else it is skipped and logged. What each schedule last handled
+ * starts from `resume.scheduleFired` and is emitted as `state.schedule` effects to persist.
+ *
+ * Times are compared on the local wall clock in minutes (see `wallMinutes`), so "07:30 every
+ * Monday" means what the user sees on the clock.
+ */
+import { filter, type Observable } from 'rxjs';
+import * as E from 'fp-ts/lib/Either.js';
+import { targetFrom, wouldChange } from '../protocol/appliance.js';
+import { decodeSchedule, ModeDoc, type Schedule } from '../protocol/documents.js';
+import { encode, type HomeCode } from '../protocol/home-code.js';
+import { localParts, wallMinutes, type LocalParts } from '../protocol/local-time.js';
+import { log, warning } from './alerts.js';
+import type { Deps, Topics } from './deps.js';
+import type { Effect } from './effects.js';
+import { react } from './react.js';
+import type { Doc, Observed, World } from './world.js';
+
+export const SCHEDULES = 'schedule_mode';
+/** How many days back to look for a weekly schedule's latest occurrence. */
+const LOOKBACK_DAYS = 7;
+
+interface State {
+  readonly schedules: ReadonlyMap<string, Schedule>;
+  /** Per malformed schedule, the version already warned about (its JSON). */
+  readonly warned: ReadonlyMap<string, string>;
+  /** Per schedule, the latest occurrence handled (wall-clock minutes). */
+  readonly handled: ReadonlyMap<string, number>;
+}
+
+/** The latest occurrence at or before `now` (wall minutes), if any within the look-back. */
+export function latestOccurrence(s: Schedule, now: LocalParts): number | undefined {
+  const nowWall = wallMinutes(now) + now.second / 60;
+  if (!s.when.repeat) {
+    const d = s.when.date;
+    const at = wallMinutes({ year: Number(d.slice(0, 4)), month: Number(d.slice(4, 6)), day: Number(d.slice(6)), ...s.startTime });
+    return at <= nowWall ? at : undefined;
+  }
+  for (let back = 0; back <= LOOKBACK_DAYS; back++) {
+    const day = new Date(Date.UTC(now.year, now.month - 1, now.day - back));
+    if (s.when.daysOfWeek[day.getUTCDay()] !== true) continue;
+    const at = wallMinutes({ year: day.getUTCFullYear(), month: day.getUTCMonth() + 1, day: day.getUTCDate(), ...s.startTime });
+    if (at <= nowWall) return at;
+  }
+  return undefined;
+}
+
+/** Local wall-clock label of an occurrence, for logs: `2021-09-22 07:30`. */
+function label(wall: number): string {
+  return new Date(wall * 60000).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+function findMode(n: number, modes: ReadonlyMap<string, Doc>): ModeDoc | undefined {
+  for (const doc of modes.values()) {
+    const mode = ModeDoc.decode(doc);
+    if (E.isRight(mode) && mode.right.modeNum === n) return mode.right;
+  }
+  return undefined;
+}
+
+export function schedules$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+  const { topics, tz, scheduleGraceS } = deps.settings;
+  const { lastTickAt } = deps.resume;
+  const aliveUntil = lastTickAt === undefined ? undefined : wallOf(localParts(lastTickAt, tz));
+  const initial: State = { schedules: new Map(), warned: new Map(), handled: new Map(Object.entries(deps.resume.scheduleFired)) };
+
+  return observed$.pipe(
+    filter(({ event }) => event.type === 'clock.tick' || (event.type === 'firestore.doc' && event.collection === SCHEDULES)),
+    react<State, Observed>('schedules', topics, initial, (state, { event, world }) => {
+      if (event.type === 'firestore.doc') return updateDoc(state, event.id, event.data, topics);
+      const now = localParts(deps.scheduler.now(), tz);
+      const nowMinute = wallMinutes(now);
+      const nowWall = nowMinute + now.second / 60;
+      let handled = state.handled;
+      const effects: Effect[] = [];
+      for (const [id, schedule] of state.schedules) {
+        if (!schedule.enabled) continue;
+        const at = latestOccurrence(schedule, now);
+        if (at === undefined || at <= (handled.get(id) ?? -Infinity)) continue;
+        const inWindow = nowMinute - at <= 1;
+        const missedWhileDown = aliveUntil !== undefined && at > aliveUntil;
+        if (!inWindow && !missedWhileDown) continue; // passed while running but not enabled/known then
+        handled = new Map(handled).set(id, at);
+        effects.push({ type: 'state.schedule', id, occurrence: at });
+        if (!inWindow && (nowWall - at) * 60 > scheduleGraceS) {
+          effects.push(log('warn', `schedule ${id}: skipped the occurrence at ${label(at)}, missed while the service was down`));
+        } else {
+          if (!inWindow) effects.push(log('info', `schedule ${id}: firing the occurrence at ${label(at)} late, after a restart`));
+          effects.push(...fire(id, schedule, world, topics));
+        }
+        if (!schedule.when.repeat) effects.push({ type: 'firestore.delete', collection: SCHEDULES, id });
+      }
+      return [handled === state.handled ? state : { ...state, handled }, effects];
+    }),
+  );
+}
+
+function wallOf(p: LocalParts): number {
+  return wallMinutes(p) + p.second / 60;
+}
+
+function updateDoc(state: State, id: string, data: Doc | null, topics: Topics): readonly [State, readonly Effect[]] {
+  const schedules = new Map(state.schedules);
+  if (data === null) {
+    schedules.delete(id);
+    const warned = new Map(state.warned);
+    warned.delete(id);
+    return [{ ...state, schedules, warned }, []];
+  }
+  const decoded = decodeSchedule(data, `schedule ${id}`);
+  if (E.isRight(decoded)) {
+    schedules.set(id, decoded.right);
+    return [{ ...state, schedules }, []];
+  }
+  schedules.delete(id);
+  const version = JSON.stringify(data);
+  if (state.warned.get(id) === version) return [{ ...state, schedules }, []];
+  return [
+    { ...state, schedules, warned: new Map(state.warned).set(id, version) },
+    warning(topics, `${decoded.left.message}; the schedule will not run until it is fixed`),
+  ];
+}
+
+function fire(id: string, schedule: Schedule, world: World, topics: Topics): Effect[] {
+  let target: HomeCode;
+  if (schedule.modeNum === 0) {
+    target = targetFrom(schedule, 0);
+  } else {
+    const mode = findMode(schedule.modeNum, world.docs.modes);
+    if (mode === undefined) {
+      return warning(topics, `schedule ${id} uses mode ${schedule.modeNum}, which no document in modes defines; nothing sent`);
+    }
+    target = targetFrom(mode, schedule.modeNum);
+  }
+  if (world.status !== undefined && !wouldChange(world.status, target)) {
+    return [log('info', `schedule ${id}: ${encode(target)} would change nothing; not sent`)];
+  }
+  return [
+    { type: 'mqtt.publish', topic: topics.deviceCommand, payload: encode(target) },
+    log('info', `schedule ${id}: sent ${encode(target)}`),
+  ];
+}
+

@@ -1,0 +1,132 @@
+/**
+ * The state every stream reads, folded once from the events (`scan`): the mirrored RTDB tree,
+ * the Firestore collections the backend uses, and the tracked 9-character status (SPEC 5).
+ *
+ * Each item of `observed$` is an event together with the world right after it and what the event
+ * did to the status, so streams never fold the same thing twice. The world is updated in place
+ * for speed: read it synchronously while handling an item, never keep a reference to it.
+ */
+import * as E from 'fp-ts/lib/Either.js';
+import { apply } from '../protocol/apply.js';
+import { decode, type HomeCode, type ProtocolError } from '../protocol/home-code.js';
+import { topicMatches } from '../protocol/topics.js';
+import type { Event } from './events.js';
+import type { Topics } from './deps.js';
+
+export const COLLECTIONS = ['user_account', 'modes', 'schedule_mode', 'appliance_alarm'] as const;
+export type Collection = (typeof COLLECTIONS)[number];
+export type Doc = Readonly<Record<string, unknown>>;
+
+export const STATUS_PATH = 'smarthome/status';
+
+export interface World {
+  /** The RTDB as last seen (plain JSON; objects are replaced along a written path). */
+  tree: unknown;
+  readonly docs: Readonly<Record<Collection, Map<string, Doc>>>;
+  /** The tracked status: the last report with every control seen since applied on top. */
+  status: HomeCode | undefined;
+  /** The last status the home itself reported. */
+  report: HomeCode | undefined;
+}
+
+/** What an event meant for the tracked status. */
+export type StatusChange =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'report'; readonly code: HomeCode }
+  | { readonly kind: 'control'; readonly code: HomeCode }
+  | { readonly kind: 'invalid'; readonly source: string; readonly raw: unknown; readonly error: ProtocolError };
+
+export interface Observed {
+  readonly event: Event;
+  readonly world: World;
+  readonly statusBefore: HomeCode | undefined;
+  readonly change: StatusChange;
+}
+
+export function emptyWorld(): World {
+  return {
+    tree: null,
+    docs: { user_account: new Map(), modes: new Map(), schedule_mode: new Map(), appliance_alarm: new Map() },
+    status: undefined,
+    report: undefined,
+  };
+}
+
+export function splitPath(path: string): string[] {
+  return path.split('/').filter((p) => p !== '');
+}
+
+/** The value at a path of a JSON tree, or undefined. */
+export function valueAt(tree: unknown, path: string): unknown {
+  let node = tree;
+  for (const key of splitPath(path)) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+/** Sets a value at a path, copying the objects along it (the old tree may still be read). */
+export function setAt(tree: unknown, parts: readonly string[], value: unknown): unknown {
+  if (parts.length === 0) return value;
+  const [head, ...rest] = parts as [string, ...string[]];
+  const node = typeof tree === 'object' && tree !== null && !Array.isArray(tree) ? (tree as Record<string, unknown>) : {};
+  const child = setAt(node[head], rest, value);
+  const copy = { ...node };
+  if (child === null || child === undefined) delete copy[head];
+  else copy[head] = child;
+  return copy;
+}
+
+/** Whether writing at `path` can change the value at `target` (one contains the other). */
+export function touches(path: string, target: string): boolean {
+  const a = splitPath(path).join('/');
+  return a === '' || target === a || target.startsWith(`${a}/`) || a.startsWith(`${target}/`);
+}
+
+function isCollection(name: string): name is Collection {
+  return (COLLECTIONS as readonly string[]).includes(name);
+}
+
+/** Folds one event into the world (in place) and says what it did to the status. */
+export function foldEvent(world: World, event: Event, topics: Topics): StatusChange {
+  switch (event.type) {
+    case 'rtdb.value': {
+      world.tree = setAt(world.tree, splitPath(event.path), event.value);
+      if (!touches(event.path, STATUS_PATH)) return { kind: 'none' };
+      const raw = valueAt(world.tree, STATUS_PATH);
+      return raw === undefined || raw === null ? { kind: 'none' } : report(world, raw, `RTDB ${STATUS_PATH}`);
+    }
+    case 'firestore.doc': {
+      if (!isCollection(event.collection)) return { kind: 'none' };
+      const docs = world.docs[event.collection];
+      if (event.data === null) docs.delete(event.id);
+      else docs.set(event.id, event.data);
+      return { kind: 'none' };
+    }
+    case 'mqtt.message':
+      if (topics.status !== '' && topicMatches(topics.status, event.topic)) {
+        return report(world, event.payload, `topic ${event.topic}`);
+      }
+      if (topicMatches(topics.controls, event.topic)) return control(world, event.payload, `topic ${event.topic}`);
+      return { kind: 'none' };
+    default:
+      return { kind: 'none' };
+  }
+}
+
+function report(world: World, raw: unknown, source: string): StatusChange {
+  const decoded = decode(raw);
+  if (E.isLeft(decoded)) return { kind: 'invalid', source, raw, error: decoded.left };
+  world.report = decoded.right;
+  world.status = decoded.right;
+  return { kind: 'report', code: decoded.right };
+}
+
+function control(world: World, raw: string, source: string): StatusChange {
+  const decoded = decode(raw);
+  if (E.isLeft(decoded)) return { kind: 'invalid', source, raw, error: decoded.left };
+  // Before the first report the home's state is unknown: a control alone cannot set it.
+  if (world.status !== undefined) world.status = apply(world.status, decoded.right);
+  return { kind: 'control', code: decoded.right };
+}
