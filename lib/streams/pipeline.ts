@@ -11,7 +11,7 @@
  * scheduler so that a write made while handling an event is folded only after every stream
  * has seen that event.
  */
-import { catchError, concat, defer, isObservable, merge, Observable, observeOn, of, queueScheduler, scan, share, Subject, tap } from 'rxjs';
+import { catchError, concat, defer, isObservable, merge, Observable, observeOn, of, queueScheduler, share, Subject, tap } from 'rxjs';
 import { alarms$ } from './alarms.js';
 import { systemError } from './alerts.js';
 import { commands$ } from './commands.js';
@@ -23,7 +23,7 @@ import { recommendation$ } from './recommendation.js';
 import { schedules$ } from './schedules.js';
 import { status$ } from './status.js';
 import { weather$ } from './weather.js';
-import { emptyWorld, foldEvent, type Observed, type World } from './world.js';
+import { observe, type Observed } from './world.js';
 
 export type Stream = (observed$: Observable<Observed>, deps: Deps) => Observable<Effect>;
 
@@ -65,14 +65,7 @@ export function pipeline(event$: Observable<Event>, deps: Deps, streams: Readonl
     });
     const observed$: Observable<Observed> = input$.pipe(
       observeOn(queueScheduler),
-      scan<Event, Observed, { world: World }>(
-        ({ world }, event) => {
-          const statusBefore = world.status;
-          const change = foldEvent(world, event, deps.settings.topics);
-          return { event, world, statusBefore, change };
-        },
-        { world: emptyWorld() },
-      ),
+      observe(deps.settings.topics),
       share(),
     );
 

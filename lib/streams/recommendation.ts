@@ -8,7 +8,7 @@ import { SensorNumber } from '../protocol/fields.js';
 import type { HomeCode } from '../protocol/home-code.js';
 import type { Deps } from './deps.js';
 import type { Effect } from './effects.js';
-import { handle } from './react.js';
+import { react } from './react.js';
 import { touches, valueAt, type Observed } from './world.js';
 
 export const NOTIFICATION_PATH = 'server/notification';
@@ -46,17 +46,22 @@ function relevant({ event, change, statusBefore, world }: Observed): boolean {
   return change.kind !== 'none' && change.kind !== 'invalid' && statusBefore !== world.status;
 }
 
+/**
+ * Remembers what it wrote last, so the decision does not wait for the write's echo; before the
+ * first write it compares with what the RTDB holds (a value left by an earlier run).
+ */
 export function recommendation$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
   return observed$.pipe(
     filter((o) => o.world.status !== undefined && relevant(o)),
-    handle('recommendation', deps.settings.topics, ({ world }) => {
+    react<string | undefined, Observed>('recommendation', deps.settings.topics, undefined, (last, { world }) => {
       const advice = recommend({
         status: world.status!,
         rain: valueAt(world.tree, RAIN_PATH),
         weatherIcon: valueAt(world.tree, `${WEATHER_PATH}/icon`),
         airLevel: valueAt(world.tree, `${WEATHER_PATH}/air_level`),
       });
-      return advice === valueAt(world.tree, NOTIFICATION_PATH) ? [] : [{ type: 'rtdb.set', path: NOTIFICATION_PATH, value: advice }];
+      const current = last ?? valueAt(world.tree, NOTIFICATION_PATH);
+      return advice === current ? [last, []] : [advice, [{ type: 'rtdb.set', path: NOTIFICATION_PATH, value: advice }]];
     }),
   );
 }

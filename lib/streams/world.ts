@@ -6,6 +6,7 @@
  * did to the status, so streams never fold the same thing twice. The world is updated in place
  * for speed: read it synchronously while handling an item, never keep a reference to it.
  */
+import { scan } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { apply } from '../protocol/apply.js';
 import { decode, type HomeCode, type ProtocolError } from '../protocol/home-code.js';
@@ -129,4 +130,16 @@ function control(world: World, raw: string, source: string): StatusChange {
   // Before the first report the home's state is unknown: a control alone cannot set it.
   if (world.status !== undefined) world.status = apply(world.status, decoded.right);
   return { kind: 'control', code: decoded.right };
+}
+
+/** Folds an event stream into observed items (the pipeline's first step; also used by specs). */
+export function observe(topics: Topics) {
+  return scan<Event, Observed, { world: World }>(
+    ({ world }, event) => {
+      const statusBefore = world.status;
+      const change = foldEvent(world, event, topics);
+      return { event, world, statusBefore, change };
+    },
+    { world: emptyWorld() },
+  );
 }
