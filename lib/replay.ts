@@ -52,6 +52,19 @@ export function parseRecording(text: string): { records: Recorded[]; errors: Rep
   return { records, errors };
 }
 
+/** Events and ticks in time order; at equal instants events come first, then the tick. */
+function buildTimeline(records: readonly Recorded[], start: number, end: number): Recorded[] {
+  const events = records.map((r, i) => ({ ...r, i })).sort((a, b) => a.at - b.at || a.i - b.i);
+  const timeline: Recorded[] = [];
+  let next = 0;
+  for (let t = start; t <= end; t += 1000) {
+    while (next < events.length && events[next]!.at <= t) timeline.push(events[next++]!);
+    timeline.push({ at: t, event: TICK });
+  }
+  while (next < events.length && events[next]!.at <= end) timeline.push(events[next++]!);
+  return timeline;
+}
+
 export function replay(text: string, options: ReplayOptions): ReplayResult {
   const { records, errors } = parseRecording(text);
   const lines: string[] = [];
@@ -61,10 +74,18 @@ export function replay(text: string, options: ReplayOptions): ReplayResult {
   const start = Math.min(...records.map((r) => r.at));
   const end = options.until ?? Math.max(...records.map((r) => r.at)) + TAIL_MS;
   const scheduler = new EpochVirtualScheduler(start, end - start);
+  const timeline = buildTimeline(records, start, end);
   const event$ = new Observable<Event>((subscriber) => {
-    // Events are scheduled before ticks, so at equal instants an event is seen before the tick.
-    for (const { at, event } of records) scheduler.schedule(() => subscriber.next(event), at - start);
-    for (let t = 0; start + t <= end; t += 1000) scheduler.schedule(() => subscriber.next(TICK), t);
+    // One pending action at a time: the virtual scheduler sorts its queue on every schedule().
+    const emitFrom = (i: number): void => {
+      const item = timeline[i];
+      if (item === undefined) return;
+      scheduler.schedule(() => {
+        subscriber.next(item.event);
+        emitFrom(i + 1);
+      }, item.at - scheduler.now());
+    };
+    emitFrom(0);
   });
   const settings: PipelineSettings = {
     tz: options.tz,

@@ -44,9 +44,12 @@ export const ActiveDate = new t.Type<string, string, unknown>(
     if (typeof u !== 'string') return t.failure(u, c);
     const digits = u.replace(/\D/g, '');
     if (digits.length !== 8) return t.failure(u, c);
+    const year = Number(digits.slice(0, 4));
     const month = Number(digits.slice(4, 6));
     const day = Number(digits.slice(6));
-    return month >= 1 && month <= 12 && day >= 1 && day <= 31 ? t.success(digits) : t.failure(u, c);
+    // Day 0 of the next month is the last day of this one; a one-off on "2021.02.30" would never fire.
+    const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+    return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth ? t.success(digits) : t.failure(u, c);
   },
   t.identity,
 );

@@ -25,11 +25,16 @@ function show(value: unknown): string {
   return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
+function isMemberOf(parent: t.Decoder<unknown, unknown> | undefined): boolean {
+  return parent instanceof t.IntersectionType || parent instanceof t.UnionType;
+}
+
 function describe(error: t.ValidationError): string {
-  // The context runs from the root codec to the failing one; keys of unnamed levels are path parts.
+  // The context runs from the root codec to the failing one. Its keys are path parts, except the
+  // member indices that intersections and unions add (they are not in the data).
   const path = error.context
+    .filter((c, i) => c.key !== '' && !isMemberOf(error.context[i - 1]?.type))
     .map((c) => c.key)
-    .filter((k) => k !== '')
     .join('.');
   const expected = error.context[error.context.length - 1]?.type.name ?? 'a valid value';
   const message = error.message ? ` (${error.message})` : '';

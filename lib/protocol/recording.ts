@@ -16,19 +16,31 @@ export const Instant = new t.Type<number, string, unknown>(
   (u, c) => {
     if (typeof u !== 'string' || !ISO_WITH_OFFSET.test(u)) return t.failure(u, c);
     const ms = Date.parse(u);
-    return Number.isNaN(ms) ? t.failure(u, c) : t.success(ms);
+    // Date.parse rolls "2021-02-30" over into March instead of rejecting it.
+    const [year, month, day] = u.slice(0, 10).split('-').map(Number) as [number, number, number];
+    const realDay = new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
+    return Number.isNaN(ms) || !realDay ? t.failure(u, c) : t.success(ms);
   },
   (ms) => new Date(ms).toISOString(),
 );
 
 const Head = t.type({ at: Instant, source: t.keyof({ mqtt: null, rtdb: null, firestore: null, weather: null, face: null }) });
 const DocData = t.union([t.UnknownRecord, t.null]);
+/** Any JSON value, `null` included, but present: a missing body is a broken line, not `undefined`. */
+const Present = new t.Type<unknown, unknown, unknown>(
+  'a JSON value',
+  (u): u is unknown => u !== undefined,
+  (u, c) => (u === undefined ? t.failure(u, c) : t.success(u)),
+  t.identity,
+);
+const WeatherResultBody = t.type({ current: Present, air: Present });
+const WeatherFailureBody = t.type({ error: t.string });
 
 const bodies = {
   mqtt: t.type({ topic: t.string, payload: t.string }),
   rtdb: t.type({ path: t.string, value: t.unknown }),
   firestore: t.type({ collection: t.string, id: t.string, data: DocData }),
-  weather: t.union([t.type({ current: t.unknown, air: t.unknown }), t.type({ error: t.string })]),
+  weather: t.union([WeatherFailureBody, WeatherResultBody]),
   face: t.type({ result: t.string }),
 } as const;
 
@@ -52,9 +64,10 @@ function toEvent(source: keyof typeof bodies, json: unknown): E.Either<DecodeErr
         (b: t.TypeOf<typeof bodies.firestore>): Event => ({ type: 'firestore.doc', collection: b.collection, id: b.id, data: b.data }),
       )(formatErrors('firestore line', bodies.firestore.decode(json)));
     case 'weather':
+      // A decoded body is the input object itself, so ask the failure codec which branch it is.
       return E.map(
         (b: t.TypeOf<typeof bodies.weather>): Event =>
-          'error' in b ? { type: 'weather.failure', reason: b.error } : { type: 'weather.result', current: b.current, air: b.air },
+          WeatherFailureBody.is(b) ? { type: 'weather.failure', reason: b.error } : { type: 'weather.result', current: b.current, air: b.air },
       )(formatErrors('weather line', bodies.weather.decode(json)));
     case 'face':
       return E.map((b: t.TypeOf<typeof bodies.face>): Event => ({ type: 'face.result', result: b.result }))(
