@@ -58,7 +58,11 @@ export function alarmIds(epochMs: number, count: number, existing: ReadonlySet<s
   return ids;
 }
 
-/** The ids beyond the newest `MAX_ALARMS` (the largest ids, as strings: all have ten digits). */
+/**
+ * The ids beyond the newest `MAX_ALARMS`: the largest ids in plain string order, which is the
+ * order Firestore lists document ids in, so the app's first 20 are exactly the ones kept.
+ * (Same-second suffixes sort as strings there too: `_10` before `_2`.)
+ */
 export function excessIds(ids: Iterable<string>): string[] {
   return [...ids].sort().slice(MAX_ALARMS);
 }

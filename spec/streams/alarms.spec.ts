@@ -64,6 +64,11 @@ describe('streams/alarms', () => {
     expect(excessIds(ids.reverse())).to.deep.equal(['8000000020', '8000000021', '8000000022']);
   });
 
+  it("orders ids as Firestore lists them (plain strings), so the app's first 20 are the ones kept", () => {
+    const ids = [ID0, ...Array.from({ length: 11 }, (_, i) => `${ID0}_${i + 1}`), ...Array.from({ length: 10 }, (_, i) => `800000000${i}`)];
+    expect(excessIds(ids)).to.deep.equal([`${ID0}_8`, `${ID0}_9`]);
+  });
+
   it('deletes the oldest alarm docs once there are more than 20', () => {
     const ts = testScheduler();
     const out: Effect[] = [];
