@@ -21,6 +21,18 @@ function alertsOf(events: string, values: Record<string, Event>, seconds = 40): 
 }
 
 describe('streams/check of work', () => {
+  it('survives a poison control in a marble: -a-x-b-t gives the alert for b only', () => {
+    const ts = testScheduler();
+    ts.run(({ hot, expectObservable }) => {
+      const event$ = hot<Event>('a-x-b 30s t', { a: status('000000000'), x: control('x'), b: control('016222222'), t: tick });
+      const deps = makeDeps(ts, { settings: { commandConfirmS: 30 } });
+      expectObservable(confirm$(event$.pipe(observe(DEFAULT_TOPICS)), deps)).toBe('----- 30s (ms)', {
+        m: { type: 'mqtt.publish', topic: 'data/error/error', payload: 'the home did not confirm control 016222222 within 30 s' },
+        s: { type: 'slack.alert', text: 'error: the home did not confirm control 016222222 within 30 s' },
+      });
+    });
+  });
+
   it('alerts once when a control stays unconfirmed for COMMAND_CONFIRM_S', () => {
     expect(alertsOf('a 999ms b', { a: status('000000000'), b: control('016222222') })).to.deep.equal([
       [31, 'the home did not confirm control 016222222 within 30 s'],

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { interval, map, merge, take } from 'rxjs';
+import { filter, interval, map, merge, take } from 'rxjs';
+import { warning } from '../../lib/streams/alerts.js';
 import type { Resume } from '../../lib/streams/deps.js';
 import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
 import type { Effect } from '../../lib/streams/effects.js';
@@ -60,6 +61,28 @@ const publishes = (out: Array<[string, Effect]>) =>
 const withSchedule = (data: Record<string, unknown>, extra: Record<string, Event> = {}) => ({ events: 's', values: { s: doc('schedule_mode', 'wake', data), ...extra } });
 
 describe('streams/schedules', () => {
+  it('survives a poison document in a marble: -a-x-t fires a, warns about x once', () => {
+    const poison = warning(
+      DEFAULT_TOPICS,
+      'schedule bad: enabled: expected boolean, got "sometimes"; startTime: expected start time "HHMM", got nothing; repeat: expected boolean, got nothing; the schedule will not run until it is fixed',
+    );
+    const ts = testScheduler();
+    ts.run(({ hot, expectObservable }) => {
+      const event$ = hot<Event>('-a-x----t-t-', {
+        a: doc('schedule_mode', 'wake', wake()),
+        x: doc('schedule_mode', 'bad', { enabled: 'sometimes' }),
+        t: tick,
+      });
+      const deps = makeDeps(ts, { start: at('07:30:00') });
+      expectObservable(schedules$(event$.pipe(observe(DEFAULT_TOPICS)), deps).pipe(filter((e) => e.type !== 'log'))).toBe('---(wk)-(fp)-', {
+        w: poison[0]!,
+        k: poison[1]!,
+        f: { type: 'state.schedule', id: 'wake', occurrence: Date.UTC(2021, 8, 22, 7, 30) / 60000 },
+        p: { type: 'mqtt.publish', topic: 'webos/smarthome/info', payload: '000152022' },
+      });
+    });
+  });
+
   it('fires at the first tick of its start minute, once', () => {
     const out = run({ start: at('07:29:50'), seconds: 200, ...withSchedule(wake()) });
     expect(publishes(out)).to.deep.equal([['07:30:00', 'webos/smarthome/info', '000152022']]);
