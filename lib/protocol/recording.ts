@@ -126,6 +126,7 @@ export function encodeEffectLine(effect: Effect, at: string): string | null {
       return JSON.stringify({ at, sink: 'face', run: true });
     case 'log':
     case 'state.schedule':
+    case 'state.status':
       return null;
   }
 }

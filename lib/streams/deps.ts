@@ -48,6 +48,8 @@ export interface Resume {
   readonly scheduleFired: Readonly<Record<string, number>>;
   /** When the previous run last ticked (epoch ms): occurrences after it were missed while down. */
   readonly lastTickAt?: number;
+  /** The tracked status when the previous run stopped (a 9-character code). */
+  readonly status?: string;
 }
 
 export interface Deps {

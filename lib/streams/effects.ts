@@ -11,7 +11,8 @@ export type Effect =
   | SlackAlert
   | FaceRun
   | Log
-  | ScheduleFired;
+  | ScheduleFired
+  | StatusTracked;
 
 export interface MqttPublish {
   readonly type: 'mqtt.publish';
@@ -65,6 +66,12 @@ export interface ScheduleFired {
   readonly type: 'state.schedule';
   readonly id: string;
   readonly occurrence: number;
+}
+
+/** The tracked status changed (persisted so a restart starts from it). */
+export interface StatusTracked {
+  readonly type: 'state.status';
+  readonly status: string;
 }
 
 export type EffectType = Effect['type'];

@@ -12,6 +12,8 @@
  * has seen that event.
  */
 import { catchError, concat, defer, isObservable, merge, Observable, observeOn, of, queueScheduler, share, Subject, tap } from 'rxjs';
+import * as E from 'fp-ts/lib/Either.js';
+import { decode, type HomeCode } from '../protocol/home-code.js';
 import { alarms$ } from './alarms.js';
 import { systemError } from './alerts.js';
 import { commands$ } from './commands.js';
@@ -51,6 +53,12 @@ function echoOf(effect: Effect): Event | undefined {
   }
 }
 
+/** The status a previous run tracked, if it left a valid one. */
+function resumedStatus(deps: Deps): HomeCode | undefined {
+  const code = deps.resume.status === undefined ? undefined : decode(deps.resume.status);
+  return code !== undefined && E.isRight(code) ? code.right : undefined;
+}
+
 /** Runs every stream over the events; completes when the events complete and the streams settle. */
 export function pipeline(event$: Observable<Event>, deps: Deps, streams: Readonly<Record<string, Stream>> = STREAMS): Observable<Effect> {
   return defer(() => {
@@ -65,7 +73,7 @@ export function pipeline(event$: Observable<Event>, deps: Deps, streams: Readonl
     });
     const observed$: Observable<Observed> = input$.pipe(
       observeOn(queueScheduler),
-      observe(deps.settings.topics),
+      observe(deps.settings.topics, resumedStatus(deps)),
       share(),
     );
 

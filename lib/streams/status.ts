@@ -1,8 +1,10 @@
 /**
  * Status tracking (SPEC 5): the world fold applies reports and controls; this stream reports the
- * codes it had to ignore, naming where they came from and what is wrong with them.
+ * codes it had to ignore, naming where they came from and what is wrong with them, and emits
+ * each new tracked status as a `state.status` effect for the service to persist.
  */
-import { filter, type Observable } from 'rxjs';
+import { distinctUntilChanged, filter, map, merge, type Observable } from 'rxjs';
+import { encode } from '../protocol/home-code.js';
 import { truncate } from '../protocol/errors.js';
 import { warning } from './alerts.js';
 import type { Deps } from './deps.js';
@@ -14,10 +16,18 @@ type Invalid = Extract<StatusChange, { kind: 'invalid' }>;
 
 export function status$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
   const { topics } = deps.settings;
-  return observed$.pipe(
+  const invalid$ = observed$.pipe(
     filter((o): o is Observed & { change: Invalid } => o.change.kind === 'invalid'),
     handle('status', topics, ({ change }) =>
       warning(topics, truncate(`ignored invalid status code from ${change.source}: ${change.error.message}`)),
     ),
   );
+  const tracked$ = observed$.pipe(
+    filter(({ change }) => change.kind === 'report' || change.kind === 'control'),
+    map(({ world }) => (world.status === undefined ? undefined : encode(world.status))),
+    filter((code): code is string => code !== undefined),
+    distinctUntilChanged(),
+    map((status): Effect => ({ type: 'state.status', status })),
+  );
+  return merge(invalid$, tracked$);
 }

@@ -44,11 +44,12 @@ export interface Observed {
   readonly change: StatusChange;
 }
 
-export function emptyWorld(): World {
+/** A world that knows nothing yet, but the status a previous run tracked (not a report). */
+export function emptyWorld(status?: HomeCode): World {
   return {
     tree: null,
     docs: { user_account: new Map(), modes: new Map(), schedule_mode: new Map(), appliance_alarm: new Map() },
-    status: undefined,
+    status,
     report: undefined,
   };
 }
@@ -133,13 +134,13 @@ function control(world: World, raw: string, source: string): StatusChange {
 }
 
 /** Folds an event stream into observed items (the pipeline's first step; also used by specs). */
-export function observe(topics: Topics) {
+export function observe(topics: Topics, status?: HomeCode) {
   return scan<Event, Observed, { world: World }>(
     ({ world }, event) => {
       const statusBefore = world.status;
       const change = foldEvent(world, event, topics);
       return { event, world, statusBefore, change };
     },
-    { world: emptyWorld() },
+    { world: emptyWorld(status) },
   );
 }

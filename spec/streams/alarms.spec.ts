@@ -1,18 +1,10 @@
 import { expect } from 'chai';
-import * as E from 'fp-ts/lib/Either.js';
 import { alarmIds, alarms$, alarmsFor, excessIds } from '../../lib/streams/alarms.js';
-import { decode, type HomeCode } from '../../lib/protocol/home-code.js';
 import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
 import type { Effect } from '../../lib/streams/effects.js';
 import type { Event } from '../../lib/streams/events.js';
 import { observe } from '../../lib/streams/world.js';
-import { control, doc, makeDeps, status, T0, testScheduler } from '../support/marbles.js';
-
-const code = (text: string): HomeCode => {
-  const d = decode(text);
-  if (E.isLeft(d)) throw new Error(d.left.message);
-  return d.right;
-};
+import { code, control, doc, makeDeps, status, T0, testScheduler } from '../support/marbles.js';
 
 /** 2021-09-22T19:00:00+09:00 is unix 1632304800; its id is 10000000000 - that. */
 const ID0 = String(10_000_000_000 - T0 / 1000);

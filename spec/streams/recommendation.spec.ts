@@ -1,18 +1,11 @@
 import { expect } from 'chai';
-import * as E from 'fp-ts/lib/Either.js';
-import { decode, type HomeCode } from '../../lib/protocol/home-code.js';
 import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
 import type { Effect } from '../../lib/streams/effects.js';
 import type { Event } from '../../lib/streams/events.js';
 import { recommend, recommendation$ } from '../../lib/streams/recommendation.js';
 import { observe } from '../../lib/streams/world.js';
-import { control, makeDeps, rtdb, status, testScheduler } from '../support/marbles.js';
+import { code, control, makeDeps, rtdb, status, testScheduler } from '../support/marbles.js';
 
-const code = (text: string): HomeCode => {
-  const d = decode(text);
-  if (E.isLeft(d)) throw new Error(d.left.message);
-  return d.right;
-};
 const set = (value: string): Effect => ({ type: 'rtdb.set', path: 'server/notification', value });
 const OPEN = code('000000010');
 const base = { status: OPEN, rain: 0, weatherIcon: '01d', airLevel: 1 };

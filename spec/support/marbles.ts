@@ -3,8 +3,10 @@
  * at a chosen instant, and short builders for events.
  */
 import { expect } from 'chai';
+import * as E from 'fp-ts/lib/Either.js';
 import { TestScheduler } from 'rxjs/testing';
 import type { SchedulerLike } from 'rxjs';
+import { decode, type HomeCode } from '../../lib/protocol/home-code.js';
 import { DEFAULT_TOPICS, type Deps, type PipelineSettings, type Resume } from '../../lib/streams/deps.js';
 import type { Event } from '../../lib/streams/events.js';
 
@@ -46,3 +48,10 @@ export const doc = (collection: string, id: string, data: Record<string, unknown
   data,
 });
 export const tick: Event = { type: 'clock.tick' };
+
+/** A valid 9-character code (throws on an invalid one: a mistake in the test itself). */
+export function code(text: string): HomeCode {
+  const d = decode(text);
+  if (E.isLeft(d)) throw new Error(d.left.message);
+  return d.right;
+}
