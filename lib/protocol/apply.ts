@@ -6,47 +6,35 @@
 import type { HomeCode } from './home-code.js';
 
 export function apply(status: HomeCode, command: HomeCode): HomeCode {
+  const aircon = command.airconState === 2 ? status : command;
+  const light = command.lightState === 2 ? status : command;
   return {
     mode: command.mode,
-    ...aircon(status, command),
-    ...light(status, command),
+    airconState: aircon.airconState,
+    // Off keeps the details it had, so switching back on with "keep" restores them.
+    airconPower: command.airconState === 1 ? command.airconPower : status.airconPower,
+    lightState: light.lightState,
+    lightBrightness: command.lightState === 1 ? command.lightBrightness : status.lightBrightness,
+    lightColor: command.lightState === 1 ? command.lightColor : status.lightColor,
+    lightMode: command.lightState === 1 ? command.lightMode : status.lightMode,
     window: command.window === 2 ? status.window : command.window,
     gas: command.gas === 2 ? status.gas : command.gas,
   };
 }
 
-function aircon(status: HomeCode, command: HomeCode): Pick<HomeCode, 'airconState' | 'airconPower'> {
-  switch (command.airconState) {
-    case 1:
-      return { airconState: 1, airconPower: command.airconPower };
-    case 0:
-      return { airconState: 0, airconPower: status.airconPower };
-    case 2:
-      return { airconState: status.airconState, airconPower: status.airconPower };
-  }
-}
-
-function light(
-  status: HomeCode,
-  command: HomeCode,
-): Pick<HomeCode, 'lightState' | 'lightBrightness' | 'lightColor' | 'lightMode'> {
-  switch (command.lightState) {
-    case 1:
-      return {
-        lightState: 1,
-        lightBrightness: command.lightBrightness,
-        lightColor: command.lightColor,
-        lightMode: command.lightMode,
-      };
-    case 0:
-      return { ...lightDetails(status), lightState: 0 };
-    case 2:
-      return { ...lightDetails(status), lightState: status.lightState };
-  }
-}
-
-function lightDetails(c: HomeCode): Pick<HomeCode, 'lightBrightness' | 'lightColor' | 'lightMode'> {
-  return { lightBrightness: c.lightBrightness, lightColor: c.lightColor, lightMode: c.lightMode };
+/** Whether two codes are the same digit for digit. */
+export function sameCode(a: HomeCode, b: HomeCode): boolean {
+  return (
+    a.mode === b.mode &&
+    a.airconState === b.airconState &&
+    a.airconPower === b.airconPower &&
+    a.lightState === b.lightState &&
+    a.lightBrightness === b.lightBrightness &&
+    a.lightColor === b.lightColor &&
+    a.lightMode === b.lightMode &&
+    a.window === b.window &&
+    a.gas === b.gas
+  );
 }
 
 /**

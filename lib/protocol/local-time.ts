@@ -39,7 +39,19 @@ export function checkZone(tz: string): void {
   formatter(tz);
 }
 
+/** The last second asked for, per zone: alarms and ticks ask for the same second many times. */
+const lastSecond = new Map<string, { second: number; parts: LocalParts }>();
+
 export function localParts(epochMs: number, tz: string): LocalParts {
+  const second = Math.floor(epochMs / 1000);
+  const cached = lastSecond.get(tz);
+  if (cached !== undefined && cached.second === second) return cached.parts;
+  const parts = computeParts(epochMs, tz);
+  lastSecond.set(tz, { second, parts });
+  return parts;
+}
+
+function computeParts(epochMs: number, tz: string): LocalParts {
   const parts: Record<string, number> = {};
   for (const p of formatter(tz).formatToParts(epochMs)) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);

@@ -4,7 +4,7 @@
  * first; alarms in the same second get `_1`, `_2`, ... Only the newest 20 are kept.
  */
 import { filter, type Observable } from 'rxjs';
-import { encode, type HomeCode } from '../protocol/home-code.js';
+import type { HomeCode } from '../protocol/home-code.js';
 import { alarmDate } from '../protocol/local-time.js';
 import type { Deps } from './deps.js';
 import type { Effect } from './effects.js';
@@ -70,7 +70,7 @@ export function excessIds(ids: Iterable<string>): string[] {
 export function alarms$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
   const { topics, tz } = deps.settings;
   return observed$.pipe(
-    filter((o) => o.statusBefore !== undefined && o.world.status !== undefined && encode(o.statusBefore) !== encode(o.world.status)),
+    filter((o) => o.statusBefore !== undefined && o.world.status !== undefined && o.statusBefore !== o.world.status),
     handle('alarms', topics, ({ statusBefore, world }) => {
       const raised = alarmsFor(statusBefore!, world.status!, world.docs.modes);
       if (raised.length === 0) return [];
@@ -84,7 +84,10 @@ export function alarms$(observed$: Observable<Observed>, deps: Deps): Observable
         id: ids[i]!,
         data: { icon: alarm.icon, date, inform: alarm.inform },
       }));
-      const deletes: Effect[] = excessIds([...existing, ...ids]).map((id) => ({ type: 'firestore.delete', collection: ALARMS, id }));
+      const deletes: Effect[] =
+        existing.size + ids.length <= MAX_ALARMS
+          ? []
+          : excessIds([...existing, ...ids]).map((id) => ({ type: 'firestore.delete', collection: ALARMS, id }));
       return [...sets, ...deletes];
     }),
   );

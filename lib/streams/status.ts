@@ -3,7 +3,7 @@
  * codes it had to ignore, naming where they came from and what is wrong with them, and emits
  * each new tracked status as a `state.status` effect for the service to persist.
  */
-import { distinctUntilChanged, filter, map, merge, type Observable } from 'rxjs';
+import { filter, map, merge, type Observable } from 'rxjs';
 import { encode } from '../protocol/home-code.js';
 import { truncate } from '../protocol/errors.js';
 import { warning } from './alerts.js';
@@ -23,11 +23,8 @@ export function status$(observed$: Observable<Observed>, deps: Deps): Observable
     ),
   );
   const tracked$ = observed$.pipe(
-    filter(({ change }) => change.kind === 'report' || change.kind === 'control'),
-    map(({ world }) => (world.status === undefined ? undefined : encode(world.status))),
-    filter((code): code is string => code !== undefined),
-    distinctUntilChanged(),
-    map((status): Effect => ({ type: 'state.status', status })),
+    filter(({ statusBefore, world }) => world.status !== undefined && world.status !== statusBefore),
+    map(({ world }): Effect => ({ type: 'state.status', status: encode(world.status!) })),
   );
   return merge(invalid$, tracked$);
 }

@@ -6,9 +6,9 @@
  * did to the status, so streams never fold the same thing twice. The world is updated in place
  * for speed: read it synchronously while handling an item, never keep a reference to it.
  */
-import { scan } from 'rxjs';
+import { defer, scan, type OperatorFunction } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { apply } from '../protocol/apply.js';
+import { apply, sameCode } from '../protocol/apply.js';
 import { decode, type HomeCode, type ProtocolError } from '../protocol/home-code.js';
 import { topicMatches } from '../protocol/topics.js';
 import type { Event } from './events.js';
@@ -40,6 +40,7 @@ export type StatusChange =
 export interface Observed {
   readonly event: Event;
   readonly world: World;
+  /** The status before this event; `statusBefore !== world.status` means it changed. */
   readonly statusBefore: HomeCode | undefined;
   readonly change: StatusChange;
 }
@@ -56,6 +57,11 @@ export function emptyWorld(status?: HomeCode): World {
 
 export function splitPath(path: string): string[] {
   return path.split('/').filter((p) => p !== '');
+}
+
+/** `a/b` for `/a/b/`, `a//b` and `a/b` alike (cheap when the path is already plain). */
+function normalPath(path: string): string {
+  return path.startsWith('/') || path.endsWith('/') || path.includes('//') ? splitPath(path).join('/') : path;
 }
 
 /** The value at a path of a JSON tree, or undefined. */
@@ -82,7 +88,7 @@ export function setAt(tree: unknown, parts: readonly string[], value: unknown): 
 
 /** Whether writing at `path` can change the value at `target` (one contains the other). */
 export function touches(path: string, target: string): boolean {
-  const a = splitPath(path).join('/');
+  const a = normalPath(path);
   return a === '' || target === a || target.startsWith(`${a}/`) || a.startsWith(`${target}/`);
 }
 
@@ -121,7 +127,8 @@ function report(world: World, raw: unknown, source: string): StatusChange {
   const decoded = decode(raw);
   if (E.isLeft(decoded)) return { kind: 'invalid', source, raw, error: decoded.left };
   world.report = decoded.right;
-  world.status = decoded.right;
+  // The same status keeps its object, so streams can tell a change by reference.
+  if (world.status === undefined || !sameCode(world.status, decoded.right)) world.status = decoded.right;
   return { kind: 'report', code: decoded.right };
 }
 
@@ -129,18 +136,29 @@ function control(world: World, raw: string, source: string): StatusChange {
   const decoded = decode(raw);
   if (E.isLeft(decoded)) return { kind: 'invalid', source, raw, error: decoded.left };
   // Before the first report the home's state is unknown: a control alone cannot set it.
-  if (world.status !== undefined) world.status = apply(world.status, decoded.right);
+  if (world.status !== undefined) {
+    const next = apply(world.status, decoded.right);
+    if (!sameCode(world.status, next)) world.status = next;
+  }
   return { kind: 'control', code: decoded.right };
 }
 
-/** Folds an event stream into observed items (the pipeline's first step; also used by specs). */
-export function observe(topics: Topics, status?: HomeCode) {
-  return scan<Event, Observed, { world: World }>(
-    ({ world }, event) => {
-      const statusBefore = world.status;
-      const change = foldEvent(world, event, topics);
-      return { event, world, statusBefore, change };
-    },
-    { world: emptyWorld(status) },
-  );
+/**
+ * Folds an event stream into observed items (the pipeline's first step; also used by specs).
+ * Each subscription folds its own world.
+ */
+export function observe(topics: Topics, status?: HomeCode): OperatorFunction<Event, Observed> {
+  return (event$) =>
+    defer(() =>
+      event$.pipe(
+        scan<Event, Observed, { world: World }>(
+          ({ world }, event) => {
+            const statusBefore = world.status;
+            const change = foldEvent(world, event, topics);
+            return { event, world, statusBefore, change };
+          },
+          { world: emptyWorld(status) },
+        ),
+      ),
+    );
 }

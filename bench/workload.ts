@@ -1,0 +1,52 @@
+/**
+ * The realistic event mix of the benchmark: 40 % JSON commands, 40 % observed controls, 20 % RTDB
+ * status changes, and a clock tick every 100 events (the clock advances 10 ms an event).
+ * Deterministic (a fixed linear congruential generator), so runs compare.
+ */
+import type { Event } from '../lib/streams/events.js';
+
+export const USERS = Array.from({ length: 50 }, (_, i) => `user${i}`);
+/** Controls the apps and the car really send (SPEC 2 captures and variations). */
+export const CONTROLS = ['002222222', '016222222', '022022222', '022152022', '022222220', '022222221', '013222222', '022172122', '022222212', '022222202'];
+export const STATUSES = ['000000000', '016000000', '016152000', '000152001', '013052010', '000000011'];
+export const EVENT_MS = 10;
+export const TICK_EVERY = 100;
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+
+/** The users' documents, as the Firestore listener would deliver them first. */
+export function userEvents(): Event[] {
+  return USERS.map((id) => ({ type: 'firestore.doc', collection: 'user_account', id, data: { name: `name of ${id}` } }));
+}
+
+export function makeEvents(count: number, seed = 42): Event[] {
+  const r = rng(seed);
+  const events: Event[] = [];
+  for (let i = 0; i < count; i++) {
+    if (i % TICK_EVERY === TICK_EVERY - 1) {
+      events.push({ type: 'clock.tick' });
+      continue;
+    }
+    const x = r();
+    if (x < 0.4) {
+      const payload =
+        r() < 0.95
+          ? JSON.stringify({ Producer: pick(r, ['android', 'car']), command: 'signin', UID: pick(r, USERS) })
+          : JSON.stringify({ Producer: 'android', command: 'signup', UID: pick(r, USERS), name: 'renamed' });
+      events.push({ type: 'mqtt.message', topic: 'webos/server/info', payload });
+    } else if (x < 0.8) {
+      events.push({ type: 'mqtt.message', topic: 'webos/smarthome/info', payload: pick(r, CONTROLS) });
+    } else {
+      events.push({ type: 'rtdb.value', path: 'smarthome/status', value: pick(r, STATUSES) });
+    }
+  }
+  return events;
+}
