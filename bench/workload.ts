@@ -1,9 +1,20 @@
 /**
  * The realistic event mix of the benchmark: 40 % JSON commands, 40 % observed controls, 20 % RTDB
  * status changes, and a clock tick every 100 events (the clock advances 10 ms an event).
- * Deterministic (a fixed linear congruential generator), so runs compare.
+ * The simulated home obeys the controls, and its reports say what it did, as a real one's would;
+ * one report in ten is some other status (a manual switch). Deterministic (a fixed linear
+ * congruential generator), so runs compare.
  */
+import * as E from 'fp-ts/lib/Either.js';
+import { apply } from '../lib/protocol/apply.js';
+import { decode, encode, type HomeCode } from '../lib/protocol/home-code.js';
 import type { Event } from '../lib/streams/events.js';
+
+function codeOf(text: string): HomeCode {
+  const code = decode(text);
+  if (E.isLeft(code)) throw new Error(code.left.message);
+  return code.right;
+}
 
 export const USERS = Array.from({ length: 50 }, (_, i) => `user${i}`);
 /** Controls the apps and the car really send (SPEC 2 captures and variations). */
@@ -30,6 +41,7 @@ export function userEvents(): Event[] {
 export function makeEvents(count: number, seed = 42): Event[] {
   const r = rng(seed);
   const events: Event[] = [];
+  let home = codeOf(STATUSES[0]!);
   for (let i = 0; i < count; i++) {
     if (i % TICK_EVERY === TICK_EVERY - 1) {
       events.push({ type: 'clock.tick' });
@@ -43,9 +55,12 @@ export function makeEvents(count: number, seed = 42): Event[] {
           : JSON.stringify({ Producer: 'android', command: 'signup', UID: pick(r, USERS), name: 'renamed' });
       events.push({ type: 'mqtt.message', topic: 'webos/server/info', payload });
     } else if (x < 0.8) {
-      events.push({ type: 'mqtt.message', topic: 'webos/smarthome/info', payload: pick(r, CONTROLS) });
+      const control = pick(r, CONTROLS);
+      home = apply(home, codeOf(control));
+      events.push({ type: 'mqtt.message', topic: 'webos/smarthome/info', payload: control });
     } else {
-      events.push({ type: 'rtdb.value', path: 'smarthome/status', value: pick(r, STATUSES) });
+      if (r() < 0.1) home = codeOf(pick(r, STATUSES));
+      events.push({ type: 'rtdb.value', path: 'smarthome/status', value: encode(home) });
     }
   }
   return events;

@@ -58,6 +58,8 @@ function fail(reason: ProtocolError['reason'], message: string, position?: numbe
   return E.left(position === undefined ? { _tag: 'ProtocolError', reason, message } : { _tag: 'ProtocolError', reason, position, message });
 }
 
+const MAX = POSITIONS.map((p) => p.max);
+
 /** Parses a 9-character code; the error says which position is wrong and why. */
 export function decode(text: unknown): E.Either<ProtocolError, HomeCode> {
   if (typeof text !== 'string') {
@@ -66,19 +68,20 @@ export function decode(text: unknown): E.Either<ProtocolError, HomeCode> {
   if (text.length !== CODE_LENGTH) {
     return fail('length', `expected 9 characters, got ${text.length} in ${quote(text)}`);
   }
-  const code: Record<string, number> = {};
+  const d: number[] = [];
   for (let i = 0; i < CODE_LENGTH; i++) {
     const c = text.charCodeAt(i) - 48;
-    const { field, max, name } = POSITIONS[i]!;
     if (c < 0 || c > 9) {
-      return fail('non-digit', `position ${i} (${name}): ${quote(text[i]!)} is not a digit in ${quote(text)}`, i);
+      return fail('non-digit', `position ${i} (${POSITIONS[i]!.name}): ${quote(text[i]!)} is not a digit in ${quote(text)}`, i);
     }
-    if (c > max) {
-      return fail('out-of-range', `position ${i} (${name}): ${c} is out of range 0-${max} in ${quote(text)}`, i);
+    if (c > MAX[i]!) {
+      return fail('out-of-range', `position ${i} (${POSITIONS[i]!.name}): ${c} is out of range 0-${MAX[i]} in ${quote(text)}`, i);
     }
-    code[field] = c;
+    d.push(c);
   }
-  return E.right(code as unknown as HomeCode);
+  // Every digit was checked against its position's range just above.
+  const [mode, airconState, airconPower, lightState, lightBrightness, lightColor, lightMode, window, gas] = d as [Digit, Tri, Digit, Tri, Digit, Digit, Digit, Tri, Tri];
+  return E.right({ mode, airconState, airconPower, lightState, lightBrightness, lightColor, lightMode, window, gas });
 }
 
 export function encode(code: HomeCode): string {

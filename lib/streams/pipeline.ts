@@ -7,11 +7,10 @@
  * echo from the real listener sets the same value again, which changes nothing. MQTT publishes
  * are not folded back: the broker's echo on the control topic is the truth about their order.
  *
- * The loop-back is the one Subject of the program. Events are delivered through the queue
- * scheduler so that a write made while handling an event is folded only after every stream
- * has seen that event.
+ * The loop-back is a small queue in front of the fold: a write made while handling an event
+ * is folded only after every stream has seen that event.
  */
-import { catchError, concat, defer, isObservable, merge, Observable, observeOn, of, queueScheduler, share, Subject, tap } from 'rxjs';
+import { catchError, concat, defer, isObservable, merge, Observable, of, share, tap } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { decode, type HomeCode } from '../protocol/home-code.js';
 import { alarms$ } from './alarms.js';
@@ -62,20 +61,26 @@ function resumedStatus(deps: Deps): HomeCode | undefined {
 /** Runs every stream over the events; completes when the events complete and the streams settle. */
 export function pipeline(event$: Observable<Event>, deps: Deps, streams: Readonly<Record<string, Stream>> = STREAMS): Observable<Effect> {
   return defer(() => {
-    const echo = new Subject<Event>();
+    // Events and echoes of own writes go through one queue: an echo raised while an event is
+    // being handled waits until every stream has seen that event (a trampoline, like the queue
+    // scheduler, without an action object per event).
+    const queue: Event[] = [];
+    let push: (event: Event) => void = () => undefined;
     const input$ = new Observable<Event>((subscriber) => {
-      const echoes = echo.subscribe((e) => subscriber.next(e));
-      const events = event$.subscribe(subscriber);
-      return () => {
-        echoes.unsubscribe();
-        events.unsubscribe();
+      let draining = false;
+      push = (event) => {
+        queue.push(event);
+        if (draining) return;
+        draining = true;
+        try {
+          for (let next = queue.shift(); next !== undefined; next = queue.shift()) subscriber.next(next);
+        } finally {
+          draining = false;
+        }
       };
+      return event$.subscribe({ next: push, error: (err: unknown) => subscriber.error(err), complete: () => subscriber.complete() });
     });
-    const observed$: Observable<Observed> = input$.pipe(
-      observeOn(queueScheduler),
-      observe(deps.settings.topics, resumedStatus(deps)),
-      share(),
-    );
+    const observed$: Observable<Observed> = input$.pipe(observe(deps.settings.topics, resumedStatus(deps)), share());
 
     const outputs = Object.entries(streams).map(([name, stream]) => {
       const out: unknown = stream(observed$, deps);
@@ -85,7 +90,7 @@ export function pipeline(event$: Observable<Event>, deps: Deps, streams: Readonl
     return merge(...outputs).pipe(
       tap((effect) => {
         const event = echoOf(effect);
-        if (event !== undefined) echo.next(event);
+        if (event !== undefined) push(event);
       }),
     );
   });

@@ -55,8 +55,16 @@ export function emptyWorld(status?: HomeCode): World {
   };
 }
 
-export function splitPath(path: string): string[] {
-  return path.split('/').filter((p) => p !== '');
+/** Paths are few (the RTDB paths the backend listens to), so their split forms are kept. */
+const splitPaths = new Map<string, readonly string[]>();
+
+export function splitPath(path: string): readonly string[] {
+  let parts = splitPaths.get(path);
+  if (parts === undefined) {
+    parts = path.split('/').filter((p) => p !== '');
+    if (splitPaths.size < 1000) splitPaths.set(path, parts);
+  }
+  return parts;
 }
 
 /** `a/b` for `/a/b/`, `a//b` and `a/b` alike (cheap when the path is already plain). */
