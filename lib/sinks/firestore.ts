@@ -1,0 +1,47 @@
+/**
+ * Firestore sink: performs `firestore.set` (replace the document) and `firestore.delete`
+ * effects, in order, in batched commits; other effects are ignored. See `lib/store/delivery.ts`
+ * for retries, the durable outbox (`<DATA_DIR>/outbox/firestore.ndjson` when the store is
+ * Firebase), and the one alert on a sustained failure plus one on recovery.
+ * Reports: `done` per effect once the store has it, `failed` for a write that can never be made.
+ */
+import * as path from 'node:path';
+import { checkDocWrite, isPlainObject } from '../store/data.js';
+import { deliver, type DeliveryOptions, type WriteDriver } from '../store/delivery.js';
+import type { DocWrite, Store } from '../store/types.js';
+import type { Effect } from '../streams/effects.js';
+
+export type FirestoreDriverOptions = DeliveryOptions;
+
+/** Reads a write back from the outbox file. */
+export function decodeDocWrite(u: unknown): DocWrite | undefined {
+  if (!isPlainObject(u) || typeof u.collection !== 'string' || typeof u.id !== 'string') return undefined;
+  if (u.op === 'delete') return { op: 'delete', collection: u.collection, id: u.id };
+  if ((u.op === 'set' || u.op === 'merge') && isPlainObject(u.data)) return { op: u.op, collection: u.collection, id: u.id, data: u.data };
+  return undefined;
+}
+
+export function makeFirestoreDriver(store: Pick<Store, 'docs' | 'outboxDir'>, options: FirestoreDriverOptions): WriteDriver {
+  const outboxFile = store.outboxDir === undefined ? undefined : path.join(store.outboxDir, 'firestore.ndjson');
+  return deliver<DocWrite>({
+    sink: 'firestore',
+    label: 'Firestore',
+    accept: (effect: Effect): DocWrite | undefined => {
+      switch (effect.type) {
+        case 'firestore.set':
+          return { op: 'set', collection: effect.collection, id: effect.id, data: effect.data };
+        case 'firestore.delete':
+          return { op: 'delete', collection: effect.collection, id: effect.id };
+        default:
+          return undefined;
+      }
+    },
+    effectOf: (write): Effect => (write.op === 'delete'
+      ? { type: 'firestore.delete', collection: write.collection, id: write.id }
+      : { type: 'firestore.set', collection: write.collection, id: write.id, data: write.data }),
+    check: checkDocWrite,
+    commit: (writes) => store.docs.commit(writes),
+    decode: decodeDocWrite,
+    describe: (write) => `${write.op} ${write.collection}/${write.id}`,
+  }, outboxFile, { maxBatch: 100, ...options });
+}

@@ -1,0 +1,37 @@
+/**
+ * RTDB sink: performs `rtdb.set` effects; other effects are ignored. Writes go out in order, in
+ * multi-path updates of non-overlapping paths; a write waiting for a path is replaced by a newer
+ * one for the same path (both effects are reported `done` when the newer one lands). See
+ * `lib/store/delivery.ts` for retries, the durable outbox (`<DATA_DIR>/outbox/rtdb.ndjson` when
+ * the store is Firebase) and the alerts.
+ */
+import * as path from 'node:path';
+import { checkTreeWrite, isPlainObject, normalPath, pathsOverlap } from '../store/data.js';
+import { deliver, type DeliveryOptions, type WriteDriver } from '../store/delivery.js';
+import type { Store, TreeWrite } from '../store/types.js';
+import type { Effect } from '../streams/effects.js';
+
+export type RtdbDriverOptions = DeliveryOptions;
+
+/** Reads a write back from the outbox file (a missing value is a delete). */
+export function decodeTreeWrite(u: unknown): TreeWrite | undefined {
+  if (!isPlainObject(u) || typeof u.path !== 'string') return undefined;
+  return { path: u.path, value: u.value ?? null };
+}
+
+export function makeRtdbDriver(store: Pick<Store, 'tree' | 'outboxDir'>, options: RtdbDriverOptions): WriteDriver {
+  const outboxFile = store.outboxDir === undefined ? undefined : path.join(store.outboxDir, 'rtdb.ndjson');
+  return deliver<TreeWrite>({
+    sink: 'rtdb',
+    label: 'Realtime Database',
+    accept: (effect: Effect): TreeWrite | undefined =>
+      (effect.type === 'rtdb.set' ? { path: effect.path, value: effect.value ?? null } : undefined),
+    effectOf: (write): Effect => ({ type: 'rtdb.set', path: write.path, value: write.value }),
+    check: checkTreeWrite,
+    commit: (writes) => store.tree.commit(writes),
+    decode: decodeTreeWrite,
+    describe: (write) => `set /${normalPath(write.path)}`,
+    coalesceKey: (write) => normalPath(write.path),
+    fits: (batch, write) => batch.every((b) => !pathsOverlap(b.path, write.path)),
+  }, outboxFile, { maxBatch: 50, ...options });
+}

@@ -1,0 +1,64 @@
+/**
+ * Firestore source: the documents of some collections as `firestore.doc` events, each
+ * collection's initial state first, then every change (`data: null` = deleted). Works on any
+ * `DocumentStore` (firebase-admin or the local store).
+ *
+ * A listener that fails is logged and re-established after `backoff(n)`; its new initial
+ * snapshot is compared with what was seen before, so documents deleted meanwhile come out as
+ * deletions. No decoding here: data is passed on as it is.
+ */
+import { defer, from, merge, mergeMap, Observable, retry, timer, type SchedulerLike } from 'rxjs';
+import type { Logger } from '../log.js';
+import { defaultBackoff, type Backoff } from '../store/backoff.js';
+import { errorText, type DocSnapshot, type DocumentStore } from '../store/types.js';
+import type { FirestoreDoc } from '../streams/events.js';
+
+/** The collections the backend reads and writes (SPEC 4-6). */
+export const COLLECTIONS = ['user_account', 'modes', 'schedule_mode', 'appliance_alarm'] as const;
+
+export interface ListenerOptions {
+  readonly logger: Logger;
+  readonly backoff?: Backoff;
+  /** For the retry delays; the default is RxJS's async scheduler. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** One collection listener as a cold Observable; unsubscribing stops the listener. */
+export const snapshots = (docs: DocumentStore, collection: string): Observable<DocSnapshot> =>
+  new Observable<DocSnapshot>((subscriber) =>
+    docs.watch(collection, (snapshot) => subscriber.next(snapshot), (err) => subscriber.error(err)));
+
+/** Events for one snapshot; `known` holds the ids present so far and is updated. */
+function eventsOf(collection: string, snapshot: DocSnapshot, known: Set<string>): FirestoreDoc[] {
+  const events: FirestoreDoc[] = snapshot.changes.map((c) => ({ type: 'firestore.doc', collection, id: c.id, data: c.data }));
+  if (snapshot.initial) {
+    const present = new Set(snapshot.changes.filter((c) => c.data !== null).map((c) => c.id));
+    for (const id of known) if (!present.has(id)) events.push({ type: 'firestore.doc', collection, id, data: null });
+    known.clear();
+    for (const id of present) known.add(id);
+  } else {
+    for (const c of snapshot.changes) {
+      if (c.data === null) known.delete(c.id);
+      else known.add(c.id);
+    }
+  }
+  return events;
+}
+
+export function fromFirestore(docs: DocumentStore, collections: readonly string[], options: ListenerOptions): Observable<FirestoreDoc> {
+  const backoff = options.backoff ?? defaultBackoff;
+  return merge(...collections.map((collection) => defer(() => {
+    const known = new Set<string>();
+    return snapshots(docs, collection).pipe(
+      mergeMap((snapshot) => from(eventsOf(collection, snapshot, known))),
+      retry({
+        delay: (err: unknown, attempt: number) => {
+          const ms = backoff(attempt);
+          options.logger[attempt >= 5 ? 'error' : 'warn']({ collection, attempt, retryInMs: ms, err: errorText(err) }, 'firestore: listener failed, re-establishing it');
+          return options.scheduler ? timer(ms, options.scheduler) : timer(ms);
+        },
+        resetOnSuccess: true,
+      }),
+    );
+  })));
+}

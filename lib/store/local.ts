@@ -1,0 +1,428 @@
+/**
+ * The embedded local store: the same collections and paths as Firebase, kept in memory and made
+ * durable in `<dir>` (docs/storage.md describes the files):
+ *
+ * - `journal.ndjson`: one line per acknowledged commit, appended and fdatasync'ed before the
+ *   commit resolves (group commit: the commits that queue up meanwhile share the next write);
+ * - `snapshot.json`: the whole state as of a journal `seq`, replaced atomically when the journal
+ *   grows past `compactBytes`, at start-up and on close; the journal is then emptied.
+ *
+ * Start-up reads the snapshot and replays the journal lines after its `seq`; a torn last line
+ * (a crash in the middle of an append, never acknowledged) is cut off. Listeners see a commit
+ * only after it is durable. One process at a time: a `LOCK` file holds the owner's pid.
+ */
+import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Logger } from '../log.js';
+import {
+  checkDocWrite, checkTreeWrite, fromTree, isPlainObject, mergeData, nodeAt, normalPath, pathKeys, pathsOverlap,
+  plainData, toTree, withNode, type TreeNode,
+} from './data.js';
+import { appendAll, fsyncDir, readJournal, replaceFile } from './files.js';
+import {
+  StoreError, errorText, type DocChange, type DocData, type DocSnapshot, type DocWrite, type DocumentStore, type Store,
+  type TreeStore, type TreeWrite, type Unwatch,
+} from './types.js';
+
+export interface LocalStoreOptions {
+  readonly logger: Logger;
+  /** Compact once the journal is this long; default 8 MiB. */
+  readonly compactBytes?: number;
+}
+
+export const SNAPSHOT_FORMAT = 'smarthome-local-store';
+export const SNAPSHOT_VERSION = 1;
+
+/** A journal line. Tree values are stored as the RTDB stores them (see `toTree`). */
+interface JournalRecord {
+  readonly seq: number;
+  readonly at: string;
+  readonly docs?: readonly DocWrite[];
+  readonly tree?: readonly { readonly path: string; readonly value: TreeNode | null }[];
+}
+
+interface Snapshot {
+  readonly format: typeof SNAPSHOT_FORMAT;
+  readonly version: number;
+  readonly seq: number;
+  readonly savedAt: string;
+  readonly collections: Record<string, Record<string, DocData>>;
+  readonly tree: TreeNode | null;
+}
+
+interface Pending {
+  readonly docs?: readonly DocWrite[];
+  readonly tree?: readonly { readonly path: string; readonly value: TreeNode | null }[];
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+interface DocWatcher {
+  readonly collection: string;
+  readonly onSnapshot: (snapshot: DocSnapshot) => void;
+  readonly onError: (err: Error) => void;
+}
+
+interface TreeWatcher {
+  readonly path: string;
+  readonly keys: readonly string[];
+  readonly onValue: (value: unknown) => void;
+  readonly onError: (err: Error) => void;
+  last: string;
+}
+
+/** Directories this process has open, so that a second open in the same process is refused too. */
+const openDirs = new Set<string>();
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+function isJournalRecord(u: unknown): u is JournalRecord {
+  if (!isPlainObject(u) || typeof u.seq !== 'number' || typeof u.at !== 'string') return false;
+  const docsOk = u.docs === undefined || (Array.isArray(u.docs) && u.docs.every((w) => isPlainObject(w) && typeof w.collection === 'string' && typeof w.id === 'string' && ['set', 'merge', 'delete'].includes(w.op as string)));
+  const treeOk = u.tree === undefined || (Array.isArray(u.tree) && u.tree.every((w) => isPlainObject(w) && typeof w.path === 'string'));
+  return docsOk && treeOk;
+}
+
+function isSnapshot(u: unknown): u is Snapshot {
+  return isPlainObject(u) && u.format === SNAPSHOT_FORMAT && typeof u.seq === 'number' && isPlainObject(u.collections);
+}
+
+const pidAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+async function takeLock(dir: string): Promise<string> {
+  const file = path.join(dir, 'LOCK');
+  if (openDirs.has(dir)) throw new StoreError(`local store ${dir} is already open in this process`, true);
+  try {
+    const owner = Number((await fs.readFile(file, 'utf8')).trim());
+    if (Number.isInteger(owner) && owner !== process.pid && owner > 0 && pidAlive(owner)) {
+      throw new StoreError(`local store ${dir} is in use by process ${owner} (delete ${file} if that is wrong)`, true);
+    }
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await fs.writeFile(file, `${process.pid}\n`);
+  openDirs.add(dir);
+  return file;
+}
+
+export class LocalStore implements Store {
+  readonly kind = 'local' as const;
+  readonly outboxDir = undefined;
+  readonly docs: DocumentStore;
+  readonly tree: TreeStore;
+
+  private readonly collections = new Map<string, Map<string, DocData>>();
+  private root: TreeNode | null = null;
+  private seq = 0;
+  private journalBytes = 0;
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+  private readonly docWatchers = new Set<DocWatcher>();
+  private readonly treeWatchers = new Set<TreeWatcher>();
+  private readonly compactBytes: number;
+  private readonly logger: Logger;
+
+  private constructor(
+    readonly dir: string,
+    private readonly journal: FileHandle,
+    private readonly lockFile: string,
+    options: LocalStoreOptions,
+  ) {
+    this.logger = options.logger;
+    this.compactBytes = options.compactBytes ?? 8 * 1024 * 1024;
+    this.docs = this.makeDocumentStore();
+    this.tree = this.makeTreeStore();
+  }
+
+  /** Opens (creating if needed) the store in `dir`, recovering from whatever a crash left there. */
+  static async open(dir: string, options: LocalStoreOptions): Promise<LocalStore> {
+    const absolute = path.resolve(dir);
+    await fs.mkdir(absolute, { recursive: true });
+    const lockFile = await takeLock(absolute);
+    try {
+      const journalFile = path.join(absolute, 'journal.ndjson');
+      await fs.rm(path.join(absolute, 'snapshot.json.tmp'), { force: true });
+      const snapshot = await LocalStore.readSnapshot(path.join(absolute, 'snapshot.json'));
+      const contents = await readJournal(journalFile);
+      if (contents.goodBytes < contents.size) {
+        options.logger.warn({ file: journalFile, dropped: contents.size - contents.goodBytes }, 'local store: cutting off a torn journal tail (an unacknowledged write)');
+        await fs.truncate(journalFile, contents.goodBytes);
+      }
+      const journal = await fs.open(journalFile, 'a');
+      if (contents.size === 0) await fsyncDir(absolute); // a new journal's name must survive a power cut too
+      const store = new LocalStore(absolute, journal, lockFile, options);
+      store.load(snapshot, contents.records, journalFile);
+      store.journalBytes = contents.goodBytes;
+      if (store.journalBytes > 0) await store.compact();
+      options.logger.info({ dir: absolute, seq: store.seq, replayed: contents.records.length }, 'local store open');
+      return store;
+    } catch (err) {
+      openDirs.delete(absolute);
+      await fs.rm(lockFile, { force: true });
+      throw err;
+    }
+  }
+
+  private static async readSnapshot(file: string): Promise<Snapshot | undefined> {
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    const parsed: unknown = JSON.parse(text);
+    if (!isSnapshot(parsed)) throw new Error(`${file} is not a ${SNAPSHOT_FORMAT} snapshot`);
+    if (parsed.version > SNAPSHOT_VERSION) throw new Error(`${file} has version ${parsed.version}; this program reads up to ${SNAPSHOT_VERSION}`);
+    return parsed;
+  }
+
+  private load(snapshot: Snapshot | undefined, records: readonly unknown[], journalFile: string): void {
+    if (snapshot) {
+      for (const [collection, docs] of Object.entries(snapshot.collections)) {
+        const map = new Map<string, DocData>();
+        for (const [id, data] of Object.entries(docs)) map.set(id, deepFreeze(data));
+        this.collections.set(collection, map);
+      }
+      this.root = snapshot.tree ?? null;
+      this.seq = snapshot.seq;
+    }
+    records.forEach((record, i) => {
+      if (!isJournalRecord(record)) throw new Error(`${journalFile}: record ${i + 1} is not a journal record`);
+      if (record.seq <= this.seq) return; // already in the snapshot
+      this.apply(record, false);
+      this.seq = record.seq;
+    });
+  }
+
+  // ---- writing ----
+
+  private enqueue(entry: Omit<Pending, 'resolve' | 'reject'>): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreError('local store is closed', false));
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ...entry, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  /** Writes everything queued as one append + fdatasync, then applies and acknowledges it, in order. */
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length > 0) await this.flushBatch();
+    } finally {
+      // Runs right after the last look at the queue, so nothing enqueued meanwhile is left behind.
+      this.flushing = undefined;
+    }
+  }
+
+  private async flushBatch(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    const at = new Date().toISOString();
+    const lines = batch.map((p, i) => {
+      const record: JournalRecord = { seq: this.seq + i + 1, at, ...(p.docs ? { docs: p.docs } : {}), ...(p.tree ? { tree: p.tree } : {}) };
+      return JSON.stringify(record);
+    });
+    const buffer = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
+    try {
+      await appendAll(this.journal, buffer);
+      await this.journal.datasync();
+    } catch (err) {
+      // Nothing of this batch is acknowledged: cut it off again so that it cannot reappear.
+      await this.journal.truncate(this.journalBytes).catch(() => undefined);
+      const error = new StoreError(`local store: journal write failed: ${errorText(err)}`, false, { cause: err });
+      this.logger.error({ err: errorText(err) }, 'local store: journal write failed');
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    this.journalBytes += buffer.length;
+    lines.forEach((line, i) => {
+      // What is applied is what the journal holds, read back: a replay gives the same state.
+      this.apply(JSON.parse(line) as JournalRecord, true);
+      this.seq += 1;
+      batch[i]?.resolve();
+    });
+    if (this.journalBytes >= this.compactBytes) {
+      await this.compact().catch((err: unknown) => this.logger.error({ err: errorText(err) }, 'local store: compaction failed (will retry)'));
+    }
+  }
+
+  /** Saves the whole state as a snapshot and empties the journal. Only while no flush runs. */
+  private async compact(): Promise<void> {
+    const collections: Record<string, Record<string, DocData>> = {};
+    for (const [name, docs] of this.collections) {
+      if (docs.size > 0) collections[name] = Object.fromEntries(docs);
+    }
+    const snapshot: Snapshot = { format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, seq: this.seq, savedAt: new Date().toISOString(), collections, tree: this.root };
+    await replaceFile(path.join(this.dir, 'snapshot.json'), `${JSON.stringify(snapshot, null, 1)}\n`);
+    // A crash before this truncation leaves lines the snapshot covers: their seq makes them skipped.
+    await this.journal.truncate(0);
+    this.journalBytes = 0;
+  }
+
+  private apply(record: JournalRecord, notify: boolean): void {
+    if (record.docs) this.applyDocs(record.docs, notify);
+    if (record.tree) this.applyTree(record.tree, notify);
+  }
+
+  private applyDocs(writes: readonly DocWrite[], notify: boolean): void {
+    const changed = new Map<string, Map<string, DocData | null>>();
+    for (const write of writes) {
+      let docs = this.collections.get(write.collection);
+      if (!docs) {
+        docs = new Map();
+        this.collections.set(write.collection, docs);
+      }
+      const old = docs.get(write.id);
+      let next: DocData | null;
+      if (write.op === 'delete') next = null;
+      else if (write.op === 'merge') next = deepFreeze(mergeData(old ?? {}, write.data));
+      else next = deepFreeze(write.data);
+      if (next === null) {
+        if (old === undefined) continue;
+        docs.delete(write.id);
+      } else {
+        if (old !== undefined && JSON.stringify(old) === JSON.stringify(next)) continue;
+        docs.set(write.id, next);
+      }
+      if (notify) {
+        let ids = changed.get(write.collection);
+        if (!ids) changed.set(write.collection, (ids = new Map()));
+        ids.set(write.id, next);
+      }
+    }
+    for (const [collection, ids] of changed) {
+      const changes: DocChange[] = [...ids].map(([id, data]) => ({ id, data }));
+      for (const watcher of this.docWatchers) {
+        if (watcher.collection === collection) this.call(() => watcher.onSnapshot({ initial: false, changes }));
+      }
+    }
+  }
+
+  private applyTree(writes: readonly { readonly path: string; readonly value: TreeNode | null }[], notify: boolean): void {
+    const touched = new Set<TreeWatcher>();
+    for (const write of writes) {
+      this.root = withNode(this.root, pathKeys(write.path), write.value);
+      if (notify) for (const watcher of this.treeWatchers) if (pathsOverlap(watcher.path, write.path)) touched.add(watcher);
+    }
+    for (const watcher of touched) {
+      const value = fromTree(nodeAt(this.root, watcher.keys));
+      const text = JSON.stringify(value);
+      if (text === watcher.last) continue;
+      watcher.last = text;
+      this.call(() => watcher.onValue(value));
+    }
+  }
+
+  /** A listener that throws must not break the store. */
+  private call(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.logger.error({ err: errorText(err) }, 'local store: a listener threw');
+    }
+  }
+
+  // ---- the two faces ----
+
+  private makeDocumentStore(): DocumentStore {
+    const commit = (writes: readonly DocWrite[]): Promise<void> => {
+      for (const write of writes) {
+        const problem = checkDocWrite(write);
+        if (problem) return Promise.reject(new StoreError(problem, true));
+      }
+      if (writes.length === 0) return Promise.resolve();
+      return this.enqueue({ docs: writes.map((w) => (w.op === 'delete' ? { op: w.op, collection: w.collection, id: w.id } : { op: w.op, collection: w.collection, id: w.id, data: plainData(w.data) })) });
+    };
+    return {
+      commit,
+      set: (collection, id, data) => commit([{ op: 'set', collection, id, data }]),
+      merge: (collection, id, data) => commit([{ op: 'merge', collection, id, data }]),
+      delete: (collection, id) => commit([{ op: 'delete', collection, id }]),
+      get: (collection, id) => Promise.resolve(this.collections.get(collection)?.get(id) ?? null),
+      watch: (collection, onSnapshot, onError): Unwatch => {
+        const watcher: DocWatcher = { collection, onSnapshot, onError };
+        let active = true;
+        // Like Firestore, the first snapshot arrives asynchronously; it holds everything up to then.
+        queueMicrotask(() => {
+          if (!active || this.closed) return;
+          this.docWatchers.add(watcher);
+          const changes = [...(this.collections.get(collection) ?? new Map<string, DocData>())].map(([id, data]) => ({ id, data }));
+          this.call(() => onSnapshot({ initial: true, changes }));
+        });
+        return () => {
+          active = false;
+          this.docWatchers.delete(watcher);
+        };
+      },
+    };
+  }
+
+  private makeTreeStore(): TreeStore {
+    const commit = (writes: readonly TreeWrite[]): Promise<void> => {
+      for (const write of writes) {
+        const problem = checkTreeWrite(write);
+        if (problem) return Promise.reject(new StoreError(problem, true));
+      }
+      if (writes.length === 0) return Promise.resolve();
+      return this.enqueue({ tree: writes.map((w) => ({ path: normalPath(w.path), value: toTree(w.value) })) });
+    };
+    return {
+      commit,
+      set: (path, value) => commit([{ path, value }]),
+      get: (path) => Promise.resolve(fromTree(nodeAt(this.root, pathKeys(path)))),
+      watch: (path, onValue, onError): Unwatch => {
+        const watcher: TreeWatcher = { path: normalPath(path), keys: pathKeys(path), onValue, onError, last: '' };
+        let active = true;
+        queueMicrotask(() => {
+          if (!active || this.closed) return;
+          this.treeWatchers.add(watcher);
+          const value = fromTree(nodeAt(this.root, watcher.keys));
+          watcher.last = JSON.stringify(value);
+          this.call(() => onValue(value));
+        });
+        return () => {
+          active = false;
+          this.treeWatchers.delete(watcher);
+        };
+      },
+    };
+  }
+
+  /** Waits for acknowledged writes, saves a snapshot, and releases the files. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.flushing) await this.flushing;
+    this.docWatchers.clear();
+    this.treeWatchers.clear();
+    try {
+      if (this.journalBytes > 0) await this.compact();
+    } catch (err) {
+      this.logger.error({ err: errorText(err) }, 'local store: final compaction failed (the journal still has everything)');
+    } finally {
+      await this.journal.close();
+      openDirs.delete(this.dir);
+      await fs.rm(this.lockFile, { force: true });
+    }
+  }
+}
+
+/** Opens the local store in `dir` (the service uses `<DATA_DIR>/store`). */
+export const openLocalStore = (dir: string, options: LocalStoreOptions): Promise<LocalStore> => LocalStore.open(dir, options);
