@@ -77,6 +77,7 @@ export const ConfigCodec = t.type({
   slack: t.intersection([t.partial({ webhookUrl: HttpUrl }), t.type({ windowS: NonNegativeNumber })]),
   face: t.intersection([t.partial({ command: FaceCommand }), t.type({ timeoutS: PositiveNumber })]),
   tz: Zone,
+  httpHost: Host,
   httpPort: Port,
   commandConfirmS: PositiveNumber,
   scheduleGraceS: NonNegativeNumber,
@@ -141,6 +142,7 @@ const ENV: Readonly<Record<string, EnvName>> = {
   'face.command': { name: 'FACE_COMMAND', parse: 'json' },
   'face.timeoutS': { name: 'FACE_TIMEOUT_S', parse: 'number' }, // extra
   tz: { name: 'SMARTHOME_TZ' },
+  httpHost: { name: 'HTTP_HOST' }, // extra
   httpPort: { name: 'HTTP_PORT', parse: 'number' },
   commandConfirmS: { name: 'COMMAND_CONFIRM_S', parse: 'number' },
   scheduleGraceS: { name: 'SCHEDULE_GRACE_S', parse: 'number' },

@@ -105,6 +105,7 @@ export function encodeEventLine(event: Event, at: string): string | null {
     case 'face.result':
       return JSON.stringify({ at, source: 'face', result: event.result });
     case 'clock.tick':
+    case 'service.alert':
       return null;
   }
 }

@@ -10,7 +10,8 @@ export type Event =
   | WeatherResult
   | WeatherFailure
   | FaceResult
-  | ClockTick;
+  | ClockTick
+  | ServiceAlert;
 
 /** A message received on a subscribed topic. */
 export interface MqttMessage {
@@ -56,6 +57,16 @@ export interface FaceResult {
 /** A clock tick (every second live and in replays); the time is the scheduler's `now()`. */
 export interface ClockTick {
   readonly type: 'clock.tick';
+}
+
+/**
+ * Something the service noticed about itself: a source down or back, a sink's sustained
+ * failure or dropped messages. The pipeline reports it like its own alerts. Not recorded.
+ */
+export interface ServiceAlert {
+  readonly type: 'service.alert';
+  readonly level: 'error' | 'warning' | 'info';
+  readonly text: string;
 }
 
 export type EventType = Event['type'];

@@ -22,6 +22,7 @@ import type { Effect } from './effects.js';
 import type { Event } from './events.js';
 import { recommendation$ } from './recommendation.js';
 import { schedules$ } from './schedules.js';
+import { service$ } from './service.js';
 import { status$ } from './status.js';
 import { weather$ } from './weather.js';
 import { observe, type Observed } from './world.js';
@@ -36,6 +37,7 @@ export const STREAMS: Readonly<Record<string, Stream>> = {
   schedules: schedules$,
   weather: weather$,
   confirm: confirm$,
+  service: service$,
 };
 
 /** The event an own write would produce at its listener. */
