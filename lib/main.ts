@@ -1,0 +1,51 @@
+/**
+ * `npm start`: the smart-home backend as one long-running process. `npm run record -- FILE` is
+ * the same with every inbound event also appended to FILE as replay lines.
+ *
+ * Exits 0 after SIGINT/SIGTERM, 2 on an invalid configuration or a start-up failure that a
+ * setting must fix (a taken port, a locked store). Anything else is reported and lived with.
+ */
+import { applyEmulatorSafety, loadConfigOrExit, redactConfig } from './config.js';
+import { createLogger } from './log.js';
+import { recordTarget, startService, StartupError } from './service.js';
+
+const config = loadConfigOrExit();
+applyEmulatorSafety(config, process.env);
+const logger = createLogger(config.logLevel);
+logger.debug({ config: redactConfig(config) }, 'configuration');
+
+// A month-long process must not die of one unexpected exception: report it and go on.
+process.on('uncaughtException', (err) => logger.error({ err }, 'uncaught exception (the service goes on)'));
+process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection (the service goes on)'));
+
+const recordTo = recordTarget(process.argv.slice(2));
+try {
+  const service = await startService(config, logger, { recordTo });
+  let signals = 0;
+  const stop = (signal: string): void => {
+    if (++signals > 1) {
+      logger.warn(`${signal} again: exiting at once`);
+      process.exit(1);
+    }
+    logger.info(`${signal}: shutting down`);
+    service.stop().then(
+      () => {
+        logger.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+} catch (err) {
+  if (err instanceof StartupError) {
+    process.stderr.write(`smarthome backend: ${err.message}\n`);
+    logger.flush();
+    process.exit(2);
+  }
+  throw err;
+}

@@ -1,0 +1,293 @@
+/**
+ * The long-running service (issue 7): sources -> pipeline -> sinks, wired once, with one
+ * `subscribe` at the root. Everything with a lifetime (broker, store, HTTP endpoint) is opened
+ * here and closed by `stop()`.
+ *
+ * The root has one Subject, `feedback`: what the sinks hand back to the pipeline as events (the
+ * face recogniser's answer, a sink's alert) and what the service notices about its sources.
+ */
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  asyncScheduler, distinctUntilChanged, interval, map, merge, Observable, retry, share, skip, skipWhile, Subject,
+  takeUntil, tap, timer, type Subscription,
+} from 'rxjs';
+import { startBroker, type EmbeddedBroker } from './broker.js';
+import type { Config } from './config.js';
+import { startHttp, type HttpEndpoint, type SourceState } from './http.js';
+import type { Logger } from './log.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { isoLocal } from './protocol/local-time.js';
+import { encodeEventLine } from './protocol/recording.js';
+import { topicMatches } from './protocol/topics.js';
+import { makeFaceDriver } from './sinks/face.js';
+import { makeFirestoreDriver } from './sinks/firestore.js';
+import { makeMqttDriver } from './sinks/mqtt.js';
+import type { SinkReport } from './sinks/report.js';
+import { makeRtdbDriver } from './sinks/rtdb.js';
+import { makeSlackDriver } from './sinks/slack.js';
+import { loadState, makeStateDriver } from './sinks/state.js';
+import { COLLECTIONS, fromFirestore } from './sources/firestore.js';
+import { fromMqtt } from './sources/mqtt.js';
+import { connectionState, redactUrl, shareMqttConnection } from './sources/mqtt-connection.js';
+import { fromRtdb, PATHS } from './sources/rtdb.js';
+import { fromWeather } from './sources/weather.js';
+import { openStore, type Store } from './store/index.js';
+import type { Deps } from './streams/deps.js';
+import type { Effect } from './streams/effects.js';
+import type { Event } from './streams/events.js';
+import { pipeline } from './streams/pipeline.js';
+
+export interface ServiceOptions {
+  /** Append every inbound event to this file as replay lines (SPEC 10). */
+  readonly recordTo?: string;
+}
+
+export interface Service {
+  readonly httpPort: number;
+  readonly mqttUrl: string;
+  readonly metrics: Metrics;
+  /** Stops the sources, lets in-flight effects finish (up to the shutdown timeout), closes everything. */
+  stop(): Promise<void>;
+}
+
+/** A failure that stops start-up (the port of the embedded broker is taken, the store is locked...). */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+const TICK: Event = { type: 'clock.tick' };
+
+/** Which metric label an event counts under. */
+function sourceOf(event: Event): string {
+  return event.type === 'clock.tick' ? 'clock' : event.type.split('.')[0]!;
+}
+
+/** Retries a source that errors after all (its own retries are inside), reporting each failure. */
+function supervised<T>(name: string, source$: Observable<T>, report: (text: string) => void): Observable<T> {
+  return source$.pipe(
+    retry({
+      resetOnSuccess: true,
+      delay: (err: unknown, attempt) => {
+        report(`source ${name} failed and is restarted: ${err instanceof Error ? err.message : String(err)}`);
+        return timer(Math.min(30_000, 500 * 2 ** (attempt - 1)));
+      },
+    }),
+  );
+}
+
+export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> {
+  const metrics = createMetrics();
+  const feedback = new Subject<Event>();
+  const alert = (level: 'error' | 'warning' | 'info', text: string): void => feedback.next({ type: 'service.alert', level, text });
+  const health = new Map<string, SourceState>();
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.reverse()) await close().catch((err: unknown) => logger.error({ err }, 'close failed'));
+  };
+
+  try {
+    // ---- the broker ----
+    let broker: EmbeddedBroker | undefined;
+    let mqttUrl = config.mqtt.url;
+    if (mqttUrl === undefined) {
+      broker = await startBroker({
+        host: config.mqtt.embeddedHost,
+        port: config.mqtt.embeddedPort,
+        username: config.mqtt.username,
+        password: config.mqtt.password,
+        logger,
+      }).catch((err: unknown) => {
+        throw new StartupError(err instanceof Error ? err.message : String(err));
+      });
+      closers.push(() => broker!.close());
+      mqttUrl = broker.url;
+    }
+
+    // ---- the store ----
+    const store: Store = await openStore({ dataDir: config.dataDir, firebase: config.firebase }, logger).catch((err: unknown) => {
+      throw new StartupError(`cannot open the store: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    closers.push(() => store.close());
+    health.set('store', { up: true });
+
+    // ---- sources ----
+    const { topics } = config;
+    const connection$ = shareMqttConnection({
+      url: mqttUrl,
+      clientId: config.mqtt.clientId,
+      username: config.mqtt.username,
+      password: config.mqtt.password,
+      status: { topic: topics.serverStatus, online: 'online', offline: 'offline' },
+      logger,
+    });
+    const inbound = [topics.commands, topics.controls, ...(topics.status === '' ? [] : [topics.status])];
+    const report = (text: string): void => alert('error', text);
+    const stopSources = new Subject<void>();
+    const ticks$ = interval(1000).pipe(map(() => TICK));
+    const events$: Observable<Event> = merge(
+      supervised('mqtt', fromMqtt(connection$, inbound, { qos: config.mqtt.qos, acceptRetained: topics.status === '' ? [] : [topics.status] }), report),
+      supervised('firestore', fromFirestore(store.docs, COLLECTIONS, { logger }), report),
+      supervised('rtdb', fromRtdb(store.tree, PATHS, { logger }), report),
+      supervised('weather', fromWeather({ ...config.weather }, logger), report),
+      ticks$,
+    ).pipe(takeUntil(stopSources));
+
+    // Health and outage alerts of the broker link: one alert when it goes down, one when it is back.
+    const mqttState$ = connectionState(connection$).pipe(share());
+    const mqttHealth = mqttState$.subscribe((state) =>
+      health.set('mqtt', state === 'up' ? { up: true } : { up: false, reason: `broker ${redactUrl(mqttUrl!)} unreachable` }),
+    );
+    // After the first connection, every change is news: down is an outage, up its end.
+    const mqttAlerts = mqttState$
+      .pipe(distinctUntilChanged(), skipWhile((state) => state === 'down'), skip(1))
+      .subscribe((state) =>
+        state === 'down'
+          ? alert('error', `lost the MQTT broker ${redactUrl(mqttUrl!)}; reconnecting`)
+          : alert('info', `the MQTT broker ${redactUrl(mqttUrl!)} is reachable again`),
+      );
+    closers.push(async () => {
+      mqttHealth.unsubscribe();
+      mqttAlerts.unsubscribe();
+    });
+    if (config.weather.apiKey !== undefined) health.set('weather', { up: true });
+
+    // ---- recording ----
+    let recording: WriteStream | undefined;
+    if (options.recordTo !== undefined) {
+      mkdirSync(dirname(options.recordTo), { recursive: true });
+      recording = createWriteStream(options.recordTo, { flags: 'a' });
+      closers.push(() => new Promise<void>((resolve) => recording!.end(resolve)));
+    }
+
+    // ---- the pipeline ----
+    let commandStarted: number | undefined;
+    const started = new WeakMap<Effect, number>();
+    const event$ = new Observable<Event>((subscriber) => {
+      const sub = merge(events$, feedback.pipe(takeUntil(stopSources))).subscribe({
+        next: (event) => {
+          metrics.eventsIn.inc({ source: sourceOf(event) });
+          if (event.type === 'weather.result') health.set('weather', { up: true });
+          if (event.type === 'weather.failure') health.set('weather', { up: false, reason: event.reason });
+          if (recording !== undefined) {
+            const line = encodeEventLine(event, isoLocal(Date.now(), config.tz));
+            if (line !== null) recording.write(`${line}\n`);
+          }
+          // Effects of a command are emitted while it is handled: mark them for the latency metric.
+          commandStarted = event.type === 'mqtt.message' && topicMatches(topics.commands, event.topic) ? performance.now() : undefined;
+          subscriber.next(event);
+          commandStarted = undefined;
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+      return () => sub.unsubscribe();
+    });
+
+    const resume = loadState(config.dataDir, logger);
+    const deps: Deps = {
+      scheduler: asyncScheduler,
+      settings: { tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics },
+      resume,
+    };
+    const effect$ = pipeline(event$, deps).pipe(
+      tap((effect) => {
+        if (commandStarted !== undefined && effect.type === 'mqtt.publish') started.set(effect, commandStarted);
+        if (effect.type === 'log') logger[effect.level](effect.msg);
+      }),
+      share(),
+    );
+
+    // ---- sinks ----
+    const reports$: Observable<SinkReport> = merge(
+      makeMqttDriver(connection$, { qos: config.mqtt.qos, queueSize: config.mqtt.queueSize })(effect$),
+      makeFirestoreDriver(store, { logger })(effect$),
+      makeRtdbDriver(store, { logger })(effect$),
+      makeSlackDriver({ webhookUrl: config.slack.webhookUrl, windowMs: config.slack.windowS * 1000 }, logger)(effect$),
+      makeFaceDriver({ command: config.face.command, timeoutMs: config.face.timeoutS * 1000 }, logger)(effect$),
+      makeStateDriver({ dataDir: config.dataDir, resume }, logger)(effect$),
+    );
+
+    const finished = new Promise<void>((resolve) => {
+      const root: Subscription = reports$.subscribe({
+        next: (r) => handleReport(r),
+        error: (err: unknown) => {
+          logger.error({ err }, 'the pipeline stopped on an error');
+          resolve();
+        },
+        complete: () => resolve(),
+      });
+      closers.push(async () => root.unsubscribe());
+    });
+
+    function handleReport(r: SinkReport): void {
+      switch (r.kind) {
+        case 'done': {
+          metrics.effectsOut.inc({ sink: r.sink });
+          const t0 = started.get(r.effect);
+          if (t0 !== undefined) {
+            const kind = r.effect.type === 'mqtt.publish' && r.effect.topic === topics.deviceCommand ? 'device_command' : 'reply';
+            metrics.commandLatency.observe({ kind }, (performance.now() - t0) / 1000);
+          }
+          return;
+        }
+        case 'failed':
+          metrics.errors.inc({ kind: `sink.${r.sink}` });
+          logger.warn({ sink: r.sink, effect: r.effect.type }, `${r.sink}: ${r.error}`);
+          return;
+        case 'alert':
+          metrics.errors.inc({ kind: `alert.${r.sink}` });
+          if (r.sink === 'firestore' || r.sink === 'rtdb') {
+            health.set(r.sink, r.level === 'error' ? { up: false, reason: r.text } : { up: true });
+          }
+          alert(r.level, r.text);
+          return;
+        case 'event':
+          feedback.next(r.event);
+          return;
+      }
+    }
+
+    // ---- health and metrics ----
+    const http: HttpEndpoint = await startHttp(config.httpHost, config.httpPort, () => health, metrics).catch((err: unknown) => {
+      throw new StartupError(`cannot serve health and metrics on ${config.httpHost}:${config.httpPort}: ${(err as Error).message}`);
+    });
+    closers.push(() => http.close());
+
+    logger.info(
+      `smarthome backend running: MQTT ${redactUrl(mqttUrl)}${broker ? ' (embedded broker)' : ''}, ` +
+        `store ${store.kind === 'local' ? `local in ${config.dataDir}` : `Firebase project ${config.firebase.projectId}`}, ` +
+        `weather ${config.weather.apiKey ? `every ${config.weather.intervalS} s for ${config.weather.city}` : 'off'}, ` +
+        `Slack ${config.slack.webhookUrl ? 'on' : 'off'}, health http://${config.httpHost}:${http.port}/healthz`,
+    );
+
+    let stopping: Promise<void> | undefined;
+    return {
+      httpPort: http.port,
+      mqttUrl: redactUrl(mqttUrl),
+      metrics,
+      stop: () => {
+        stopping ??= (async () => {
+          logger.info('stopping: sources first, then pending effects');
+          stopSources.next();
+          const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutS * 1000).unref());
+          if ((await Promise.race([finished, timeout])) === 'timeout') {
+            logger.warn(`pending effects did not finish within ${config.shutdownTimeoutS} s; stopping anyway`);
+          }
+          await closeAll();
+          logger.info('stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+/** For `npm run record`: where to append the recording, from `--record FILE` or `record FILE`. */
+export function recordTarget(argv: readonly string[]): string | undefined {
+  const i = argv.indexOf('--record');
+  return i >= 0 ? argv[i + 1] : undefined;
+}
