@@ -200,9 +200,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
 
     // ---- sinks ----
     const reports$: Observable<SinkReport> = merge(
-      makeMqttDriver(connection$, { qos: config.mqtt.qos, queueSize: config.mqtt.queueSize })(effect$),
-      makeFirestoreDriver(store, { logger })(effect$),
-      makeRtdbDriver(store, { logger })(effect$),
+      makeMqttDriver(connection$, {
+        qos: config.mqtt.qos,
+        queueSize: config.mqtt.queueSize,
+        onQueueSize: (n) => metrics.queueSize.set({ queue: 'mqtt' }, n),
+      })(effect$),
+      makeFirestoreDriver(store, { logger, onPending: (n) => metrics.queueSize.set({ queue: 'firestore' }, n) })(effect$),
+      makeRtdbDriver(store, { logger, onPending: (n) => metrics.queueSize.set({ queue: 'rtdb' }, n) })(effect$),
       makeSlackDriver({ webhookUrl: config.slack.webhookUrl, windowMs: config.slack.windowS * 1000 }, logger)(effect$),
       makeFaceDriver({ command: config.face.command, timeoutMs: config.face.timeoutS * 1000 }, logger)(effect$),
       makeStateDriver({ dataDir: config.dataDir, resume }, logger)(effect$),

@@ -21,6 +21,8 @@ export interface MqttDriverOptions {
   readonly qos?: QoS | ((topic: string) => QoS);
   /** How many publishes may wait while disconnected; default 1000. */
   readonly queueSize?: number;
+  /** Told how many publishes wait for the broker, whenever that changes (a metric). */
+  readonly onQueueSize?: (count: number) => void;
 }
 
 export type MqttDriver = (effect$: Observable<Effect>) => Observable<SinkReport>;
@@ -90,6 +92,7 @@ export function makeMqttDriver(connection$: Observable<MqttConnection>, options:
       }
       while (waiting.length > 0 && conn.client.connected) {
         publish(conn, waiting.shift() as MqttPublish);
+        options.onQueueSize?.(waiting.length);
       }
       maybeComplete();
     };
@@ -118,6 +121,7 @@ export function makeMqttDriver(connection$: Observable<MqttConnection>, options:
           waiting.shift();
           dropped++;
         }
+        options.onQueueSize?.(waiting.length);
         drain();
       },
       error: (err: unknown) => subscriber.error(err),

@@ -28,6 +28,8 @@ export interface DeliveryOptions {
   readonly alertAfterMs?: number;
   /** Most writes per commit; default 100. */
   readonly maxBatch?: number;
+  /** Told how many accepted writes wait or are in flight, whenever that changes (a metric). */
+  readonly onPending?: (count: number) => void;
 }
 
 /** How one sink turns effects into writes and makes them. */
@@ -134,6 +136,7 @@ export function deliver<W>(lane: Lane<W>, outboxFile: string | undefined, option
         waitingByKey.set(key, job);
       }
       queue.push(job);
+      options.onPending?.(pending());
       armAlert();
     };
 
@@ -181,6 +184,7 @@ export function deliver<W>(lane: Lane<W>, outboxFile: string | undefined, option
       const seqs = batch.flatMap((job) => (job.seq === undefined ? [] : [job.seq]));
       if (seqs.length > 0) outbox?.done(seqs);
       for (const job of batch) for (const effect of job.effects) report({ kind: 'done', sink: lane.sink, effect });
+      options.onPending?.(pending());
       const now = Date.now();
       if (alertedAt !== undefined) {
         const text = `${lane.label}: writes are getting through again after ${Math.round((now - alertedAt) / 1000)} s` +
@@ -201,6 +205,7 @@ export function deliver<W>(lane: Lane<W>, outboxFile: string | undefined, option
       if (job.seq !== undefined) outbox?.done([job.seq]);
       logger.error({ sink: lane.sink, write: lane.describe(job.write), err: error }, `${lane.sink}: write rejected`);
       for (const effect of job.effects) report({ kind: 'failed', sink: lane.sink, effect, error: truncate(error) });
+      options.onPending?.(pending());
       progressAt = Date.now();
     };
 
