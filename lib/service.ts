@@ -124,11 +124,23 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const inbound = [topics.commands, topics.controls, ...(topics.status === '' ? [] : [topics.status])];
     const report = (text: string): void => alert('error', text);
     const stopSources = new Subject<void>();
+    // A store listener that fails: one alert, the source marked down, until it delivers again.
+    const listeners = {
+      logger,
+      onDown: (what: string, reason: string) => {
+        health.set(what, { up: false, reason });
+        alert('error', `${what} listener failed (${reason}); re-establishing it`);
+      },
+      onUp: (what: string) => {
+        health.delete(what);
+        alert('info', `${what} listener works again`);
+      },
+    };
     const ticks$ = interval(1000).pipe(map(() => TICK));
     const events$: Observable<Event> = merge(
       supervised('mqtt', fromMqtt(connection$, inbound, { qos: config.mqtt.qos, acceptRetained: topics.status === '' ? [] : [topics.status] }), report),
-      supervised('firestore', fromFirestore(store.docs, COLLECTIONS, { logger }), report),
-      supervised('rtdb', fromRtdb(store.tree, PATHS, { logger }), report),
+      supervised('firestore', fromFirestore(store.docs, COLLECTIONS, listeners), report),
+      supervised('rtdb', fromRtdb(store.tree, PATHS, listeners), report),
       supervised('weather', fromWeather({ ...config.weather }, logger), report),
       ticks$,
     ).pipe(takeUntil(stopSources));

@@ -7,7 +7,7 @@
  * snapshot is compared with what was seen before, so documents deleted meanwhile come out as
  * deletions. No decoding here: data is passed on as it is.
  */
-import { defer, from, merge, mergeMap, Observable, retry, timer, type SchedulerLike } from 'rxjs';
+import { defer, from, merge, mergeMap, Observable, retry, tap, timer, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Logger } from '../log.js';
 import { defaultBackoff, type Backoff } from '../store/backoff.js';
 import { errorText, type DocSnapshot, type DocumentStore } from '../store/types.js';
@@ -21,6 +21,40 @@ export interface ListenerOptions {
   readonly backoff?: Backoff;
   /** For the retry delays; the default is RxJS's async scheduler. */
   readonly scheduler?: SchedulerLike;
+  /** Told once when a listener fails (`what` names it), and once when it delivers again. */
+  readonly onDown?: (what: string, reason: string) => void;
+  readonly onUp?: (what: string) => void;
+}
+
+/**
+ * Re-establishes a failing listener after `backoff(n)`, logging each failure and telling
+ * `onDown` / `onUp` about the outage once each (shared by the Firestore and RTDB sources).
+ */
+export function relisten<T>(what: string, options: ListenerOptions): MonoTypeOperatorFunction<T> {
+  const backoff = options.backoff ?? defaultBackoff;
+  return (listener$) =>
+    defer(() => {
+      let down = false;
+      return listener$.pipe(
+        tap(() => {
+          if (!down) return;
+          down = false;
+          options.onUp?.(what);
+        }),
+        retry({
+          delay: (err: unknown, attempt: number) => {
+            const ms = backoff(attempt);
+            options.logger[attempt >= 5 ? 'error' : 'warn']({ listener: what, attempt, retryInMs: ms, err: errorText(err) }, `${what}: listener failed, re-establishing it`);
+            if (!down) {
+              down = true;
+              options.onDown?.(what, errorText(err));
+            }
+            return options.scheduler ? timer(ms, options.scheduler) : timer(ms);
+          },
+          resetOnSuccess: true,
+        }),
+      );
+    });
 }
 
 /** One collection listener as a cold Observable; unsubscribing stops the listener. */
@@ -46,19 +80,11 @@ function eventsOf(collection: string, snapshot: DocSnapshot, known: Set<string>)
 }
 
 export function fromFirestore(docs: DocumentStore, collections: readonly string[], options: ListenerOptions): Observable<FirestoreDoc> {
-  const backoff = options.backoff ?? defaultBackoff;
   return merge(...collections.map((collection) => defer(() => {
     const known = new Set<string>();
     return snapshots(docs, collection).pipe(
       mergeMap((snapshot) => from(eventsOf(collection, snapshot, known))),
-      retry({
-        delay: (err: unknown, attempt: number) => {
-          const ms = backoff(attempt);
-          options.logger[attempt >= 5 ? 'error' : 'warn']({ collection, attempt, retryInMs: ms, err: errorText(err) }, 'firestore: listener failed, re-establishing it');
-          return options.scheduler ? timer(ms, options.scheduler) : timer(ms);
-        },
-        resetOnSuccess: true,
-      }),
+      relisten(`Firestore ${collection}`, options),
     );
   })));
 }

@@ -4,11 +4,10 @@
  * the local store). A listener that fails is logged and re-established after `backoff(n)`.
  * No decoding here: values are passed on as they are.
  */
-import { defer, map, merge, Observable, retry, timer } from 'rxjs';
-import { defaultBackoff } from '../store/backoff.js';
-import { errorText, type TreeStore } from '../store/types.js';
+import { defer, map, merge, Observable } from 'rxjs';
+import type { TreeStore } from '../store/types.js';
 import type { RtdbValue } from '../streams/events.js';
-import type { ListenerOptions } from './firestore.js';
+import { relisten, type ListenerOptions } from './firestore.js';
 
 export type { ListenerOptions } from './firestore.js';
 
@@ -21,16 +20,8 @@ export const values = (tree: TreeStore, path: string): Observable<unknown> =>
     tree.watch(path, (value) => subscriber.next(value), (err) => subscriber.error(err)));
 
 export function fromRtdb(tree: TreeStore, paths: readonly string[], options: ListenerOptions): Observable<RtdbValue> {
-  const backoff = options.backoff ?? defaultBackoff;
   return merge(...paths.map((path) => defer(() => values(tree, path)).pipe(
     map((value): RtdbValue => ({ type: 'rtdb.value', path, value })),
-    retry({
-      delay: (err: unknown, attempt: number) => {
-        const ms = backoff(attempt);
-        options.logger[attempt >= 5 ? 'error' : 'warn']({ path, attempt, retryInMs: ms, err: errorText(err) }, 'rtdb: listener failed, re-establishing it');
-        return options.scheduler ? timer(ms, options.scheduler) : timer(ms);
-      },
-      resetOnSuccess: true,
-    }),
+    relisten(`RTDB ${path}`, options),
   )));
 }

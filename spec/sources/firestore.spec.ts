@@ -57,6 +57,7 @@ describe('fromFirestore', () => {
 
   it('re-establishes a failed listener after the backoff, reports it, and reports deletions it missed', () => {
     const logs: string[] = [];
+    const outage: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => logs.push(line) });
     testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const first = cold<DocSnapshot>('a 9ms b 9ms #', {
@@ -65,7 +66,12 @@ describe('fromFirestore', () => {
       }, new Error('listen stream broke'));
       const second = cold<DocSnapshot>('c', { c: { initial: true, changes: [{ id: 'x', data: { n: 1 } }, { id: 'z', data: { n: 3 } }] } });
       const docs = scripted({ appliance_alarm: [first, second] });
-      const source = fromFirestore(docs, ['appliance_alarm'], { logger, backoff: (n) => n * 10 });
+      const source = fromFirestore(docs, ['appliance_alarm'], {
+        logger,
+        backoff: (n) => n * 10,
+        onDown: (what, reason) => outage.push(`down: ${what}: ${reason}`),
+        onUp: (what) => outage.push(`up: ${what}`),
+      });
       expectObservable(source, '^ 39ms !').toBe('(xy) 6ms z 19ms (xzd)', {
         x: doc('appliance_alarm', 'x', { n: 1 }),
         y: doc('appliance_alarm', 'y', { n: 2 }),
@@ -76,7 +82,8 @@ describe('fromFirestore', () => {
       expectSubscriptions(second.subscriptions).toBe('30ms ^ 9ms !');
     });
     expect(logs).to.have.length(1);
-    expect(JSON.parse(logs[0] ?? '{}')).to.deep.include({ collection: 'appliance_alarm', attempt: 1, retryInMs: 10, err: 'listen stream broke' });
+    expect(JSON.parse(logs[0] ?? '{}')).to.deep.include({ listener: 'Firestore appliance_alarm', attempt: 1, retryInMs: 10, err: 'listen stream broke' });
+    expect(outage).to.deep.equal(['down: Firestore appliance_alarm: listen stream broke', 'up: Firestore appliance_alarm']);
   });
 
   it('keeps retrying with growing delays, and never errors', () => {
