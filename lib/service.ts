@@ -9,8 +9,8 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  asyncScheduler, distinctUntilChanged, interval, map, merge, Observable, retry, share, skip, skipWhile, Subject,
-  takeUntil, tap, timer, type Subscription,
+  asyncScheduler, distinctUntilChanged, ignoreElements, interval, map, merge, Observable, retry, share, skip, skipWhile,
+  Subject, takeUntil, tap, timer, type Subscription,
 } from 'rxjs';
 import { startBroker, type EmbeddedBroker } from './broker.js';
 import type { Config } from './config.js';
@@ -145,23 +145,21 @@ export async function startService(config: Config, logger: Logger, options: Serv
       ticks$,
     ).pipe(takeUntil(stopSources));
 
-    // Health and outage alerts of the broker link: one alert when it goes down, one when it is back.
-    const mqttState$ = connectionState(connection$).pipe(share());
-    const mqttHealth = mqttState$.subscribe((state) =>
-      health.set('mqtt', state === 'up' ? { up: true } : { up: false, reason: `broker ${redactUrl(mqttUrl!)} unreachable` }),
-    );
-    // After the first connection, every change is news: down is an outage, up its end.
-    const mqttAlerts = mqttState$
-      .pipe(distinctUntilChanged(), skipWhile((state) => state === 'down'), skip(1))
-      .subscribe((state) =>
+    // Health and outage alerts of the broker link: one alert when it goes down, one when it is
+    // back (after the first connection, every change is news). Part of the root subscription.
+    const mqttWatch$ = connectionState(connection$).pipe(
+      distinctUntilChanged(),
+      tap((state) => health.set('mqtt', state === 'up' ? { up: true } : { up: false, reason: `broker ${redactUrl(mqttUrl!)} unreachable` })),
+      skipWhile((state) => state === 'down'),
+      skip(1),
+      tap((state) =>
         state === 'down'
           ? alert('error', `lost the MQTT broker ${redactUrl(mqttUrl!)}; reconnecting`)
           : alert('info', `the MQTT broker ${redactUrl(mqttUrl!)} is reachable again`),
-      );
-    closers.push(async () => {
-      mqttHealth.unsubscribe();
-      mqttAlerts.unsubscribe();
-    });
+      ),
+      ignoreElements(),
+      takeUntil(stopSources),
+    );
     if (config.weather.apiKey !== undefined) health.set('weather', { up: true });
 
     // ---- recording ----
@@ -225,7 +223,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     );
 
     const finished = new Promise<void>((resolve) => {
-      const root: Subscription = reports$.subscribe({
+      const root: Subscription = merge(reports$, mqttWatch$).subscribe({
         next: (r) => handleReport(r),
         error: (err: unknown) => {
           logger.error({ err }, 'the pipeline stopped on an error');
