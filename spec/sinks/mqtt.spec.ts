@@ -6,9 +6,9 @@ import { makeMqttDriver } from '../../lib/sinks/mqtt.js';
 import type { SinkReport } from '../../lib/sinks/report.js';
 import type { Effect, MqttPublish } from '../../lib/streams/effects.js';
 import {
-  BrokerUnavailable, amqpUrl, delay, ensureRabbitMqtt, openConnection, rabbitMqttUrl, skipBecause,
+  BrokerUnavailable, amqpUrl, delay, useBroker, ensureRabbitMqtt, openConnection, rabbitMqttUrl, skipBecause,
   startProxy, suffix, targets, testClient, waitFor, waitForState,
-  type BrokerTarget, type RunningBroker, type TestConnection,
+  type BrokerTarget, type TestConnection,
 } from '../support/brokers.js';
 
 interface Observed {
@@ -28,26 +28,7 @@ function range(n: number, prefix: string): string[] {
 
 function sinkSuite(target: BrokerTarget): void {
   describe(`makeMqttDriver against ${target.name}`, function () {
-    let broker: RunningBroker | undefined;
-    let base: string;
-    const open: Array<{ close(): Promise<unknown> }> = [];
-
-    before(async function () {
-      this.timeout(100_000);
-      try {
-        broker = await target.start();
-      } catch (err) {
-        if (err instanceof BrokerUnavailable) skipBecause(this, err.message);
-        throw err;
-      }
-    });
-    after(async () => { await broker?.stop(); });
-    beforeEach(() => { base = `spec-${suffix()}`; });
-    afterEach(async () => {
-      await Promise.all(open.splice(0).map((o) => o.close().catch(() => undefined)));
-    });
-
-    const url = (): string => (broker as RunningBroker).url;
+    const { url, topicBase, open } = useBroker(target);
 
     /** A client of the test watching `filter`; what it receives lands in the returned array. */
     async function observe(filter: string): Promise<{ client: AsyncMqttClient; seen: Observed[] }> {
@@ -68,15 +49,15 @@ function sinkSuite(target: BrokerTarget): void {
     }
 
     it('publishes mqtt.publish effects in order at QoS 1, ignores other effects, reports each', async () => {
-      const { seen } = await observe(`${base}/webos/+/info`);
+      const { seen } = await observe(`${topicBase()}/webos/+/info`);
       const conn = backend();
       const reply = `{"Producer":"server","command":"return_name","name":"김철수"}`;
       const effects: Effect[] = [
-        { type: 'mqtt.publish', topic: `${base}/webos/smarthome/info`, payload: '022152022' },
+        { type: 'mqtt.publish', topic: `${topicBase()}/webos/smarthome/info`, payload: '022152022' },
         { type: 'rtdb.set', path: 'server/notification', value: 'none' },
-        { type: 'mqtt.publish', topic: `${base}/webos/android/info`, payload: reply },
+        { type: 'mqtt.publish', topic: `${topicBase()}/webos/android/info`, payload: reply },
         { type: 'log', level: 'info', msg: 'hello' },
-        ...publishes(`${base}/webos/car/info`, range(20, 'car-')),
+        ...publishes(`${topicBase()}/webos/car/info`, range(20, 'car-')),
       ];
       const reports: SinkReport[] = [];
       let completed = false;
@@ -93,14 +74,14 @@ function sinkSuite(target: BrokerTarget): void {
     });
 
     it('refuses invalid topics with a failed report and goes on with the rest', async () => {
-      const out = `${base}/webos/car/info`;
+      const out = `${topicBase()}/webos/car/info`;
       const { seen } = await observe(out);
       const conn = backend();
       const effects: MqttPublish[] = [
         ...publishes(out, ['ok-1']),
-        ...publishes(`${base}/webos/+/error`, ['bad wildcard']),
+        ...publishes(`${topicBase()}/webos/+/error`, ['bad wildcard']),
         ...publishes('', ['bad empty']),
-        ...publishes(`${base}/webos/#`, ['bad hash']),
+        ...publishes(`${topicBase()}/webos/#`, ['bad hash']),
         ...publishes('$SYS/broker', ['bad reserved']),
         ...publishes(out, ['ok-2']),
       ];
@@ -115,7 +96,7 @@ function sinkSuite(target: BrokerTarget): void {
     });
 
     it('announces online (retained) after connecting; its last will says offline', async () => {
-      const status = { topic: `${base}/webos/server/status`, online: 'online', offline: 'offline' };
+      const status = { topic: `${topicBase()}/webos/server/status`, online: 'online', offline: 'offline' };
       const proxy = await startProxy(url());
       open.push({ close: () => proxy.close() });
       const conn = backend({ url: proxy.url, status });
@@ -141,7 +122,7 @@ function sinkSuite(target: BrokerTarget): void {
     });
 
     it('publishes the effects produced during an outage after it: all, in order, once', async () => {
-      const out = `${base}/webos/android/info`;
+      const out = `${topicBase()}/webos/android/info`;
       const { seen } = await observe(out);
       const proxy = await startProxy(url());
       open.push({ close: () => proxy.close() });
@@ -170,7 +151,7 @@ function sinkSuite(target: BrokerTarget): void {
     });
 
     it('sends a QoS 1 publish again when the connection drops before its PUBACK', async () => {
-      const out = `${base}/webos/car/info`;
+      const out = `${topicBase()}/webos/car/info`;
       const { seen } = await observe(out);
       const proxy = await startProxy(url());
       open.push({ close: () => proxy.close() });
@@ -194,7 +175,7 @@ function sinkSuite(target: BrokerTarget): void {
     });
 
     it('bounds the queue: drops the oldest on overflow and says how many in one alert', async () => {
-      const out = `${base}/webos/car/info`;
+      const out = `${topicBase()}/webos/car/info`;
       const { seen } = await observe(out);
       const proxy = await startProxy(url());
       open.push({ close: () => proxy.close() });
@@ -218,7 +199,7 @@ function sinkSuite(target: BrokerTarget): void {
     });
 
     it('publishes a burst of 1,000 effects in order', async () => {
-      const out = `${base}/webos/camera/info`;
+      const out = `${topicBase()}/webos/camera/info`;
       const { seen } = await observe(out);
       const conn = backend();
       const payloads = range(1_000, 'b-');

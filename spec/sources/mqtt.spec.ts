@@ -18,10 +18,10 @@ import {
 import type { Effect } from '../../lib/streams/effects.js';
 import type { MqttMessage } from '../../lib/streams/events.js';
 import {
-  BrokerUnavailable, amqpUrl, captureLogger, delay, discardSession, ensureRabbitMqtt, openConnection,
+  BrokerUnavailable, amqpUrl, captureLogger, useBroker, delay, discardSession, ensureRabbitMqtt, openConnection,
   rabbitMqttUrl, skipBecause, startOwnMosquitto, startProxy, startRestartableAedes, suffix, targets,
   testBackoff, testClient, waitFor, waitForState,
-  type BrokerTarget, type RestartableBroker, type RunningBroker, type TestConnection,
+  type BrokerTarget, type RestartableBroker, type TestConnection,
 } from '../support/brokers.js';
 
 const run = promisify(execFile);
@@ -171,26 +171,7 @@ describe('lib/sources/mqtt-connection', () => {
 
 function sourceSuite(target: BrokerTarget): void {
   describe(`fromMqtt against ${target.name}`, function () {
-    let broker: RunningBroker | undefined;
-    let base: string;
-    const open: Array<{ close(): Promise<unknown> }> = [];
-
-    before(async function () {
-      this.timeout(100_000);
-      try {
-        broker = await target.start();
-      } catch (err) {
-        if (err instanceof BrokerUnavailable) skipBecause(this, err.message);
-        throw err;
-      }
-    });
-    after(async () => { await broker?.stop(); });
-    beforeEach(() => { base = `spec-${suffix()}`; });
-    afterEach(async () => {
-      await Promise.all(open.splice(0).map((o) => o.close().catch(() => undefined)));
-    });
-
-    const url = (): string => (broker as RunningBroker).url;
+    const { url, topicBase, open } = useBroker(target);
     async function device(options: Parameters<typeof testClient>[2] = {}): Promise<AsyncMqttClient> {
       const client = await testClient(url(), `dev-${suffix()}`, options);
       open.push({ close: () => client.end(true) });
@@ -207,28 +188,28 @@ function sourceSuite(target: BrokerTarget): void {
     }
 
     it('emits mqtt.message events for the inbound topics, payload as UTF-8, in order', async () => {
-      const t = inboundTopics(base);
+      const t = inboundTopics(topicBase());
       const { messages } = backend(t.filters);
       const dev = await device();
       await untilReceiving(dev, t.server, () => messages);
       const command = '{"Producer":"android","command":"signup","UID":"u1","name":"김철수"}';
       await dev.publish(t.server, command, { qos: 1 });
       await dev.publish(t.control, '022152022', { qos: 1 });
-      await dev.publish(`${base}/webos/smarthome/info`, '016222222', { qos: 1 });
+      await dev.publish(`${topicBase()}/webos/smarthome/info`, '016222222', { qos: 1 });
       await dev.publish(t.status, '009060210', { qos: 0 });
-      await dev.publish(`${base}/webos/other`, 'not ours', { qos: 1 });
+      await dev.publish(`${topicBase()}/webos/other`, 'not ours', { qos: 1 });
       await waitFor(() => messages.length >= 5, 5_000, 'four messages after the probe');
       await delay(100);
       expect(messages.filter((m) => !m.payload.startsWith('probe-'))).to.deep.equal([
         { type: 'mqtt.message', topic: t.server, payload: command },
         { type: 'mqtt.message', topic: t.control, payload: '022152022' },
-        { type: 'mqtt.message', topic: `${base}/webos/smarthome/info`, payload: '016222222' },
+        { type: 'mqtt.message', topic: `${topicBase()}/webos/smarthome/info`, payload: '016222222' },
         { type: 'mqtt.message', topic: t.status, payload: '009060210' },
       ]);
     });
 
     it('skips stored retained messages except on acceptRetained topics; live retained ones pass', async () => {
-      const t = inboundTopics(base);
+      const t = inboundTopics(topicBase());
       const dev = await device();
       await dev.publish(t.server, 'stale command', { qos: 1, retain: true });
       await dev.publish(t.status, '009060210', { qos: 1, retain: true });
@@ -247,14 +228,14 @@ function sourceSuite(target: BrokerTarget): void {
     });
 
     it('ignores topics the persistent session still holds from an older configuration', async () => {
-      const t = inboundTopics(base);
+      const t = inboundTopics(topicBase());
       const first = backend(t.filters);
       const dev = await device();
       await untilReceiving(dev, t.status, () => first.messages);
       // same client id, fewer topics: the broker still delivers the old ones
       const clientId = first.conn.clientId;
       await first.conn.end();
-      const second = backend([`${base}/webos/server/#`], { clientId });
+      const second = backend([`${topicBase()}/webos/server/#`], { clientId });
       await untilReceiving(dev, t.server, () => second.messages);
       await dev.publish(t.status, '009060210', { qos: 1 });
       await dev.publish(t.server, 'after', { qos: 1 });
@@ -263,7 +244,7 @@ function sourceSuite(target: BrokerTarget): void {
     });
 
     it('resubscribes after a reconnect where the broker lost the session', async () => {
-      const t = inboundTopics(base);
+      const t = inboundTopics(topicBase());
       const { conn, messages } = backend(t.filters);
       const dev = await device();
       await untilReceiving(dev, t.server, () => messages);
@@ -278,7 +259,7 @@ function sourceSuite(target: BrokerTarget): void {
     });
 
     it('keeps the session through an outage: QoS 1 commands sent meanwhile all arrive once, in order', async () => {
-      const t = inboundTopics(base);
+      const t = inboundTopics(topicBase());
       const proxy = await startProxy(url());
       open.push({ close: () => proxy.close() });
       const { conn, messages } = backend(t.filters, { url: proxy.url });
@@ -308,7 +289,7 @@ function sourceSuite(target: BrokerTarget): void {
 
     it('receives a flood of 10,000 messages in order, none lost', async function () {
       this.timeout(40_000);
-      const t = inboundTopics(base);
+      const t = inboundTopics(topicBase());
       const { messages } = backend(t.filters);
       const dev = await device();
       await untilReceiving(dev, t.control, () => messages);

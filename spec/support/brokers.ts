@@ -383,3 +383,36 @@ export function openConnection(
     },
   };
 }
+
+/**
+ * The mocha hooks of a suite run against one broker: start it (or skip, saying why), give each
+ * test a fresh topic prefix, and close what the test opened (pushed on `open`).
+ */
+export function useBroker(target: BrokerTarget): {
+  url(): string;
+  topicBase(): string;
+  open: Array<{ close(): Promise<unknown> }>;
+} {
+  let broker: RunningBroker | undefined;
+  let base = '';
+  const open: Array<{ close(): Promise<unknown> }> = [];
+  before(async function () {
+    this.timeout(100_000);
+    try {
+      broker = await target.start();
+    } catch (err) {
+      if (err instanceof BrokerUnavailable) skipBecause(this, err.message);
+      throw err;
+    }
+  });
+  after(async () => {
+    await broker?.stop();
+  });
+  beforeEach(() => {
+    base = `spec-${suffix()}`;
+  });
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((o) => o.close().catch(() => undefined)));
+  });
+  return { url: () => (broker as RunningBroker).url, topicBase: () => base, open };
+}
