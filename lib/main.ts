@@ -3,7 +3,8 @@
  * the same with every inbound event also appended to FILE as replay lines.
  *
  * Exits 0 after SIGINT/SIGTERM, 2 on an invalid configuration or a start-up failure that a
- * setting must fix (a taken port, a locked store). Anything else is reported and lived with.
+ * setting must fix (a taken port, a locked store), 1 on any other start-up failure. Anything
+ * that goes wrong once the service runs is reported and lived with.
  */
 import { applyEmulatorSafety, loadConfigOrExit, redactConfig } from './config.js';
 import { createLogger } from './log.js';
@@ -47,5 +48,9 @@ try {
     logger.flush();
     process.exit(2);
   }
-  throw err;
+  // Not a setting to fix, but the service did not start: there is nothing to live on with.
+  logger.error({ err }, 'start-up failed');
+  process.stderr.write(`smarthome backend: start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  logger.flush();
+  process.exit(1);
 }

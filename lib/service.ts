@@ -9,8 +9,8 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  asyncScheduler, distinctUntilChanged, ignoreElements, interval, map, merge, Observable, retry, share, skip, skipWhile,
-  Subject, takeUntil, tap, timer, type Subscription,
+  asyncScheduler, distinctUntilChanged, from, ignoreElements, interval, map, merge, Observable, race, retry, share, skip,
+  skipWhile, Subject, take, takeUntil, tap, timer, type MonoTypeOperatorFunction, type Subscription,
 } from 'rxjs';
 import { startBroker, type EmbeddedBroker } from './broker.js';
 import type { Config } from './config.js';
@@ -76,6 +76,36 @@ function supervised<T>(name: string, source$: Observable<T>, report: (text: stri
   );
 }
 
+/** How long MQTT messages wait for the store's first state before they are let through anyway. */
+const STORE_LOAD_WAIT_MS = 30_000;
+
+/**
+ * Holds a source's items (in order) until `open$` emits, then lets them and all later ones
+ * through. The source is subscribed at once, so nothing it delivers meanwhile is lost.
+ */
+function holdUntil<T>(open$: Observable<unknown>): MonoTypeOperatorFunction<T> {
+  return (source$) =>
+    new Observable<T>((subscriber) => {
+      let held: T[] | undefined = [];
+      let completed = false;
+      const gate = open$.pipe(take(1)).subscribe(() => {
+        const items = held ?? [];
+        held = undefined;
+        for (const item of items) subscriber.next(item);
+        if (completed) subscriber.complete();
+      });
+      const sub = source$.subscribe({
+        next: (item) => (held ? held.push(item) : subscriber.next(item)),
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => (held ? (completed = true) : subscriber.complete()),
+      });
+      return () => {
+        gate.unsubscribe();
+        sub.unsubscribe();
+      };
+    });
+}
+
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> {
   const metrics = createMetrics();
   const feedback = new Subject<Event>();
@@ -124,9 +154,16 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const inbound = [topics.commands, topics.controls, ...(topics.status === '' ? [] : [topics.status])];
     const report = (text: string): void => alert('error', text);
     const stopSources = new Subject<void>();
+    // The store's first state: every collection and path has delivered it into the pipeline.
+    const loading = new Set([...COLLECTIONS.map((c) => `Firestore ${c}`), ...PATHS.map((p) => `RTDB ${p}`)]);
+    let storeLoaded: () => void = () => undefined;
+    const loaded = new Promise<void>((resolve) => (storeLoaded = resolve));
     // A store listener that fails: one alert, the source marked down, until it delivers again.
     const listeners = {
       logger,
+      onLoaded: (what: string) => {
+        if (loading.delete(what) && loading.size === 0) storeLoaded();
+      },
       onDown: (what: string, reason: string) => {
         health.set(what, { up: false, reason });
         alert('error', `${what} listener failed (${reason}); re-establishing it`);
@@ -137,8 +174,17 @@ export async function startService(config: Config, logger: Logger, options: Serv
       },
     };
     const ticks$ = interval(1000).pipe(map(() => TICK));
+    // A command or control is handled against the store's state (users, modes, the last status):
+    // after a restart, one that waited in the broker's session arrives at once, often before
+    // Firebase's first snapshots. MQTT messages therefore wait until the store's first state is
+    // in the pipeline (or STORE_LOAD_WAIT_MS has passed: then they go on against what is known).
+    const storeLoaded$ = race(
+      from(loaded),
+      timer(STORE_LOAD_WAIT_MS).pipe(tap(() => logger.warn(`the store's first state did not arrive within ${STORE_LOAD_WAIT_MS / 1000} s; handling MQTT messages without it`))),
+    );
     const events$: Observable<Event> = merge(
-      supervised('mqtt', fromMqtt(connection$, inbound, { qos: config.mqtt.qos, acceptRetained: topics.status === '' ? [] : [topics.status] }), report),
+      supervised('mqtt', fromMqtt(connection$, inbound, { qos: config.mqtt.qos, acceptRetained: topics.status === '' ? [] : [topics.status] }), report)
+        .pipe(holdUntil(storeLoaded$)),
       supervised('firestore', fromFirestore(store.docs, COLLECTIONS, listeners), report),
       supervised('rtdb', fromRtdb(store.tree, PATHS, listeners), report),
       supervised('weather', fromWeather({ ...config.weather }, logger), report),

@@ -7,7 +7,7 @@
  * snapshot is compared with what was seen before, so documents deleted meanwhile come out as
  * deletions. No decoding here: data is passed on as it is.
  */
-import { defer, from, merge, mergeMap, Observable, retry, tap, timer, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
+import { defer, from, map, merge, mergeMap, Observable, retry, tap, timer, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Logger } from '../log.js';
 import { defaultBackoff, type Backoff } from '../store/backoff.js';
 import { errorText, type DocSnapshot, type DocumentStore } from '../store/types.js';
@@ -24,6 +24,28 @@ export interface ListenerOptions {
   /** Told once when a listener fails (`what` names it), and once when it delivers again. */
   readonly onDown?: (what: string, reason: string) => void;
   readonly onUp?: (what: string) => void;
+  /** Told when a listener's first state has been emitted (after a re-listen too). */
+  readonly onLoaded?: (what: string) => void;
+}
+
+/** Emits everything; once the first item has been passed on downstream, calls `onLoaded`. */
+export function tellLoaded<T>(what: string, onLoaded: ((what: string) => void) | undefined): MonoTypeOperatorFunction<T> {
+  return (source$) =>
+    onLoaded === undefined
+      ? source$
+      : new Observable<T>((subscriber) => {
+          let told = false;
+          return source$.subscribe({
+            next: (item) => {
+              subscriber.next(item);
+              if (told) return;
+              told = true;
+              onLoaded(what);
+            },
+            error: (err: unknown) => subscriber.error(err),
+            complete: () => subscriber.complete(),
+          });
+        });
 }
 
 /**
@@ -82,9 +104,13 @@ function eventsOf(collection: string, snapshot: DocSnapshot, known: Set<string>)
 export function fromFirestore(docs: DocumentStore, collections: readonly string[], options: ListenerOptions): Observable<FirestoreDoc> {
   return merge(...collections.map((collection) => defer(() => {
     const known = new Set<string>();
+    const what = `Firestore ${collection}`;
     return snapshots(docs, collection).pipe(
-      mergeMap((snapshot) => from(eventsOf(collection, snapshot, known))),
-      relisten(`Firestore ${collection}`, options),
+      map((snapshot) => eventsOf(collection, snapshot, known)),
+      // The first snapshot's documents (maybe none) are all passed on before `onLoaded`.
+      tellLoaded(what, options.onLoaded),
+      mergeMap((events) => from(events)),
+      relisten(what, options),
     );
   })));
 }

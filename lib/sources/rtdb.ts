@@ -7,7 +7,7 @@
 import { defer, map, merge, Observable } from 'rxjs';
 import type { TreeStore } from '../store/types.js';
 import type { RtdbValue } from '../streams/events.js';
-import { relisten, type ListenerOptions } from './firestore.js';
+import { relisten, tellLoaded, type ListenerOptions } from './firestore.js';
 
 export type { ListenerOptions } from './firestore.js';
 
@@ -22,6 +22,7 @@ export const values = (tree: TreeStore, path: string): Observable<unknown> =>
 export function fromRtdb(tree: TreeStore, paths: readonly string[], options: ListenerOptions): Observable<RtdbValue> {
   return merge(...paths.map((path) => defer(() => values(tree, path)).pipe(
     map((value): RtdbValue => ({ type: 'rtdb.value', path, value })),
+    tellLoaded(`RTDB ${path}`, options.onLoaded),
     relisten(`RTDB ${path}`, options),
   )));
 }

@@ -1,0 +1,90 @@
+/** Small helpers shared by the end-to-end specs (not a spec itself). */
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { silentLogger } from '../../lib/log.js';
+import { openLocalStore } from '../../lib/store/local.js';
+import type { DocData } from '../../lib/store/types.js';
+
+export const tempDir = (): Promise<string> => fs.mkdtemp(path.join(os.tmpdir(), 'smarthome-e2e-'));
+export const removeDir = (dir: string): Promise<void> => fs.rm(dir, { recursive: true, force: true });
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` every 50 ms until it returns a value other than `undefined`/`false`. */
+export async function poll<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/**
+ * One collection of a running service's local store, read from its files without the lock
+ * (docs/storage.md: snapshot.json, then the journal lines after its seq). For polling only;
+ * the final checks open the store with `collectionOf` once the service has stopped.
+ */
+export async function peekCollection(dataDir: string, collection: string): Promise<Map<string, DocData>> {
+  const dir = path.join(dataDir, 'store');
+  const docs = new Map<string, DocData>();
+  let seq = -1;
+  try {
+    const snapshot = JSON.parse(await fs.readFile(path.join(dir, 'snapshot.json'), 'utf8')) as {
+      seq: number;
+      collections: Record<string, Record<string, DocData>>;
+    };
+    seq = snapshot.seq;
+    for (const [id, data] of Object.entries(snapshot.collections[collection] ?? {})) docs.set(id, data);
+  } catch {
+    // no snapshot yet
+  }
+  const journal = await fs.readFile(path.join(dir, 'journal.ndjson'), 'utf8').catch(() => '');
+  for (const line of journal.split('\n')) {
+    let record: { seq?: number; docs?: { op: string; collection: string; id: string; data?: DocData }[] };
+    try {
+      record = JSON.parse(line) as typeof record;
+    } catch {
+      continue; // empty or torn line
+    }
+    if ((record.seq ?? 0) <= seq) continue;
+    for (const write of record.docs ?? []) {
+      if (write.collection !== collection) continue;
+      if (write.op === 'delete') docs.delete(write.id);
+      else docs.set(write.id, { ...(write.op === 'merge' ? docs.get(write.id) : {}), ...write.data });
+    }
+  }
+  return docs;
+}
+
+/** A collection and a tree path of a stopped service's local store, opened properly. */
+export async function readLocalStore(dataDir: string, collection: string, treePath: string): Promise<{ docs: Map<string, DocData>; value: unknown }> {
+  const store = await openLocalStore(path.join(dataDir, 'store'), { logger: silentLogger });
+  try {
+    const docs = await new Promise<Map<string, DocData>>((resolve, reject) => {
+      const unwatch = store.docs.watch(
+        collection,
+        (snapshot) => {
+          if (!snapshot.initial) return;
+          queueMicrotask(() => unwatch());
+          resolve(new Map(snapshot.changes.flatMap((c) => (c.data === null ? [] : [[c.id, c.data] as const]))));
+        },
+        reject,
+      );
+    });
+    return { docs, value: await store.tree.get(treePath) };
+  } finally {
+    await store.close();
+  }
+}
+
+/** `Y.M.D.H.M.S` without zero padding (SPEC 5) of `ms` in `tz`. */
+export function alarmDateIn(ms: number, tz: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
+      .formatToParts(new Date(ms))
+      .map((p) => [p.type, p.value]),
+  );
+  return [parts.year, parts.month, parts.day, parts.hour, parts.minute, parts.second].map((v) => String(Number(v))).join('.');
+}
