@@ -121,6 +121,12 @@ describe('streams/schedules', () => {
     ]);
   });
 
+  it('deletes a one-off after its occurrence even when it sent nothing', () => {
+    const once = wake({ repeat: false, daysOfWeek: undefined, activeDate: '2021.09.22' });
+    const out = run({ start: at('07:29:58'), seconds: 5, events: 'as', values: { a: status('000152000'), s: doc('schedule_mode', 'wake', once) } });
+    expect(out.map(([, e]) => e.type)).to.deep.equal(['state.schedule', 'firestore.delete']);
+  });
+
   it('sends nothing when the target would change nothing, but still handles the occurrence', () => {
     const out = run({ start: at('07:29:58'), seconds: 100, events: 'as', values: { a: status('002152000'), s: doc('schedule_mode', 'wake', wake()) } });
     expect(out.map(([, e]) => e.type)).to.deep.equal(['state.schedule']);
