@@ -34,10 +34,10 @@ export function decodeEnvelope(text: string): E.Either<DecodeError, { envelope: 
   } catch (e) {
     return E.left({ _tag: 'DecodeError', message: truncate(`not JSON (${(e as Error).message}): ${text}`) });
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+  if (!t.UnknownRecord.is(json) || Array.isArray(json)) {
     return E.left({ _tag: 'DecodeError', message: truncate(`expected a JSON object with Producer and command, got: ${text}`) });
   }
-  const body = json as Record<string, unknown>;
+  const body = json;
   return E.map((envelope: Envelope) => ({ envelope, body }))(formatErrors('command envelope', Envelope.decode(body)));
 }
 
