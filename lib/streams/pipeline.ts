@@ -10,7 +10,7 @@
  * The loop-back is a small queue in front of the fold: a write made while handling an event
  * is folded only after every stream has seen that event.
  */
-import { catchError, concat, defer, isObservable, merge, Observable, of, share, tap } from 'rxjs';
+import { catchError, concat, connectable, defer, isObservable, merge, Observable, of, Subject, tap } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { decode, type HomeCode } from '../protocol/home-code.js';
 import { alarms$ } from './alarms.js';
@@ -82,19 +82,30 @@ export function pipeline(event$: Observable<Event>, deps: Deps, streams: Readonl
       };
       return event$.subscribe({ next: push, error: (err: unknown) => subscriber.error(err), complete: () => subscriber.complete() });
     });
-    const observed$: Observable<Observed> = input$.pipe(observe(deps.settings.topics, resumedStatus(deps)), share());
+    // Every stream subscribes before the events start: a cold source that emits at once (a replay,
+    // a benchmark) must reach all of them, not just the first one (which `share()` would do).
+    const observed$ = connectable(input$.pipe(observe(deps.settings.topics, resumedStatus(deps))), {
+      connector: () => new Subject<Observed>(),
+      resetOnDisconnect: false,
+    });
 
     const outputs = Object.entries(streams).map(([name, stream]) => {
       const out: unknown = stream(observed$, deps);
       if (!isObservable(out)) throw new TypeError(`stream "${name}" returned ${String(out)} instead of an Observable`);
       return (out as Observable<Effect>).pipe(supervise(name, deps));
     });
-    return merge(...outputs).pipe(
-      tap((effect) => {
-        const event = echoOf(effect);
-        if (event !== undefined) push(event);
-      }),
-    );
+    return new Observable<Effect>((subscriber) => {
+      const effects = merge(...outputs)
+        .pipe(
+          tap((effect) => {
+            const event = echoOf(effect);
+            if (event !== undefined) push(event);
+          }),
+        )
+        .subscribe(subscriber);
+      effects.add(observed$.connect());
+      return effects;
+    });
   });
 }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { EMPTY, map, type Observable } from 'rxjs';
+import { defer, EMPTY, map, of, type Observable } from 'rxjs';
 import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
 import type { Effect } from '../../lib/streams/effects.js';
 import type { Event } from '../../lib/streams/events.js';
@@ -57,6 +57,20 @@ describe('streams/pipeline', () => {
         b: 'mqtt.publish',
       });
     });
+  });
+
+  it('reads a cold source that emits at once only once, with every stream listening', () => {
+    const ts = testScheduler();
+    let subscriptions = 0;
+    const source$ = defer(() => {
+      subscriptions++;
+      return of<Event>(status('000000000'), control('016222222'), signup, signin);
+    });
+    const types: string[] = [];
+    pipeline(source$, makeDeps(ts)).subscribe((e) => types.push(e.type));
+    expect(subscriptions).to.equal(1);
+    // status$ persists the status, alarms$ raises the alarm, recommendation$ writes, commands$ answers.
+    expect(types).to.include.members(['state.status', 'firestore.set', 'rtdb.set', 'mqtt.publish', 'log']);
   });
 
   it('completes when the events complete', () => {
