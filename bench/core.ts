@@ -1,16 +1,37 @@
 /**
- * Core throughput: `pipeline()` in-process over the workload, against a plain function that does
- * the same decoding and state update without RxJS (the floor any stream framework pays over).
+ * Core throughput: `pipeline()` in-process (no I/O) over the workload, against a plain function
+ * that does the same decoding and state update without RxJS.
+ *
+ * What "the same" means (so that the ratio prices the stream composition and nothing else):
+ * the plain function runs, for every event, the steps of every stream of `lib/streams` in the
+ * pipeline's order (commands, status, alarms, recommendation, schedules, weather, check of work,
+ * service alerts), with the same fold (`foldEvent`), the same decoders and helpers, the same
+ * effect objects, the same per-step error guard and the same loop-back of the backend's own
+ * writes (a queue in front of the fold). It must give the identical effect sequence, and the
+ * bench checks that it does (`sameEffects`). It covers the inputs of the workload (commands,
+ * controls, reports, user documents, ticks); anything else throws, so a changed workload cannot
+ * quietly compare unlike with unlike. When a stream changes, change its mirror here.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { Observable, type SchedulerLike, asyncScheduler } from 'rxjs';
-import { apply } from '../lib/protocol/apply.js';
-import { decodeCommand, decodeEnvelope } from '../lib/protocol/commands.js';
-import { decode, encode, type HomeCode } from '../lib/protocol/home-code.js';
-import { DEFAULT_TOPICS, type Deps } from '../lib/streams/deps.js';
+import { Subject, asyncScheduler, type SchedulerLike } from 'rxjs';
+import { confirms } from '../lib/protocol/apply.js';
+import { decodeCommand, decodeEnvelope, type Command, type Envelope } from '../lib/protocol/commands.js';
+import { truncate } from '../lib/protocol/errors.js';
+import { encode, type HomeCode } from '../lib/protocol/home-code.js';
+import { alarmDate, localParts, wallMinutes } from '../lib/protocol/local-time.js';
+import { topicMatches } from '../lib/protocol/topics.js';
+import { ALARMS, alarmIds, alarmsFor, excessIds, MAX_ALARMS } from '../lib/streams/alarms.js';
+import { deviceError, log, systemError, warning } from '../lib/streams/alerts.js';
+import { signinReply } from '../lib/streams/commands.js';
+import { DEFAULT_TOPICS, deviceTopic, type Deps } from '../lib/streams/deps.js';
+import type { Effect } from '../lib/streams/effects.js';
 import type { Event } from '../lib/streams/events.js';
 import { pipeline } from '../lib/streams/pipeline.js';
-import { EVENT_MS, userEvents } from './workload.js';
+import { NOTIFICATION_PATH, recommend } from '../lib/streams/recommendation.js';
+import { emptyWorld, foldEvent, touches, valueAt, type StatusChange, type World } from '../lib/streams/world.js';
+import { contention } from './machine.js';
+import { fullGc, median, sig, spreadPct } from './stats.js';
+import { EVENT_MS, makeEvents, userEvents } from './workload.js';
 
 export const T0 = Date.parse('2021-09-22T19:00:00+09:00');
 
@@ -33,54 +54,329 @@ export function benchDeps(scheduler: SchedulerLike): Deps {
   };
 }
 
-/** Runs the pipeline over the events; calls `at(i)` after event i (for memory probes). */
-export function runPipeline(events: readonly Event[], at?: (i: number) => void): { effects: number; ms: number } {
-  const clock = benchClock();
-  let effects = 0;
-  const source$ = new Observable<Event>((subscriber) => {
-    for (const e of userEvents()) subscriber.next(e);
-    for (let i = 0; i < events.length; i++) {
-      subscriber.next(events[i]!);
-      clock.advance();
-      at?.(i);
-    }
-    subscriber.complete();
-  });
-  const start = performance.now();
-  pipeline(source$, benchDeps(clock.scheduler)).subscribe(() => effects++);
-  return { effects, ms: performance.now() - start };
+export interface CoreRun {
+  readonly events: number;
+  readonly effects: number;
+  readonly ms: number;
 }
 
-/** The same decoding and state update, by hand: replies, tracked status, alarms counted. */
-export function runPlain(events: readonly Event[]): { effects: number; ms: number } {
-  const users = new Map<string, Record<string, unknown>>();
-  for (const e of userEvents()) if (e.type === 'firestore.doc' && e.data) users.set(e.id, e.data);
-  let status: HomeCode | undefined;
+/**
+ * Runs the pipeline over the events, fed through a Subject as the service's sources feed it (a
+ * hot source: every stream is subscribed before the first event). Calls `at(i)` after event i
+ * (for memory probes) and `onEffect` for each effect. Only the events are timed, not the users.
+ */
+export function runPipeline(events: Iterable<Event>, options: { at?: (i: number) => void; onEffect?: (e: Effect) => void } = {}): CoreRun {
+  const clock = benchClock();
+  const { at, onEffect } = options;
   let effects = 0;
+  const source = new Subject<Event>();
+  const subscription = pipeline(source, benchDeps(clock.scheduler)).subscribe(
+    onEffect === undefined ? () => effects++ : (e) => {
+      effects++;
+      onEffect(e);
+    },
+  );
+  for (const e of userEvents()) source.next(e);
+  let n = 0;
   const start = performance.now();
   for (const event of events) {
-    if (event.type === 'mqtt.message' && event.topic.startsWith('webos/server/')) {
-      const env = decodeEnvelope(event.payload);
-      if (E.isLeft(env)) continue;
-      const cmd = decodeCommand(env.right.envelope, env.right.body);
-      if (E.isLeft(cmd)) continue;
-      if (cmd.right.command === 'signin') {
-        const user = users.get(cmd.right.UID);
-        if (user) {
-          JSON.stringify({ ...user, Producer: 'server', command: 'return_name' });
-          effects++;
-        }
-      } else if (cmd.right.command === 'signup') {
-        users.set(cmd.right.UID, { name: cmd.right.name });
-        effects++;
-      }
-    } else if (event.type === 'mqtt.message' || event.type === 'rtdb.value') {
-      const code = decode(event.type === 'mqtt.message' ? event.payload : event.value);
-      if (E.isLeft(code)) continue;
-      const next = event.type === 'mqtt.message' ? (status === undefined ? undefined : apply(status, code.right)) : code.right;
-      if (status !== undefined && next !== undefined && encode(status) !== encode(next)) effects++;
-      status = next;
-    }
+    source.next(event);
+    clock.advance();
+    at?.(n);
+    n++;
   }
-  return { effects, ms: performance.now() - start };
+  const ms = performance.now() - start;
+  source.complete();
+  subscription.unsubscribe();
+  return { events: n, effects, ms };
+}
+
+// ---- the plain baseline ----
+
+/** The event an own write would produce at its listener (as `pipeline.ts` folds it back). */
+function echoOf(effect: Effect): Event | undefined {
+  switch (effect.type) {
+    case 'firestore.set':
+      return { type: 'firestore.doc', collection: effect.collection, id: effect.id, data: effect.data };
+    case 'firestore.delete':
+      return { type: 'firestore.doc', collection: effect.collection, id: effect.id, data: null };
+    case 'rtdb.set':
+      return { type: 'rtdb.value', path: effect.path, value: effect.value };
+    default:
+      return undefined;
+  }
+}
+
+interface Pending {
+  readonly code: HomeCode;
+  readonly deadline: number;
+}
+
+/** The backend's behaviour on the workload's inputs as one plain function (see the header). */
+export function plainBackend(deps: Deps, emit: (effect: Effect) => void): (event: Event) => void {
+  const { topics, tz, commandConfirmS } = deps.settings;
+  const waitMs = commandConfirmS * 1000;
+  const world: World = emptyWorld(undefined);
+  // per-stream state, as each stream's `react` keeps it
+  let lastAdvice: string | undefined;
+  let pending: ReadonlyMap<string, Pending> = new Map();
+  const schedules = new Map<string, unknown>();
+
+  const queue: Event[] = [];
+  let draining = false;
+
+  const out = (effects: readonly Effect[]): void => {
+    for (const effect of effects) {
+      emit(effect);
+      const echo = echoOf(effect);
+      if (echo !== undefined) queue.push(echo);
+    }
+  };
+  /** The guard `react` puts around every step. */
+  const guarded = (name: string, step: () => readonly Effect[]): void => {
+    let effects: readonly Effect[];
+    try {
+      effects = step();
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      effects = systemError(topics, `${name} failed on an event and skipped it: ${reason}`);
+    }
+    out(effects);
+  };
+
+  const command = (env: Envelope, c: Command): readonly Effect[] => {
+    switch (c.command) {
+      case 'signup':
+        return [
+          { type: 'firestore.set', collection: 'user_account', id: c.UID, data: { name: c.name } },
+          log('info', `${env.Producer} signed up user ${c.UID}`),
+        ];
+      case 'signin': {
+        const user = world.docs.user_account.get(c.UID);
+        if (user === undefined) return deviceError(topics, env.Producer, `signin: unknown UID ${JSON.stringify(c.UID)}`);
+        return [{ type: 'mqtt.publish', topic: deviceTopic(topics.reply, env.Producer), payload: signinReply(user) }];
+      }
+      default:
+        throw new Error(`the plain baseline does not cover the ${c.command} command`);
+    }
+  };
+
+  const step = (event: Event): void => {
+    if (event.type === 'weather.result' || event.type === 'weather.failure' || event.type === 'face.result' || event.type === 'service.alert') {
+      throw new Error(`the plain baseline does not cover ${event.type} events`);
+    }
+    if (event.type === 'firestore.doc' && event.collection === 'schedule_mode') {
+      throw new Error('the plain baseline does not cover schedules');
+    }
+    const statusBefore = world.status;
+    const change: StatusChange = foldEvent(world, event, topics);
+    const status = world.status;
+
+    // commands
+    if (event.type === 'mqtt.message' && event.topic !== topics.serverStatus && topicMatches(topics.commands, event.topic)) {
+      guarded('commands', () => {
+        const envelope = decodeEnvelope(event.payload);
+        if (E.isLeft(envelope)) return warning(topics, `ignored message on ${event.topic}: ${envelope.left.message}`);
+        const { envelope: env, body } = envelope.right;
+        const decoded = decodeCommand(env, body);
+        if (E.isLeft(decoded)) return deviceError(topics, env.Producer, decoded.left.message);
+        return command(env, decoded.right);
+      });
+    }
+
+    // status: invalid codes, then the tracked status
+    if (change.kind === 'invalid') {
+      guarded('status', () => warning(topics, truncate(`ignored invalid status code from ${change.source}: ${change.error.message}`)));
+    }
+    if (status !== undefined && status !== statusBefore) out([{ type: 'state.status', status: encode(status) }]);
+
+    // alarms
+    if (statusBefore !== undefined && status !== undefined && statusBefore !== status) {
+      guarded('alarms', () => {
+        const raised = alarmsFor(statusBefore, status, world.docs.modes);
+        if (raised.length === 0) return [];
+        const now = deps.scheduler.now();
+        const existing = world.docs[ALARMS];
+        const ids = alarmIds(now, raised.length, existing);
+        const date = alarmDate(now, tz);
+        const sets: Effect[] = raised.map((alarm, i) => ({ type: 'firestore.set', collection: ALARMS, id: ids[i]!, data: { icon: alarm.icon, date, inform: alarm.inform } }));
+        const deletes: Effect[] =
+          existing.size + ids.length <= MAX_ALARMS
+            ? []
+            : excessIds([...existing.keys(), ...ids]).map((id) => ({ type: 'firestore.delete', collection: ALARMS, id }));
+        return [...sets, ...deletes];
+      });
+    }
+
+    // recommendation
+    const relevant =
+      event.type === 'rtdb.value'
+        ? touches(event.path, 'sensor') || touches(event.path, 'smarthome/status')
+        : change.kind !== 'none' && change.kind !== 'invalid' && statusBefore !== status;
+    if (status !== undefined && relevant) {
+      guarded('recommendation', () => {
+        const advice = recommend({
+          status,
+          rain: valueAt(world.tree, 'sensor/hometemp/rain'),
+          weatherIcon: valueAt(world.tree, 'sensor/openweather/icon'),
+          airLevel: valueAt(world.tree, 'sensor/openweather/air_level'),
+        });
+        const current = lastAdvice ?? valueAt(world.tree, NOTIFICATION_PATH);
+        if (advice === current) return [];
+        lastAdvice = advice;
+        return [{ type: 'rtdb.set', path: NOTIFICATION_PATH, value: advice }];
+      });
+    }
+
+    // schedules: a tick looks at the wall clock and at every schedule (the workload has none)
+    if (event.type === 'clock.tick') {
+      guarded('schedules', () => {
+        const now = localParts(deps.scheduler.now(), tz);
+        const nowMinute = wallMinutes(now);
+        for (const id of schedules.keys()) throw new Error(`schedule ${id} at ${nowMinute}: not covered`);
+        return [];
+      });
+    }
+
+    // check of work
+    if (event.type === 'clock.tick' || change.kind === 'control' || change.kind === 'report') {
+      guarded('check of work', () => {
+        if (change.kind === 'report') {
+          let left: Map<string, Pending> | undefined;
+          for (const [key, p] of pending) {
+            if (!confirms(change.code, p.code)) continue;
+            left ??= new Map(pending);
+            left.delete(key);
+          }
+          if (left !== undefined) pending = left;
+          return [];
+        }
+        if (change.kind === 'control') {
+          if (world.report === undefined || confirms(world.report, change.code)) return [];
+          const key = encode(change.code);
+          if (pending.has(key)) return [];
+          pending = new Map(pending).set(key, { code: change.code, deadline: deps.scheduler.now() + waitMs });
+          return [];
+        }
+        const now = deps.scheduler.now();
+        const late = [...pending].filter(([, p]) => p.deadline <= now);
+        if (late.length === 0) return [];
+        const left = new Map(pending);
+        for (const [key] of late) left.delete(key);
+        pending = left;
+        return late.flatMap(([key]) => systemError(topics, `the home did not confirm control ${key} within ${commandConfirmS} s`));
+      });
+    }
+  };
+
+  return (event) => {
+    queue.push(event);
+    if (draining) return;
+    draining = true;
+    try {
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) step(next);
+    } finally {
+      draining = false;
+    }
+  };
+}
+
+/** The plain baseline over the events, like `runPipeline`. */
+export function runPlain(events: Iterable<Event>, options: { onEffect?: (e: Effect) => void } = {}): CoreRun {
+  const clock = benchClock();
+  const { onEffect } = options;
+  let effects = 0;
+  const handle = plainBackend(benchDeps(clock.scheduler), onEffect === undefined ? () => effects++ : (e) => {
+    effects++;
+    onEffect(e);
+  });
+  for (const e of userEvents()) handle(e);
+  let n = 0;
+  const start = performance.now();
+  for (const event of events) {
+    handle(event);
+    clock.advance();
+    n++;
+  }
+  return { events: n, effects, ms: performance.now() - start };
+}
+
+/** Whether both give the identical effect sequence; the first difference otherwise. */
+export function sameEffects(events: readonly Event[]): { same: boolean; effects: number; difference?: string } {
+  const a: string[] = [];
+  const b: string[] = [];
+  runPipeline(events, { onEffect: (e) => a.push(JSON.stringify(e)) });
+  runPlain(events, { onEffect: (e) => b.push(JSON.stringify(e)) });
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) return { same: false, effects: a.length, difference: `effect ${i}: pipeline ${a[i] ?? '(none)'} / plain ${b[i] ?? '(none)'}` };
+  }
+  return { same: true, effects: a.length };
+}
+
+export interface CoreResult {
+  /** Median events per second of the pipeline and of the plain baseline. */
+  readonly pipeline_events_per_s: number;
+  readonly plain_events_per_s: number;
+  /** Median, over back-to-back pairs, of pipeline rate / plain rate. */
+  readonly ratio_vs_plain: number;
+  readonly pipeline_best_events_per_s: number;
+  readonly spread_pct: number;
+  readonly events_per_sample: number;
+  readonly samples: number;
+  readonly effects_per_event: number;
+  /** The plain baseline gave the identical effect sequence (checked on `checked_events`). */
+  readonly same_effects: boolean;
+  readonly checked_events: number;
+  /** Contention while the samples ran: the whole machine's busy share (all cores) and ours (1 core = 100). */
+  readonly machine_busy_pct: number | null;
+  readonly process_cpu_pct: number;
+}
+
+/**
+ * Alternates pipeline and plain samples over the same events, so both see the same machine; the
+ * ratio is taken per pair, then the median. No forced GC between samples: after a full GC V8
+ * shrinks the young generation, and the next sample would pay for growing it back (measured:
+ * 20-40 % slower samples).
+ */
+export function runCore(options: { events: number; samples: number; check: number }): CoreResult {
+  const check = sameEffects(makeEvents(options.check));
+  if (!check.same) process.stderr.write(`bench: WARNING the plain baseline differs from the pipeline: ${check.difference}\n`);
+  const events = makeEvents(options.events);
+  fullGc();
+  // warm-up
+  for (let i = 0; i < 3; i++) {
+    runPipeline(events);
+    runPlain(events);
+  }
+  const pipe: number[] = [];
+  const plain: number[] = [];
+  const ratios: number[] = [];
+  let effects = 0;
+  const load = contention();
+  for (let s = 0; s < options.samples; s++) {
+    const p = runPipeline(events);
+    const q = runPlain(events);
+    const pr = (p.events / p.ms) * 1000;
+    const qr = (q.events / q.ms) * 1000;
+    pipe.push(pr);
+    plain.push(qr);
+    ratios.push(pr / qr);
+    effects = p.effects;
+  }
+  const { machine_busy_pct, process_cpu_pct } = load();
+  return {
+    pipeline_events_per_s: sig(median(pipe)),
+    plain_events_per_s: sig(median(plain)),
+    ratio_vs_plain: sig(median(ratios), 2),
+    pipeline_best_events_per_s: sig(Math.max(...pipe)),
+    spread_pct: spreadPct(pipe),
+    events_per_sample: options.events,
+    samples: options.samples,
+    effects_per_event: sig(effects / options.events, 3),
+    same_effects: check.same,
+    checked_events: options.check,
+    machine_busy_pct,
+    process_cpu_pct,
+  };
 }

@@ -47,12 +47,24 @@ function modeName(n: number, modes: ReadonlyMap<string, Doc>): string {
   return '모드정보없음';
 }
 
-/** Unique ids for `count` alarms raised at `epochMs`, given the ids that exist. */
-export function alarmIds(epochMs: number, count: number, existing: ReadonlySet<string>): string[] {
+/**
+ * The candidate ids of the second last asked for: `base`, `base_1`, `base_2`, ... A busy second
+ * asks for them again and again, and a kept string is cheaper to look up than a new one (its
+ * hash is known).
+ */
+let candidateBase = '';
+const candidates: string[] = [];
+
+/** Unique ids for `count` alarms raised at `epochMs`, given the ids that exist (a set, or the docs by id). */
+export function alarmIds(epochMs: number, count: number, existing: Pick<ReadonlySet<string>, 'has'>): string[] {
   const base = String(ID_BASE - Math.floor(epochMs / 1000));
+  if (base !== candidateBase) {
+    candidateBase = base;
+    candidates.length = 0;
+  }
   const ids: string[] = [];
   for (let n = 0; ids.length < count; n++) {
-    const id = n === 0 ? base : `${base}_${n}`;
+    const id = (candidates[n] ??= n === 0 ? base : `${base}_${n}`);
     if (!existing.has(id)) ids.push(id);
   }
   return ids;
@@ -64,7 +76,16 @@ export function alarmIds(epochMs: number, count: number, existing: ReadonlySet<s
  * (Same-second suffixes sort as strings there too: `_10` before `_2`.)
  */
 export function excessIds(ids: Iterable<string>): string[] {
-  return [...ids].sort().slice(MAX_ALARMS);
+  const all = [...ids];
+  if (all.length <= MAX_ALARMS) return [];
+  if (all.length === MAX_ALARMS + 1) {
+    // The usual case (20 kept, one new): only the largest goes, no need to sort them all.
+    // `>` compares UTF-16 code units, as sort() does.
+    let largest = all[0]!;
+    for (const id of all) if (id > largest) largest = id;
+    return [largest];
+  }
+  return all.sort().slice(MAX_ALARMS);
 }
 
 export function alarms$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
@@ -75,7 +96,7 @@ export function alarms$(observed$: Observable<Observed>, deps: Deps): Observable
       const raised = alarmsFor(statusBefore!, world.status!, world.docs.modes);
       if (raised.length === 0) return [];
       const now = deps.scheduler.now();
-      const existing = new Set(world.docs[ALARMS].keys());
+      const existing = world.docs[ALARMS];
       const ids = alarmIds(now, raised.length, existing);
       const date = alarmDate(now, tz);
       const sets: Effect[] = raised.map((alarm, i) => ({
@@ -87,7 +108,7 @@ export function alarms$(observed$: Observable<Observed>, deps: Deps): Observable
       const deletes: Effect[] =
         existing.size + ids.length <= MAX_ALARMS
           ? []
-          : excessIds([...existing, ...ids]).map((id) => ({ type: 'firestore.delete', collection: ALARMS, id }));
+          : excessIds([...existing.keys(), ...ids]).map((id) => ({ type: 'firestore.delete', collection: ALARMS, id }));
       return [...sets, ...deletes];
     }),
   );

@@ -11,7 +11,7 @@ import { deviceError, log, warning } from './alerts.js';
 import { deviceTopic, type Deps, type Topics } from './deps.js';
 import type { Effect } from './effects.js';
 import { react } from './react.js';
-import type { Observed, World } from './world.js';
+import type { Doc, Observed, World } from './world.js';
 
 interface State {
   /** A face recognition runs; only one at a time (the camera and recogniser are single). */
@@ -42,12 +42,27 @@ export function commands$(observed$: Observable<Observed>, deps: Deps): Observab
   );
 }
 
+function reply(topics: Topics, device: string, payload: string): Effect {
+  return { type: 'mqtt.publish', topic: deviceTopic(topics.reply, device), payload };
+}
+
+/**
+ * The payload of a sign-in reply: the user doc's fields plus Producer and command. Kept per doc
+ * object (the same users sign in again and again); a changed doc is a new object, never one
+ * changed in place, so a kept payload is always the doc's current one.
+ */
+const signinReplies = new WeakMap<Doc, string>();
+
+export function signinReply(user: Doc): string {
+  let payload = signinReplies.get(user);
+  if (payload === undefined) {
+    payload = JSON.stringify({ ...user, Producer: 'server', command: 'return_name' });
+    signinReplies.set(user, payload);
+  }
+  return payload;
+}
+
 function run(state: State, env: Envelope, command: Command, world: World, topics: Topics): readonly [State, readonly Effect[]] {
-  const reply = (device: string, body: Record<string, unknown>): Effect => ({
-    type: 'mqtt.publish',
-    topic: deviceTopic(topics.reply, device),
-    payload: JSON.stringify(body),
-  });
   switch (command.command) {
     case 'signup':
       return [
@@ -60,13 +75,13 @@ function run(state: State, env: Envelope, command: Command, world: World, topics
     case 'signin': {
       const user = world.docs.user_account.get(command.UID);
       if (user === undefined) return [state, deviceError(topics, env.Producer, `signin: unknown UID ${JSON.stringify(command.UID)}`)];
-      return [state, [reply(env.Producer, { ...user, Producer: 'server', command: 'return_name' })]];
+      return [state, [reply(topics, env.Producer, signinReply(user))]];
     }
     case 'start_facer':
       if (state.facerBusy) {
         return [state, deviceError(topics, env.Producer, 'start_facer: a face recognition is already running; try again when it ends')];
       }
-      return [{ facerBusy: true }, [reply(CAMERA_TOPIC_DEVICE, facerSign('start')), { type: 'face.run' }]];
+      return [{ facerBusy: true }, [reply(topics, CAMERA_TOPIC_DEVICE, JSON.stringify(facerSign('start'))), { type: 'face.run' }]];
     case 'add_schedule':
       return [
         state,

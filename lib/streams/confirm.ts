@@ -31,13 +31,19 @@ export function confirm$(observed$: Observable<Observed>, deps: Deps): Observabl
     filter(({ event, change }) => event.type === 'clock.tick' || change.kind === 'control' || change.kind === 'report'),
     react<State, Observed>('check of work', topics, new Map(), (pending, { change, world }) => {
       if (change.kind === 'report') {
-        if (pending.size === 0) return [pending, []];
-        const left = new Map([...pending].filter(([, p]) => !confirms(change.code, p.code)));
-        return [left.size === pending.size ? pending : left, []];
+        // Copied only when the report confirms something (most reports confirm nothing new).
+        let left: Map<string, Pending> | undefined;
+        for (const [key, p] of pending) {
+          if (!confirms(change.code, p.code)) continue;
+          left ??= new Map(pending);
+          left.delete(key);
+        }
+        return [left ?? pending, []];
       }
       if (change.kind === 'control') {
+        if (world.report === undefined || confirms(world.report, change.code)) return [pending, []];
         const key = encode(change.code);
-        if (world.report === undefined || confirms(world.report, change.code) || pending.has(key)) return [pending, []];
+        if (pending.has(key)) return [pending, []];
         return [new Map(pending).set(key, { code: change.code, deadline: deps.scheduler.now() + waitMs }), []];
       }
       const now = deps.scheduler.now();

@@ -14,6 +14,9 @@ import { touches, valueAt, type Observed } from './world.js';
 export const NOTIFICATION_PATH = 'server/notification';
 const RAIN_PATH = 'sensor/hometemp/rain';
 const WEATHER_PATH = 'sensor/openweather';
+// Built once: a path made by a template on every call is a new string to hash on every lookup.
+const WEATHER_ICON_PATH = `${WEATHER_PATH}/icon`;
+const AIR_LEVEL_PATH = `${WEATHER_PATH}/air_level`;
 const RAIN_ICONS = new Set(['09d', '09n', '10d', '10n', '11d', '11n']);
 const SNOW_ICONS = new Set(['13d', '13n']);
 
@@ -57,8 +60,8 @@ export function recommendation$(observed$: Observable<Observed>, deps: Deps): Ob
       const advice = recommend({
         status: world.status!,
         rain: valueAt(world.tree, RAIN_PATH),
-        weatherIcon: valueAt(world.tree, `${WEATHER_PATH}/icon`),
-        airLevel: valueAt(world.tree, `${WEATHER_PATH}/air_level`),
+        weatherIcon: valueAt(world.tree, WEATHER_ICON_PATH),
+        airLevel: valueAt(world.tree, AIR_LEVEL_PATH),
       });
       const current = last ?? valueAt(world.tree, NOTIFICATION_PATH);
       return advice === current ? [last, []] : [advice, [{ type: 'rtdb.set', path: NOTIFICATION_PATH, value: advice }]];

@@ -104,30 +104,34 @@ function isCollection(name: string): name is Collection {
   return (COLLECTIONS as readonly string[]).includes(name);
 }
 
+/** Most events do nothing to the status: one shared (read-only) answer instead of one per event. */
+const NONE: StatusChange = { kind: 'none' };
+const RTDB_STATUS = `RTDB ${STATUS_PATH}`;
+
 /** Folds one event into the world (in place) and says what it did to the status. */
 export function foldEvent(world: World, event: Event, topics: Topics): StatusChange {
   switch (event.type) {
     case 'rtdb.value': {
       world.tree = setAt(world.tree, splitPath(event.path), event.value);
-      if (!touches(event.path, STATUS_PATH)) return { kind: 'none' };
+      if (!touches(event.path, STATUS_PATH)) return NONE;
       const raw = valueAt(world.tree, STATUS_PATH);
-      return raw === undefined || raw === null ? { kind: 'none' } : report(world, raw, `RTDB ${STATUS_PATH}`);
+      return raw === undefined || raw === null ? NONE : report(world, raw, RTDB_STATUS);
     }
     case 'firestore.doc': {
-      if (!isCollection(event.collection)) return { kind: 'none' };
+      if (!isCollection(event.collection)) return NONE;
       const docs = world.docs[event.collection];
       if (event.data === null) docs.delete(event.id);
       else docs.set(event.id, event.data);
-      return { kind: 'none' };
+      return NONE;
     }
     case 'mqtt.message':
       if (topics.status !== '' && topicMatches(topics.status, event.topic)) {
         return report(world, event.payload, `topic ${event.topic}`);
       }
       if (topicMatches(topics.controls, event.topic)) return control(world, event.payload, `topic ${event.topic}`);
-      return { kind: 'none' };
+      return NONE;
     default:
-      return { kind: 'none' };
+      return NONE;
   }
 }
 

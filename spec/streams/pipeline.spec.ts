@@ -64,7 +64,7 @@ describe('streams/pipeline', () => {
     let subscriptions = 0;
     const source$ = defer(() => {
       subscriptions++;
-      return of<Event>(status('000000000'), control('016222222'), signup, signin);
+      return of(status('000000000'), control('016222222'), signup, signin);
     });
     const types: string[] = [];
     pipeline(source$, makeDeps(ts)).subscribe((e) => types.push(e.type));

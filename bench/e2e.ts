@@ -1,0 +1,533 @@
+/**
+ * End to end through a broker: simulated devices publish `signin` commands at QoS 1 and count
+ * the replies, against the real backend and against a bare async-mqtt relay on the same broker.
+ *
+ * Processes (2 cores here, so who runs where matters, and is the same for both targets):
+ * - the broker: aedes (lib/broker.ts) in its own process by default, or the Mosquitto at
+ *   BENCH_MQTT_URL;
+ * - the backend (bench/backend.ts: the real service) and the relay (bench/relay.ts), each in its
+ *   own process, both started once and left running; a round addresses one of them by topic
+ *   prefix, so the other idles;
+ * - the devices (this process): one MQTT client per device, each with its own Producer name
+ *   per round, so a reply is matched to its device and round by its topic.
+ *
+ * Throughput rounds are closed-loop: each device keeps `window` commands outstanding and sends
+ * the next when a reply comes; replies per second are counted over a window after a warm-up.
+ * Relay and backend rounds alternate; the ratio is taken per back-to-back pair, then the median.
+ * Latency rounds are open-loop at a fixed rate (half the relay's median maximum): commands go
+ * out on schedule whatever the replies do, and latency runs from the scheduled send time (so a
+ * stalled sender cannot hide a slow reply) to the reply's arrival, per device in FIFO order
+ * (both targets answer a device's commands in order). Lost and duplicated replies are counted
+ * per device and round after a final drain, over every round.
+ */
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import asyncMqtt, { type AsyncMqttClient } from 'async-mqtt';
+import hdr from 'hdr-histogram-js';
+import { startChild, type Child, type LoopStats } from './child.js';
+import { machineCpu } from './machine.js';
+import { median, progress, sig, sleep } from './stats.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface E2eOptions {
+  /** BENCH_MQTT_URL; undefined starts aedes in a child process. */
+  readonly brokerUrl: string | undefined;
+  readonly workDir: string;
+  /** Throughput rounds per target. */
+  readonly rounds: number;
+  readonly roundMs: number;
+  readonly warmupMs: number;
+  readonly devices: number;
+  /** Commands outstanding per device in throughput rounds. */
+  readonly window: number;
+  /** Latency rounds per target, and each one's measured length. */
+  readonly latencyRounds: number;
+  readonly latencyMs: number;
+  /** Also measure latency at a tenth of the relay's maximum. */
+  readonly lowLoadLatency: boolean;
+  /** Diagnostic: TCP_NODELAY on every socket of every process (bench/nodelay.ts). */
+  readonly tcpNoDelay: boolean;
+}
+
+export interface LatencyFigures {
+  readonly p50_ms: number;
+  readonly p99_ms: number;
+  readonly max_ms: number;
+  readonly replies: number;
+  /** The process's own event loop over these rounds (worst round): stalls there delay every reply. */
+  readonly loop?: LoopStats;
+}
+
+export interface E2eResult {
+  readonly broker: string;
+  readonly tcp_nodelay: boolean;
+  readonly devices: number;
+  readonly window: number;
+  readonly rounds_each: number;
+  readonly round_ms: number;
+  readonly relay_replies_per_s: number;
+  readonly backend_replies_per_s: number;
+  readonly ratio_vs_relay: number;
+  readonly ratios: readonly number[];
+  readonly relay_rounds_per_s: readonly number[];
+  readonly backend_rounds_per_s: readonly number[];
+  /** Replies never received / received more than once, over all rounds (throughput and latency). */
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly commands_sent: number;
+  /** The same per target and kind of round. */
+  readonly losses: ReadonlyArray<{ readonly target: Target; readonly phase: 'throughput' | 'latency'; readonly sent: number; readonly lost: number; readonly duplicated: number }>;
+  /** Replies on no topic of ours, and replies that are not the user's doc (both must be 0). */
+  readonly stray: number;
+  readonly wrong_replies: number;
+  /** CPU ms each process spent per 1,000 replies in the throughput rounds (medians). */
+  readonly cpu_ms_per_1000_replies: {
+    readonly relay: { readonly target: number; readonly broker: number | null; readonly devices: number };
+    readonly backend: { readonly target: number; readonly broker: number | null; readonly devices: number };
+  };
+  /** Whole-machine CPU busy during the throughput rounds (all processes, also other users'), median. */
+  readonly machine_busy_pct: { readonly relay: number | null; readonly backend: number | null };
+  /** Full runs: the same at a tenth of the relay's maximum, where queueing is small. */
+  readonly latency_low_load?: {
+    readonly rate_per_s: number;
+    readonly relay: LatencyFigures;
+    readonly backend: LatencyFigures;
+    readonly p99_added_ms: number;
+    readonly p50_added_ms: number;
+  };
+  readonly latency: {
+    readonly rate_per_s: number;
+    readonly rounds_each: number;
+    readonly round_ms: number;
+    readonly relay: LatencyFigures;
+    readonly backend: LatencyFigures;
+    readonly p99_added_ms: number;
+    readonly p50_added_ms: number;
+  };
+}
+
+type Target = 'relay' | 'backend';
+type Phase = 'probe' | 'throughput' | 'latency';
+type Histogram = ReturnType<typeof hdr.build>;
+
+function figures(h: Histogram): LatencyFigures {
+  return {
+    p50_ms: sig(h.getValueAtPercentile(50) / 1000, 3),
+    p99_ms: sig(h.getValueAtPercentile(99) / 1000, 3),
+    max_ms: sig(h.maxValue / 1000, 3),
+    replies: h.totalCount,
+  };
+}
+
+/** Counts of one device in one round. */
+interface Slot {
+  readonly target: Target;
+  /** Which kind of round: closed-loop throughput, open-loop latency, or the readiness probe. */
+  readonly phase: Phase;
+  sent: number;
+  received: number;
+  /** Scheduled send times of the commands not answered yet (open-loop rounds). */
+  readonly times: number[];
+  onReply: ((now: number) => void) | undefined;
+}
+
+interface Device {
+  readonly client: AsyncMqttClient;
+  readonly index: number;
+}
+
+const USER_REPLY = JSON.stringify({ name: 'bench user', Producer: 'server', command: 'return_name' });
+const USER_REPLY_BYTES = Buffer.byteLength(USER_REPLY);
+
+export async function runE2e(options: E2eOptions): Promise<E2eResult> {
+  if (options.tcpNoDelay) await import('./nodelay.js');
+  const run = randomBytes(4).toString('hex');
+  const prefix = `bench/${run}`;
+  const bases: Record<Target, string> = { relay: `${prefix}/relay/webos`, backend: `${prefix}/backend/webos` };
+  const children: Child[] = [];
+  const devices: Device[] = [];
+  const slots = new Map<string, Slot>();
+  const allSlots: Slot[] = [];
+  let stray = 0;
+  let wrong = 0;
+  const backendClientId = `bench-${run}-backend`;
+
+  try {
+    // ---- the broker ----
+    let url = options.brokerUrl;
+    let brokerChild: Child | undefined;
+    let brokerName: string;
+    if (url === undefined) {
+      brokerChild = await startChild('broker', 'broker.ts', {}, { logFile: path.join(options.workDir, 'broker.log'), tcpNoDelay: options.tcpNoDelay });
+      children.push(brokerChild);
+      url = String(brokerChild.info.url);
+      brokerName = `aedes ${await packageVersion('aedes')} (embedded, own process, ${url})`;
+    } else {
+      brokerName = `${(await brokerVersion(url)) ?? 'MQTT broker'} at ${url}`;
+    }
+    progress(`e2e: broker ${brokerName}`);
+
+    // ---- the backend and the relay ----
+    const configDir = path.join(options.workDir, 'config');
+    await mkdir(configDir, { recursive: true });
+    await copyFile(path.join(ROOT, 'config', 'default.json'), path.join(configDir, 'default.json'));
+    const b = bases.backend;
+    const topics = {
+      commands: `${b}/server/#`,
+      controls: `${b}/smarthome/#`,
+      status: `${prefix}/backend/data/smarthome/status`,
+      deviceCommand: `${b}/smarthome/info`,
+      reply: `${b}/{device}/info`,
+      deviceError: `${b}/{device}/error`,
+      warning: `${prefix}/backend/data/error/warning`,
+      error: `${prefix}/backend/data/error/error`,
+      serverStatus: `${b}/server/status`,
+    };
+    await writeFile(path.join(configDir, 'local.json'), `${JSON.stringify({ topics }, null, 2)}\n`);
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TMPDIR: process.env.TMPDIR,
+      MQTT_URL: url,
+      MQTT_CLIENT_ID: backendClientId,
+      DATA_DIR: path.join(options.workDir, 'data'),
+      HTTP_PORT: '0',
+      METADATA_SERVER_DETECTION: 'none',
+      LOG_LEVEL: 'warn',
+    };
+    const [backend, relay] = await Promise.all([
+      startChild('backend', 'backend.ts', { configDir }, { env, logFile: path.join(options.workDir, 'backend.log'), tcpNoDelay: options.tcpNoDelay }),
+      startChild('relay', 'relay.ts', {
+        url,
+        clientId: `bench-${run}-relay`,
+        commands: `${bases.relay}/server/#`,
+        reply: `${bases.relay}/{device}/info`,
+        payload: USER_REPLY,
+      }, { logFile: path.join(options.workDir, 'relay.log'), tcpNoDelay: options.tcpNoDelay }),
+    ]);
+    children.push(backend, relay);
+    const targets: Record<Target, Child> = { relay, backend };
+
+    // ---- the devices ----
+    for (let i = 0; i < options.devices; i++) {
+      const client = await asyncMqtt.connectAsync(url, { clientId: `bench-${run}-d${i}`, clean: true, reconnectPeriod: 1000 }, false);
+      client.on('message', (topic: string, payload: Buffer) => {
+        const slot = slots.get(topic);
+        if (slot === undefined) {
+          stray++;
+          return;
+        }
+        // the user's doc, as both targets answer it (a length check: cheap, and an error text differs)
+        if (payload.length !== USER_REPLY_BYTES) wrong++;
+        slot.received++;
+        slot.onReply?.(performance.now());
+      });
+      devices.push({ client, index: i });
+    }
+
+    let roundNo = 0;
+    /** Fresh Producer names (and reply subscriptions) for a round. */
+    const openSlots = async (target: Target, phase: Phase): Promise<{ slots: Slot[]; topics: string[]; payloads: string[] }> => {
+      roundNo++;
+      const names = devices.map((d) => `b${run}r${roundNo}d${d.index}`);
+      const replyTopics = names.map((n) => `${bases[target]}/${n}/info`);
+      const own = names.map((): Slot => ({ target, phase, sent: 0, received: 0, times: [], onReply: undefined }));
+      replyTopics.forEach((t, i) => slots.set(t, own[i]!));
+      allSlots.push(...own);
+      await Promise.all(devices.map((d, i) => d.client.subscribe(replyTopics[i]!, { qos: 1 })));
+      return { slots: own, topics: replyTopics, payloads: names.map((n) => JSON.stringify({ Producer: n, command: 'signin', UID: 'u1' })) };
+    };
+    const commandTopic = (target: Target): string => `${bases[target]}/server/info`;
+    const send = (d: Device, target: Target, payload: string, slot: Slot): void => {
+      slot.sent++;
+      d.client.publish(commandTopic(target), payload, { qos: 1 }).catch(() => undefined);
+    };
+    /** Waits until every reply is in, or nothing has come for `quietMs`. */
+    const drain = async (own: readonly Slot[], quietMs = 3000): Promise<void> => {
+      let last = -1;
+      let since = performance.now();
+      for (;;) {
+        const got = own.reduce((n, s) => n + s.received, 0);
+        const want = own.reduce((n, s) => n + s.sent, 0);
+        if (got >= want) return;
+        if (got !== last) {
+          last = got;
+          since = performance.now();
+        } else if (performance.now() - since > quietMs) {
+          return;
+        }
+        await sleep(20);
+      }
+    };
+
+    // ---- the user, and both targets answering ----
+    await devices[0]!.client.publish(commandTopic('backend'), JSON.stringify({ Producer: 'bench', command: 'signup', UID: 'u1', name: 'bench user' }), { qos: 1 });
+    for (const target of ['backend', 'relay'] as const) {
+      const { slots: own, payloads } = await openSlots(target, 'probe');
+      const slot = own[0]!;
+      const first = new Promise<void>((resolve) => {
+        slot.onReply = () => resolve();
+      });
+      const deadline = performance.now() + 20_000;
+      let answered = false;
+      void first.then(() => {
+        answered = true;
+      });
+      while (!answered) {
+        if (performance.now() > deadline) throw new Error(`the ${target} does not answer sign-ins (see ${options.workDir})`);
+        if (target === 'backend' && slot.sent > 0) {
+          // the sign-up may have gone out before the backend subscribed: again
+          await devices[0]!.client.publish(commandTopic('backend'), JSON.stringify({ Producer: 'bench', command: 'signup', UID: 'u1', name: 'bench user' }), { qos: 1 });
+        }
+        send(devices[0]!, target, payloads[0]!, slot);
+        await Promise.race([first, sleep(300)]);
+      }
+      await drain(own, 1000);
+      // the probes are not part of any count
+      slot.sent = slot.received;
+    }
+    progress(`e2e: backend and relay answer; ${options.devices} devices, window ${options.window}`);
+
+    // ---- throughput rounds ----
+    const cpu = async (target: Target): Promise<{ target: number; broker: number | null; devices: number }> => {
+      const [t, br] = await Promise.all([targets[target].cpuMs(), brokerChild?.cpuMs() ?? Promise.resolve(null)]);
+      const own = process.cpuUsage();
+      return { target: t, broker: br, devices: (own.user + own.system) / 1000 };
+    };
+    const closedRound = async (target: Target): Promise<{ perS: number; busyPct: number | null; cpuPer1000: { target: number; broker: number | null; devices: number } }> => {
+      const { slots: own, payloads } = await openSlots(target, 'throughput');
+      let sending = true;
+      let total = 0;
+      own.forEach((slot, i) => {
+        slot.onReply = () => {
+          total++;
+          if (sending) send(devices[i]!, target, payloads[i]!, slot);
+        };
+      });
+      own.forEach((slot, i) => {
+        for (let w = 0; w < options.window; w++) send(devices[i]!, target, payloads[i]!, slot);
+      });
+      await sleep(options.warmupMs);
+      const c0 = await cpu(target);
+      const m0 = machineCpu();
+      const n0 = total;
+      const t0 = performance.now();
+      await sleep(options.roundMs);
+      const n1 = total;
+      const t1 = performance.now();
+      const m1 = machineCpu();
+      const c1 = await cpu(target);
+      sending = false;
+      await drain(own);
+      const replies = n1 - n0;
+      const per = (a: number, z: number): number => sig(((z - a) / replies) * 1000, 3);
+      return {
+        perS: (replies / (t1 - t0)) * 1000,
+        busyPct: m0 === undefined || m1 === undefined ? null : ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100,
+        cpuPer1000: {
+          target: per(c0.target, c1.target),
+          broker: c0.broker === null || c1.broker === null ? null : per(c0.broker, c1.broker),
+          devices: per(c0.devices, c1.devices),
+        },
+      };
+    };
+
+    const rates: Record<Target, number[]> = { relay: [], backend: [] };
+    const cpus: Record<Target, Array<{ target: number; broker: number | null; devices: number }>> = { relay: [], backend: [] };
+    const ratios: number[] = [];
+    const busy: Record<Target, number[]> = { relay: [], backend: [] };
+    for (let r = 0; r < options.rounds; r++) {
+      // alternate which goes first, so neither always follows the other
+      const order: Target[] = r % 2 === 0 ? ['relay', 'backend'] : ['backend', 'relay'];
+      const got: Partial<Record<Target, number>> = {};
+      for (const target of order) {
+        const res = await closedRound(target);
+        got[target] = res.perS;
+        rates[target].push(res.perS);
+        cpus[target].push(res.cpuPer1000);
+        if (res.busyPct !== null) busy[target].push(res.busyPct);
+      }
+      ratios.push(got.backend! / got.relay!);
+      progress(`e2e: round ${r + 1}/${options.rounds}: relay ${Math.round(got.relay!)}/s, backend ${Math.round(got.backend!)}/s, ratio ${(got.backend! / got.relay!).toFixed(2)}`);
+    }
+
+    // ---- latency at half the relay's maximum (and, in full runs, at a tenth) ----
+    const newHist = (): Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+    const openRound = async (target: Target, rate: number, hist: Histogram): Promise<void> => {
+      const { slots: own, payloads } = await openSlots(target, 'latency');
+      const start = performance.now();
+      const measureFrom = start + options.warmupMs;
+      const end = measureFrom + options.latencyMs;
+      const last = Math.floor(((end - start) * rate) / 1000);
+      own.forEach((slot) => {
+        slot.onReply = (now) => {
+          const scheduled = slot.times.shift();
+          if (scheduled !== undefined && scheduled >= measureFrom) hist.recordValue(Math.max(1, Math.round((now - scheduled) * 1000)));
+        };
+      });
+      let n = 0;
+      await new Promise<void>((resolve) => {
+        const tick = setInterval(() => {
+          const now = performance.now();
+          const due = Math.min(Math.floor(((now - start) * rate) / 1000), last);
+          for (; n < due; n++) {
+            const i = n % devices.length;
+            const slot = own[i]!;
+            slot.times.push(start + (n * 1000) / rate);
+            send(devices[i]!, target, payloads[i]!, slot);
+          }
+          if (n >= last) {
+            clearInterval(tick);
+            resolve();
+          }
+        }, 1);
+      });
+      await drain(own);
+    };
+    const latencyAt = async (rate: number): Promise<{ relay: LatencyFigures; backend: LatencyFigures }> => {
+      const hist: Record<Target, Histogram> = { relay: newHist(), backend: newHist() };
+      const loops: Record<Target, LoopStats[]> = { relay: [], backend: [] };
+      for (let r = 0; r < options.latencyRounds; r++) {
+        const order: Target[] = r % 2 === 0 ? ['relay', 'backend'] : ['backend', 'relay'];
+        for (const target of order) {
+          await targets[target].loop(true);
+          await openRound(target, rate, hist[target]);
+          loops[target].push(await targets[target].loop(true));
+        }
+      }
+      const worst = (xs: readonly LoopStats[]): LoopStats => ({
+        delay_p99_ms: Math.max(...xs.map((x) => x.delay_p99_ms)),
+        delay_max_ms: Math.max(...xs.map((x) => x.delay_max_ms)),
+        gc_max_ms: Math.max(...xs.map((x) => x.gc_max_ms)),
+        gc_total_ms: sig(xs.reduce((a, x) => a + x.gc_total_ms, 0), 3),
+        heap_mb: Math.max(...xs.map((x) => x.heap_mb)),
+      });
+      const lat = { relay: { ...figures(hist.relay), loop: worst(loops.relay) }, backend: { ...figures(hist.backend), loop: worst(loops.backend) } };
+      progress(
+        `e2e: latency at ${rate}/s: relay p50 ${lat.relay.p50_ms} ms p99 ${lat.relay.p99_ms} ms; backend p50 ${lat.backend.p50_ms} ms p99 ${lat.backend.p99_ms} ms; ` +
+          `event-loop delay max relay ${lat.relay.loop.delay_max_ms} ms, backend ${lat.backend.loop.delay_max_ms} ms (GC max ${lat.backend.loop.gc_max_ms} ms)`,
+      );
+      return lat;
+    };
+    const rate = Math.max(10, Math.round(median(rates.relay) / 2));
+    const lat = await latencyAt(rate);
+    const lowRate = Math.max(10, Math.round(median(rates.relay) / 10));
+    const low = options.lowLoadLatency ? await latencyAt(lowRate) : undefined;
+
+    // ---- losses, over everything ----
+    await drain(allSlots, 2000);
+    const lost = allSlots.reduce((n, s) => n + Math.max(0, s.sent - s.received), 0);
+    const duplicated = allSlots.reduce((n, s) => n + Math.max(0, s.received - s.sent), 0);
+    const sent = allSlots.reduce((n, s) => n + s.sent, 0);
+    const losses: Array<E2eResult['losses'][number]> = [];
+    for (const target of ['relay', 'backend'] as const) {
+      for (const phase of ['throughput', 'latency'] as const) {
+        const these = allSlots.filter((s) => s.target === target && s.phase === phase);
+        losses.push({
+          target,
+          phase,
+          sent: these.reduce((n, s) => n + s.sent, 0),
+          lost: these.reduce((n, s) => n + Math.max(0, s.sent - s.received), 0),
+          duplicated: these.reduce((n, s) => n + Math.max(0, s.received - s.sent), 0),
+        });
+      }
+    }
+
+    const medianCpu = (xs: ReadonlyArray<{ target: number; broker: number | null; devices: number }>) => ({
+      target: sig(median(xs.map((x) => x.target)), 3),
+      broker: xs.some((x) => x.broker === null) ? null : sig(median(xs.map((x) => x.broker!)), 3),
+      devices: sig(median(xs.map((x) => x.devices)), 3),
+    });
+    return {
+      broker: brokerName,
+      tcp_nodelay: options.tcpNoDelay,
+      devices: options.devices,
+      window: options.window,
+      rounds_each: options.rounds,
+      round_ms: options.roundMs,
+      relay_replies_per_s: sig(median(rates.relay)),
+      backend_replies_per_s: sig(median(rates.backend)),
+      ratio_vs_relay: sig(median(ratios), 2),
+      ratios: ratios.map((x) => sig(x, 2)),
+      relay_rounds_per_s: rates.relay.map((x) => sig(x)),
+      backend_rounds_per_s: rates.backend.map((x) => sig(x)),
+      lost,
+      duplicated,
+      commands_sent: sent,
+      losses,
+      stray,
+      wrong_replies: wrong,
+      cpu_ms_per_1000_replies: { relay: medianCpu(cpus.relay), backend: medianCpu(cpus.backend) },
+      machine_busy_pct: {
+        relay: busy.relay.length === 0 ? null : sig(median(busy.relay), 2),
+        backend: busy.backend.length === 0 ? null : sig(median(busy.backend), 2),
+      },
+      latency: {
+        rate_per_s: rate,
+        rounds_each: options.latencyRounds,
+        round_ms: options.latencyMs,
+        relay: lat.relay,
+        backend: lat.backend,
+        p99_added_ms: sig(lat.backend.p99_ms - lat.relay.p99_ms, 3),
+        p50_added_ms: sig(lat.backend.p50_ms - lat.relay.p50_ms, 3),
+      },
+      ...(low === undefined
+        ? {}
+        : {
+            latency_low_load: {
+              rate_per_s: lowRate,
+              relay: low.relay,
+              backend: low.backend,
+              p99_added_ms: sig(low.backend.p99_ms - low.relay.p99_ms, 3),
+              p50_added_ms: sig(low.backend.p50_ms - low.relay.p50_ms, 3),
+            },
+          }),
+    };
+  } finally {
+    await Promise.all(devices.map((d) => d.client.end().catch(() => undefined)));
+    // relay and backend first, then the broker they use
+    const brokerChild = children.find((c) => c.name === 'broker');
+    await Promise.all(children.filter((c) => c !== brokerChild).map((c) => c.stop().catch(() => undefined)));
+    if (options.brokerUrl !== undefined) await cleanSharedBroker(options.brokerUrl, backendClientId, `${bases.backend}/server/status`);
+    await brokerChild?.stop().catch(() => undefined);
+  }
+}
+
+/**
+ * On a shared broker, leave nothing behind: the backend's persistent session (it would queue
+ * commands for a client that never comes back) and its retained online/offline status.
+ */
+async function cleanSharedBroker(url: string, clientId: string, statusTopic: string): Promise<void> {
+  try {
+    const client = await asyncMqtt.connectAsync(url, { clientId, clean: true, reconnectPeriod: 0, connectTimeout: 5000 }, false);
+    await client.publish(statusTopic, '', { qos: 1, retain: true });
+    await client.end();
+  } catch (err) {
+    progress(`e2e: could not clean up the backend's session on ${url}: ${String(err)}`);
+  }
+}
+
+async function packageVersion(name: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? '?';
+}
+
+/** The broker's `$SYS/broker/version` (Mosquitto publishes it retained), if it answers within a second. */
+async function brokerVersion(url: string): Promise<string | undefined> {
+  let client: AsyncMqttClient | undefined;
+  try {
+    client = await asyncMqtt.connectAsync(url, { clientId: `bench-probe-${randomBytes(4).toString('hex')}`, clean: true, reconnectPeriod: 0, connectTimeout: 3000 }, false);
+    const c = client;
+    const version = new Promise<string>((resolve) => c.on('message', (_t: string, p: Buffer) => resolve(p.toString('utf8'))));
+    await client.subscribe('$SYS/broker/version', { qos: 0 });
+    return await Promise.race([version, sleep(1000).then(() => undefined)]);
+  } catch {
+    return undefined;
+  } finally {
+    await client?.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The yardstick of the end-to-end bench: a bare async-mqtt relay in its own process, on the same
+ * broker as the backend. It subscribes to the command topics at QoS 1 and answers each message
+ * with the same reply the backend sends for a sign-in (same size, same topic scheme, QoS 1):
+ * the least any MQTT service must do per command (receive, parse the JSON to learn the sender,
+ * publish). No validation, no state, no store, no RxJS.
+ */
+import asyncMqtt from 'async-mqtt';
+import { childArgs, serveBench } from './child.js';
+
+interface RelayArgs {
+  readonly url: string;
+  readonly clientId: string;
+  /** The command filter, e.g. `bench/<run>/relay/webos/server/#`. */
+  readonly commands: string;
+  /** Reply topic with `{device}`, e.g. `bench/<run>/relay/webos/{device}/info`. */
+  readonly reply: string;
+  readonly payload: string;
+}
+
+const args = childArgs<RelayArgs>();
+const client = await asyncMqtt.connectAsync(args.url, { clientId: args.clientId, clean: true, reconnectPeriod: 1000 }, false);
+let failures = 0;
+client.on('message', (_topic, message) => {
+  let producer: unknown;
+  try {
+    producer = (JSON.parse(message.toString('utf8')) as { Producer?: unknown }).Producer;
+  } catch {
+    return;
+  }
+  if (typeof producer !== 'string') return;
+  client.publish(args.reply.replace('{device}', producer), args.payload, { qos: 1 }).catch(() => {
+    failures++;
+  });
+});
+await client.subscribe(args.commands, { qos: 1 });
+serveBench({}, async () => {
+  if (failures > 0) process.stderr.write(`relay: ${failures} publish(es) failed\n`);
+  await client.end();
+});

@@ -1,0 +1,205 @@
+/**
+ * `npm run bench`: every benchmark of issue 8, with the goals side by side.
+ *
+ *   npm run bench                                    full run, a readable report on stdout
+ *   npm run --silent bench -- --quick --json         quick run (under 2 minutes), one JSON object on stdout
+ *   BENCH_MQTT_URL=mqtt://127.0.0.1:1883 npm run bench   end to end through that broker (default: aedes)
+ *   npm run bench -- --only=core,memory              some sections only (codec, core, memory, writes, e2e)
+ *   npm run bench -- --save=FILE                     also write the JSON report (indented) to FILE
+ *   BENCH_TCP_NODELAY=1 npm run bench                diagnostic: TCP_NODELAY on every socket (bench/nodelay.ts)
+ *   BENCH_PROFILE_DIR=/tmp/x npm run bench           CPU profiles of the broker, relay and backend processes
+ *
+ * Progress goes to stderr. The exit code is 0 whether or not goals are met (nothing here is a
+ * test), 1 when a section fails to run.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { runCodec, type CodecResult } from './codec.js';
+import { runCore, type CoreResult } from './core.js';
+import { runE2e, type E2eResult } from './e2e.js';
+import { loadAvg, machine } from './machine.js';
+import { runMemory, type MemoryResult } from './memory.js';
+import { progress, sig } from './stats.js';
+import { runWrites, type WritesResult } from './writes.js';
+
+const SECTIONS = ['codec', 'core', 'memory', 'writes', 'e2e'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const asJson = argv.includes('--json');
+const onlyArg = argv.find((a) => a.startsWith('--only='));
+const saveArg = argv.find((a) => a.startsWith('--save='));
+const only = onlyArg === undefined ? [...SECTIONS] : onlyArg.slice('--only='.length).split(',');
+const unknown = argv.filter((a) => a !== '--quick' && a !== '--json' && !a.startsWith('--only=') && !a.startsWith('--save='));
+if (unknown.length > 0 || only.some((s) => !(SECTIONS as readonly string[]).includes(s))) {
+  process.stderr.write('usage: npm run bench -- [--quick] [--json] [--only=codec,core,memory,writes,e2e] [--save=FILE]\n');
+  process.exit(2);
+}
+const wanted = (s: Section): boolean => only.includes(s);
+
+const P = quick
+  ? {
+      codec: { samples: 5, sliceMs: 100 },
+      core: { events: 50_000, samples: 15, check: 20_000 },
+      memory: { events: 1_000_000 },
+      writes: { changes: 10_000, runs: 1 },
+      e2e: { rounds: 5, roundMs: 1500, warmupMs: 500, devices: 10, window: 50, latencyRounds: 1, latencyMs: 2500, lowLoadLatency: false },
+    }
+  : {
+      codec: { samples: 15, sliceMs: 200 },
+      core: { events: 100_000, samples: 31, check: 100_000 },
+      memory: { events: 1_000_000 },
+      writes: { changes: 10_000, runs: 5 },
+      e2e: { rounds: 7, roundMs: 5000, warmupMs: 1000, devices: 10, window: 50, latencyRounds: 3, latencyMs: 5000, lowLoadLatency: true },
+    };
+
+const started = performance.now();
+const host = machine();
+const brokerUrl = process.env.BENCH_MQTT_URL || undefined;
+const tcpNoDelay = process.env.BENCH_TCP_NODELAY === '1';
+const results: { codec?: CodecResult; core?: CoreResult; memory?: MemoryResult; writes?: WritesResult; e2e?: E2eResult } = {};
+const failures: string[] = [];
+
+async function section<T>(name: Section, run: () => T | Promise<T>): Promise<T | undefined> {
+  if (!wanted(name)) return undefined;
+  progress(`${name}...`);
+  const t = performance.now();
+  try {
+    const r = await run();
+    progress(`${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    return r;
+  } catch (err) {
+    failures.push(`${name}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    progress(`${name} FAILED: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  }
+}
+
+const workDir = await mkdtemp(path.join(tmpdir(), 'smarthome-bench-'));
+results.codec = await section('codec', () => runCodec(P.codec));
+results.core = await section('core', () => runCore(P.core));
+results.memory = await section('memory', () => runMemory(P.memory));
+results.writes = await section('writes', () => runWrites(P.writes));
+results.e2e = await section('e2e', () => runE2e({ brokerUrl, workDir, tcpNoDelay, ...P.e2e }));
+host.load_avg_end = loadAvg();
+host.broker = results.e2e?.broker ?? (brokerUrl === undefined ? 'aedes (embedded, own process)' : brokerUrl);
+
+const { codec, core, memory, writes, e2e } = results;
+const figures = {
+  codec_ops_per_s: codec?.ops_per_s ?? null,
+  codec_decode_ops_per_s: codec?.decode_ops_per_s ?? null,
+  codec_encode_ops_per_s: codec?.encode_ops_per_s ?? null,
+  core_events_per_s: core?.pipeline_events_per_s ?? null,
+  core_plain_events_per_s: core?.plain_events_per_s ?? null,
+  core_ratio_vs_plain: core?.ratio_vs_plain ?? null,
+  e2e_relay_replies_per_s: e2e?.relay_replies_per_s ?? null,
+  e2e_backend_replies_per_s: e2e?.backend_replies_per_s ?? null,
+  e2e_ratio_vs_relay: e2e?.ratio_vs_relay ?? null,
+  e2e_lost: e2e?.lost ?? null,
+  e2e_duplicated: e2e?.duplicated ?? null,
+  latency_rate_per_s: e2e?.latency.rate_per_s ?? null,
+  p50_relay_ms: e2e?.latency.relay.p50_ms ?? null,
+  p99_relay_ms: e2e?.latency.relay.p99_ms ?? null,
+  p50_backend_ms: e2e?.latency.backend.p50_ms ?? null,
+  p99_backend_ms: e2e?.latency.backend.p99_ms ?? null,
+  p99_added_ms: e2e?.latency.p99_added_ms ?? null,
+  heap_at_20pct_mb: memory === undefined ? null : sig(memory.heap_at_20pct_bytes / 2 ** 20, 3),
+  heap_at_100pct_mb: memory === undefined ? null : sig(memory.heap_at_100pct_bytes / 2 ** 20, 3),
+  heap_growth_pct: memory?.heap_growth_pct ?? null,
+  alarm_writes_per_s: writes?.local.alarms_per_s ?? null,
+  alarm_peak_outbox: writes?.local.peak_outbox ?? null,
+  alarm_writes_per_s_with_outbox: writes?.with_outbox.alarms_per_s ?? null,
+  alarm_peak_outbox_with_outbox: writes?.with_outbox.peak_outbox ?? null,
+};
+
+type Goal = { readonly goal: string; readonly met: boolean | null };
+const check = (ok: boolean | undefined): boolean | null => (ok === undefined ? null : ok);
+const goals: Record<string, Goal> = {
+  e2e: { goal: 'e2e_ratio_vs_relay >= 0.7 and e2e_lost = 0', met: check(e2e && e2e.ratio_vs_relay >= 0.7 && e2e.lost === 0) },
+  latency: { goal: 'p99_added_ms <= 1', met: check(e2e && e2e.latency.p99_added_ms <= 1) },
+  core: { goal: 'core_events_per_s >= 200000 and core_ratio_vs_plain >= 0.5', met: check(core && core.pipeline_events_per_s >= 200_000 && core.ratio_vs_plain >= 0.5) },
+  memory: { goal: 'heap_growth_pct <= 5', met: check(memory && memory.heap_growth_pct <= 5) },
+};
+
+const report = {
+  mode: quick ? 'quick' : 'full',
+  ...figures,
+  goals,
+  machine: host,
+  seconds: sig((performance.now() - started) / 1000, 3),
+  details: results,
+  ...(failures.length > 0 ? { failures } : {}),
+};
+
+if (saveArg !== undefined) await writeFile(saveArg.slice('--save='.length), `${JSON.stringify(report, null, 2)}\n`);
+if (asJson) {
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+} else {
+  process.stdout.write(text());
+}
+if (failures.length === 0) await rm(workDir, { recursive: true, force: true });
+else progress(`logs of the helper processes kept in ${workDir}`);
+process.exitCode = failures.length > 0 ? 1 : 0;
+
+function text(): string {
+  const lines: string[] = [];
+  const row = (what: string, value: unknown, note = ''): void => {
+    lines.push(`  ${what.padEnd(44)} ${String(value ?? '-').padStart(12)}  ${note}`);
+  };
+  const n = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : x.toLocaleString('en-US'));
+  lines.push(`smarthome-backend benchmarks (${report.mode} run, ${report.seconds} s)`);
+  lines.push(`  machine: ${host.cpu}, ${host.cores} cores, ${host.memory_gb} GB, Node ${host.node}, ${host.os}; load ${host.load_avg_start} -> ${host.load_avg_end}`);
+  lines.push(`  broker:  ${host.broker}${e2e?.tcp_nodelay ? ' (diagnostic: TCP_NODELAY on every socket)' : ''}`);
+  lines.push('');
+  lines.push('1. codec');
+  row('decode, ops/s', n(codec?.decode_ops_per_s));
+  row('encode, ops/s', n(codec?.encode_ops_per_s));
+  row('decode + encode alternately, ops/s', n(codec?.ops_per_s));
+  lines.push('2. core (pipeline in-process, no I/O)');
+  row('pipeline, events/s (median)', n(core?.pipeline_events_per_s), 'goal >= 200,000');
+  row('plain baseline, events/s (median)', n(core?.plain_events_per_s));
+  row('ratio pipeline / plain (median of pairs)', core?.ratio_vs_plain, `goal >= 0.5; same effects: ${core?.same_effects}`);
+  row('best pipeline sample, events/s', n(core?.pipeline_best_events_per_s), `spread ${core?.spread_pct} %; machine busy ${core?.machine_busy_pct ?? '-'} % of ${host.cores} cores`);
+  lines.push('3. end to end (signin at QoS 1)');
+  row('relay, replies/s (median)', n(e2e?.relay_replies_per_s));
+  row('backend, replies/s (median)', n(e2e?.backend_replies_per_s));
+  row('ratio backend / relay (median of pairs)', e2e?.ratio_vs_relay, `goal >= 0.7; pairs ${e2e?.ratios.join(' ')}`);
+  row('lost / duplicated replies', e2e === undefined ? '-' : `${e2e.lost} / ${e2e.duplicated}`, `goal 0 lost, of ${n(e2e?.commands_sent)} commands; stray ${e2e?.stray}, wrong ${e2e?.wrong_replies}`);
+  for (const l of e2e?.losses ?? []) {
+    if (l.lost > 0 || l.duplicated > 0) row(`  of which ${l.target}, ${l.phase} rounds`, `${l.lost} / ${l.duplicated}`, `of ${n(l.sent)} commands`);
+  }
+  if (e2e) {
+    const c = e2e.cpu_ms_per_1000_replies;
+    row('CPU ms per 1,000 replies: relay', `${c.relay.target}`, `broker ${c.relay.broker ?? '-'}, devices ${c.relay.devices}`);
+    row('CPU ms per 1,000 replies: backend', `${c.backend.target}`, `broker ${c.backend.broker ?? '-'}, devices ${c.backend.devices}`);
+    row('machine CPU busy in relay / backend rounds, %', `${e2e.machine_busy_pct.relay ?? '-'} / ${e2e.machine_busy_pct.backend ?? '-'}`, `of ${host.cores} cores, all processes`);
+  }
+  lines.push(`4. latency at ${n(e2e?.latency.rate_per_s)} commands/s (half the relay's maximum)`);
+  row('relay p50 / p99, ms', e2e === undefined ? '-' : `${e2e.latency.relay.p50_ms} / ${e2e.latency.relay.p99_ms}`);
+  row('backend p50 / p99, ms', e2e === undefined ? '-' : `${e2e.latency.backend.p50_ms} / ${e2e.latency.backend.p99_ms}`);
+  row('p99 added by the backend, ms', e2e?.latency.p99_added_ms, 'goal <= 1');
+  const loops = e2e === undefined ? undefined : [e2e.latency.relay.loop, e2e.latency.backend.loop];
+  if (loops?.[0] !== undefined && loops[1] !== undefined) {
+    row('event-loop delay p99 / max: relay, ms', `${loops[0].delay_p99_ms} / ${loops[0].delay_max_ms}`, `GC pause max ${loops[0].gc_max_ms} ms, heap ${loops[0].heap_mb} MB`);
+    row('event-loop delay p99 / max: backend, ms', `${loops[1].delay_p99_ms} / ${loops[1].delay_max_ms}`, `GC pause max ${loops[1].gc_max_ms} ms, heap ${loops[1].heap_mb} MB`);
+  }
+  const low = e2e?.latency_low_load;
+  if (low !== undefined) {
+    row(`at ${n(low.rate_per_s)}/s (a tenth): relay p50 / p99, ms`, `${low.relay.p50_ms} / ${low.relay.p99_ms}`);
+    row(`at ${n(low.rate_per_s)}/s (a tenth): backend p50 / p99, ms`, `${low.backend.p50_ms} / ${low.backend.p99_ms}`, `p99 added ${low.p99_added_ms}`);
+  }
+  lines.push('5. memory (1,000,000 core events)');
+  row('heap after GC at 20 % / 100 %, MB', memory === undefined ? '-' : `${figures.heap_at_20pct_mb} / ${figures.heap_at_100pct_mb}`);
+  row('growth, %', memory?.heap_growth_pct, 'goal <= 5');
+  lines.push('6. writes (alarm storm, 10,000 status changes, local store)');
+  row('alarms/s', n(writes?.local.alarms_per_s), `all writes ${n(writes?.local.writes_per_s)}/s in ${writes?.local.commits} commits`);
+  row('peak outbox (writes accepted, not yet stored)', n(writes?.local.peak_outbox));
+  row('with the durable outbox: alarms/s, peak', writes === undefined ? '-' : `${n(writes.with_outbox.alarms_per_s)} / ${n(writes.with_outbox.peak_outbox)}`);
+  lines.push('');
+  lines.push('goals:');
+  for (const [name, g] of Object.entries(goals)) lines.push(`  ${name.padEnd(8)} ${g.met === null ? 'not run' : g.met ? 'met   ' : 'MISSED'}  ${g.goal}`);
+  for (const f of failures) lines.push(`FAILED ${f}`);
+  return `${lines.join('\n')}\n`;
+}
