@@ -26,7 +26,7 @@ import { signinReply } from '../lib/streams/commands.js';
 import { DEFAULT_TOPICS, deviceTopic, type Deps } from '../lib/streams/deps.js';
 import type { Effect } from '../lib/streams/effects.js';
 import type { Event } from '../lib/streams/events.js';
-import { pipeline } from '../lib/streams/pipeline.js';
+import { echoOf, pipeline } from '../lib/streams/pipeline.js';
 import { NOTIFICATION_PATH, recommend } from '../lib/streams/recommendation.js';
 import { emptyWorld, foldEvent, touches, valueAt, type StatusChange, type World } from '../lib/streams/world.js';
 import { contention } from './machine.js';
@@ -93,19 +93,6 @@ export function runPipeline(events: Iterable<Event>, options: { at?: (i: number)
 
 // ---- the plain baseline ----
 
-/** The event an own write would produce at its listener (as `pipeline.ts` folds it back). */
-function echoOf(effect: Effect): Event | undefined {
-  switch (effect.type) {
-    case 'firestore.set':
-      return { type: 'firestore.doc', collection: effect.collection, id: effect.id, data: effect.data };
-    case 'firestore.delete':
-      return { type: 'firestore.doc', collection: effect.collection, id: effect.id, data: null };
-    case 'rtdb.set':
-      return { type: 'rtdb.value', path: effect.path, value: effect.value };
-    default:
-      return undefined;
-  }
-}
 
 interface Pending {
   readonly code: HomeCode;

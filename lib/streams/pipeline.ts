@@ -41,7 +41,7 @@ export const STREAMS: Readonly<Record<string, Stream>> = {
 };
 
 /** The event an own write would produce at its listener. */
-function echoOf(effect: Effect): Event | undefined {
+export function echoOf(effect: Effect): Event | undefined {
   switch (effect.type) {
     case 'firestore.set':
       return { type: 'firestore.doc', collection: effect.collection, id: effect.id, data: effect.data };
