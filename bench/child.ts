@@ -28,7 +28,7 @@ export interface LoopStats {
   readonly heap_mb: number;
 }
 
-/** Serves the bench: `ready` once, `cpu` and `loop` on demand, `stop` runs `onStop` and exits. */
+/** Serves the bench: `ready` once, `cpu`, `loop` and `heap` on demand, `stop` runs `onStop` and exits. */
 export function serveBench(ready: Record<string, unknown>, onStop: () => Promise<void>): void {
   const send = (m: Message): void => {
     if (process.send !== undefined) process.send(m);
@@ -77,6 +77,12 @@ export function serveBench(ready: Record<string, unknown>, onStop: () => Promise
         gcMax = 0;
         gcTotal = 0;
       }
+    } else if (m.type === 'heap') {
+      // a full GC first (the bench starts its helpers with --expose-gc), so what is left is kept
+      const gc = (globalThis as { gc?: () => void }).gc;
+      gc?.();
+      gc?.();
+      send({ type: 'heap', mb: Number((process.memoryUsage().heapUsed / 2 ** 20).toFixed(2)) });
     } else if (m.type === 'stop') {
       stop();
     }
@@ -104,6 +110,8 @@ export interface Child {
   cpuMs(): Promise<number>;
   /** Its event loop since the last reset; `reset` starts a new period. */
   loop(reset: boolean): Promise<LoopStats>;
+  /** Heap used after a full GC, MB. */
+  heapMb(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -119,7 +127,7 @@ export async function startChild(name: string, script: string, args: unknown, op
   // BENCH_PROFILE_DIR=/tmp/x: a CPU profile of each helper process, written when it stops
   const profileDir = process.env.BENCH_PROFILE_DIR;
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, name)}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import=tsx', ...preload, path.join(ROOT, 'bench', script), JSON.stringify(args)], {
+  const child = spawn(process.execPath, [...profile, '--expose-gc', '--import=tsx', ...preload, path.join(ROOT, 'bench', script), JSON.stringify(args)], {
     cwd: ROOT,
     env: options.env ?? process.env,
     stdio: ['ignore', log, log, 'ipc'],
@@ -159,6 +167,11 @@ export async function startChild(name: string, script: string, args: unknown, op
       const answer = expect('cpu');
       child.send({ type: 'cpu' });
       return Number((await answer).ms);
+    },
+    heapMb: async () => {
+      const answer = expect('heap');
+      child.send({ type: 'heap' });
+      return Number((await answer).mb);
     },
     loop: async (reset) => {
       const answer = expect('loop');

@@ -78,6 +78,11 @@ export interface E2eResult {
   readonly lost: number;
   readonly duplicated: number;
   readonly commands_sent: number;
+  /** Heap after a full GC of the backend and the relay process, once both answer and after every round: a leak check of the whole service. */
+  readonly heap_after_gc_mb: {
+    readonly backend: { readonly start: number; readonly end: number };
+    readonly relay: { readonly start: number; readonly end: number };
+  };
   /** The same per target and kind of round. */
   readonly losses: ReadonlyArray<{ readonly target: Target; readonly phase: 'throughput' | 'latency'; readonly sent: number; readonly lost: number; readonly duplicated: number }>;
   /** Replies on no topic of ours, and replies that are not the user's doc (both must be 0). */
@@ -290,6 +295,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       slot.sent = slot.received;
     }
     progress(`e2e: backend and relay answer; ${options.devices} devices, window ${options.window}`);
+    const heapAtStart = { backend: await backend.heapMb(), relay: await relay.heapMb() };
 
     // ---- throughput rounds ----
     const cpu = async (target: Target): Promise<{ target: number; broker: number | null; devices: number }> => {
@@ -422,6 +428,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
     const lost = allSlots.reduce((n, s) => n + Math.max(0, s.sent - s.received), 0);
     const duplicated = allSlots.reduce((n, s) => n + Math.max(0, s.received - s.sent), 0);
     const sent = allSlots.reduce((n, s) => n + s.sent, 0);
+    const heapAtEnd = { backend: await backend.heapMb(), relay: await relay.heapMb() };
     const losses: Array<E2eResult['losses'][number]> = [];
     for (const target of ['relay', 'backend'] as const) {
       for (const phase of ['throughput', 'latency'] as const) {
@@ -458,6 +465,10 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       duplicated,
       commands_sent: sent,
       losses,
+      heap_after_gc_mb: {
+        backend: { start: heapAtStart.backend, end: heapAtEnd.backend },
+        relay: { start: heapAtStart.relay, end: heapAtEnd.relay },
+      },
       stray,
       wrong_replies: wrong,
       cpu_ms_per_1000_replies: { relay: medianCpu(cpus.relay), backend: medianCpu(cpus.backend) },

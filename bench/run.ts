@@ -190,6 +190,10 @@ function text(): string {
     row(`at ${n(low.rate_per_s)}/s (a tenth): relay p50 / p99, ms`, `${low.relay.p50_ms} / ${low.relay.p99_ms}`);
     row(`at ${n(low.rate_per_s)}/s (a tenth): backend p50 / p99, ms`, `${low.backend.p50_ms} / ${low.backend.p99_ms}`, `p99 added ${low.p99_added_ms}`);
   }
+  if (e2e !== undefined) {
+    const h = e2e.heap_after_gc_mb;
+    row('backend heap after GC, start / end of e2e, MB', `${h.backend.start} / ${h.backend.end}`, `relay ${h.relay.start} / ${h.relay.end}; ${n(e2e.commands_sent)} commands between`);
+  }
   lines.push('5. memory (1,000,000 core events)');
   row('heap after GC at 20 % / 100 %, MB', memory === undefined ? '-' : `${figures.heap_at_20pct_mb} / ${figures.heap_at_100pct_mb}`);
   row('growth, %', memory?.heap_growth_pct, 'goal <= 5');
