@@ -28,11 +28,8 @@ export interface LoopStats {
   readonly heap_mb: number;
 }
 
-/** Serves the bench: `ready` once, `cpu`, `loop` and `heap` on demand, `stop` runs `onStop` and exits. */
-export function serveBench(ready: Record<string, unknown>, onStop: () => Promise<void>): void {
-  const send = (m: Message): void => {
-    if (process.send !== undefined) process.send(m);
-  };
+/** Watches this process's event loop and GC; `stats(true)` reads and starts a new period. */
+export function loopMonitor(): { stats(reset: boolean): LoopStats } {
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   let gcMax = 0;
@@ -43,6 +40,31 @@ export function serveBench(ready: Record<string, unknown>, onStop: () => Promise
       gcTotal += entry.duration;
     }
   }).observe({ entryTypes: ['gc'] });
+  return {
+    stats: (reset) => {
+      const stats: LoopStats = {
+        delay_p99_ms: Number((delay.percentile(99) / 1e6).toFixed(2)),
+        delay_max_ms: Number((delay.max / 1e6).toFixed(2)),
+        gc_max_ms: Number(gcMax.toFixed(2)),
+        gc_total_ms: Number(gcTotal.toFixed(1)),
+        heap_mb: Number((process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)),
+      };
+      if (reset) {
+        delay.reset();
+        gcMax = 0;
+        gcTotal = 0;
+      }
+      return stats;
+    },
+  };
+}
+
+/** Serves the bench: `ready` once, `cpu`, `loop` and `heap` on demand, `stop` runs `onStop` and exits. */
+export function serveBench(ready: Record<string, unknown>, onStop: () => Promise<void>): void {
+  const send = (m: Message): void => {
+    if (process.send !== undefined) process.send(m);
+  };
+  const loop = loopMonitor();
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
@@ -64,19 +86,7 @@ export function serveBench(ready: Record<string, unknown>, onStop: () => Promise
       const { user, system } = process.cpuUsage();
       send({ type: 'cpu', ms: (user + system) / 1000 });
     } else if (m.type === 'loop') {
-      const stats: LoopStats = {
-        delay_p99_ms: Number((delay.percentile(99) / 1e6).toFixed(2)),
-        delay_max_ms: Number((delay.max / 1e6).toFixed(2)),
-        gc_max_ms: Number(gcMax.toFixed(2)),
-        gc_total_ms: Number(gcTotal.toFixed(1)),
-        heap_mb: Number((process.memoryUsage().heapUsed / 2 ** 20).toFixed(1)),
-      };
-      send({ type: 'loop', stats });
-      if (m.reset === true) {
-        delay.reset();
-        gcMax = 0;
-        gcTotal = 0;
-      }
+      send({ type: 'loop', stats: loop.stats(m.reset === true) });
     } else if (m.type === 'heap') {
       // a full GC first (the bench starts its helpers with --expose-gc), so what is left is kept
       const gc = (globalThis as { gc?: () => void }).gc;
@@ -121,13 +131,12 @@ process.on('exit', () => {
 });
 
 /** Starts `bench/<script>` with tsx, waits for its `ready` (rejects if it exits first or after `timeoutMs`). */
-export async function startChild(name: string, script: string, args: unknown, options: { env?: NodeJS.ProcessEnv; logFile: string; timeoutMs?: number; tcpNoDelay?: boolean }): Promise<Child> {
+export async function startChild(name: string, script: string, args: unknown, options: { env?: NodeJS.ProcessEnv; logFile: string; timeoutMs?: number }): Promise<Child> {
   const log = openSync(options.logFile, 'a');
-  const preload = options.tcpNoDelay === true ? [`--import=${path.join(ROOT, 'bench', 'nodelay.ts')}`] : [];
   // BENCH_PROFILE_DIR=/tmp/x: a CPU profile of each helper process, written when it stops
   const profileDir = process.env.BENCH_PROFILE_DIR;
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.join(profileDir, name)}`] : [];
-  const child = spawn(process.execPath, [...profile, '--expose-gc', '--import=tsx', ...preload, path.join(ROOT, 'bench', script), JSON.stringify(args)], {
+  const child = spawn(process.execPath, [...profile, '--expose-gc', '--import=tsx', path.join(ROOT, 'bench', script), JSON.stringify(args)], {
     cwd: ROOT,
     env: options.env ?? process.env,
     stdio: ['ignore', log, log, 'ipc'],

@@ -26,8 +26,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import asyncMqtt, { type AsyncMqttClient } from 'async-mqtt';
 import hdr from 'hdr-histogram-js';
-import { startChild, type Child, type LoopStats } from './child.js';
+import { loopMonitor, startChild, type Child, type LoopStats } from './child.js';
 import { machineCpu } from './machine.js';
+import { withNoDelay } from './nodelay.js';
 import { median, progress, sig, sleep } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,8 +49,6 @@ export interface E2eOptions {
   readonly latencyMs: number;
   /** Also measure latency at a tenth of the relay's maximum. */
   readonly lowLoadLatency: boolean;
-  /** Diagnostic: TCP_NODELAY on every socket of every process (bench/nodelay.ts). */
-  readonly tcpNoDelay: boolean;
 }
 
 export interface LatencyFigures {
@@ -59,11 +58,13 @@ export interface LatencyFigures {
   readonly replies: number;
   /** The process's own event loop over these rounds (worst round): stalls there delay every reply. */
   readonly loop?: LoopStats;
+  /** The same for the broker (when it is ours) and the devices' process: their stalls delay replies too. */
+  readonly broker_loop?: LoopStats;
+  readonly devices_loop?: LoopStats;
 }
 
 export interface E2eResult {
   readonly broker: string;
-  readonly tcp_nodelay: boolean;
   readonly devices: number;
   readonly window: number;
   readonly rounds_each: number;
@@ -148,7 +149,6 @@ const USER_REPLY = JSON.stringify({ name: 'bench user', Producer: 'server', comm
 const USER_REPLY_BYTES = Buffer.byteLength(USER_REPLY);
 
 export async function runE2e(options: E2eOptions): Promise<E2eResult> {
-  if (options.tcpNoDelay) await import('./nodelay.js');
   const run = randomBytes(4).toString('hex');
   const prefix = `bench/${run}`;
   const bases: Record<Target, string> = { relay: `${prefix}/relay/webos`, backend: `${prefix}/backend/webos` };
@@ -166,7 +166,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
     let brokerChild: Child | undefined;
     let brokerName: string;
     if (url === undefined) {
-      brokerChild = await startChild('broker', 'broker.ts', {}, { logFile: path.join(options.workDir, 'broker.log'), tcpNoDelay: options.tcpNoDelay });
+      brokerChild = await startChild('broker', 'broker.ts', {}, { logFile: path.join(options.workDir, 'broker.log')});
       children.push(brokerChild);
       url = String(brokerChild.info.url);
       brokerName = `aedes ${await packageVersion('aedes')} (embedded, own process, ${url})`;
@@ -204,21 +204,21 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       LOG_LEVEL: 'warn',
     };
     const [backend, relay] = await Promise.all([
-      startChild('backend', 'backend.ts', { configDir }, { env, logFile: path.join(options.workDir, 'backend.log'), tcpNoDelay: options.tcpNoDelay }),
+      startChild('backend', 'backend.ts', { configDir }, { env, logFile: path.join(options.workDir, 'backend.log')}),
       startChild('relay', 'relay.ts', {
         url,
         clientId: `bench-${run}-relay`,
         commands: `${bases.relay}/server/#`,
         reply: `${bases.relay}/{device}/info`,
         payload: USER_REPLY,
-      }, { logFile: path.join(options.workDir, 'relay.log'), tcpNoDelay: options.tcpNoDelay }),
+      }, { logFile: path.join(options.workDir, 'relay.log')}),
     ]);
     children.push(backend, relay);
     const targets: Record<Target, Child> = { relay, backend };
 
     // ---- the devices ----
     for (let i = 0; i < options.devices; i++) {
-      const client = await asyncMqtt.connectAsync(url, { clientId: `bench-${run}-d${i}`, clean: true, reconnectPeriod: 1000 }, false);
+      const client = withNoDelay(await asyncMqtt.connectAsync(url, { clientId: `bench-${run}-d${i}`, clean: true, reconnectPeriod: 1000 }, false));
       client.on('message', (topic: string, payload: Buffer) => {
         const slot = slots.get(topic);
         if (slot === undefined) {
@@ -233,6 +233,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       devices.push({ client, index: i });
     }
 
+    const ownLoop = loopMonitor();
     let roundNo = 0;
     /** Fresh Producer names (and reply subscriptions) for a round. */
     const openSlots = async (target: Target, phase: Phase): Promise<{ slots: Slot[]; topics: string[]; payloads: string[] }> => {
@@ -396,12 +397,18 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
     const latencyAt = async (rate: number): Promise<{ relay: LatencyFigures; backend: LatencyFigures }> => {
       const hist: Record<Target, Histogram> = { relay: newHist(), backend: newHist() };
       const loops: Record<Target, LoopStats[]> = { relay: [], backend: [] };
+      const brokerLoops: Record<Target, LoopStats[]> = { relay: [], backend: [] };
+      const deviceLoops: Record<Target, LoopStats[]> = { relay: [], backend: [] };
       for (let r = 0; r < options.latencyRounds; r++) {
         const order: Target[] = r % 2 === 0 ? ['relay', 'backend'] : ['backend', 'relay'];
         for (const target of order) {
-          await targets[target].loop(true);
+          await Promise.all([targets[target].loop(true), brokerChild?.loop(true)]);
+          ownLoop.stats(true);
           await openRound(target, rate, hist[target]);
-          loops[target].push(await targets[target].loop(true));
+          deviceLoops[target].push(ownLoop.stats(true));
+          const [own, broker] = await Promise.all([targets[target].loop(true), brokerChild?.loop(true)]);
+          loops[target].push(own);
+          if (broker !== undefined) brokerLoops[target].push(broker);
         }
       }
       const worst = (xs: readonly LoopStats[]): LoopStats => ({
@@ -411,10 +418,18 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
         gc_total_ms: sig(xs.reduce((a, x) => a + x.gc_total_ms, 0), 3),
         heap_mb: Math.max(...xs.map((x) => x.heap_mb)),
       });
-      const lat = { relay: { ...figures(hist.relay), loop: worst(loops.relay) }, backend: { ...figures(hist.backend), loop: worst(loops.backend) } };
+      const figuresOf = (target: Target): LatencyFigures => ({
+        ...figures(hist[target]),
+        loop: worst(loops[target]),
+        ...(brokerLoops[target].length > 0 ? { broker_loop: worst(brokerLoops[target]) } : {}),
+        devices_loop: worst(deviceLoops[target]),
+      });
+      const lat = { relay: figuresOf('relay'), backend: figuresOf('backend') };
       progress(
         `e2e: latency at ${rate}/s: relay p50 ${lat.relay.p50_ms} ms p99 ${lat.relay.p99_ms} ms; backend p50 ${lat.backend.p50_ms} ms p99 ${lat.backend.p99_ms} ms; ` +
-          `event-loop delay max relay ${lat.relay.loop.delay_max_ms} ms, backend ${lat.backend.loop.delay_max_ms} ms (GC max ${lat.backend.loop.gc_max_ms} ms)`,
+          `event-loop delay max relay ${lat.relay.loop!.delay_max_ms} ms, backend ${lat.backend.loop!.delay_max_ms} ms (GC max ${lat.backend.loop!.gc_max_ms} ms), ` +
+          `broker ${lat.relay.broker_loop?.delay_max_ms ?? '-'} / ${lat.backend.broker_loop?.delay_max_ms ?? '-'} ms, ` +
+          `devices ${lat.relay.devices_loop!.delay_max_ms} / ${lat.backend.devices_loop!.delay_max_ms} ms`,
       );
       return lat;
     };
@@ -450,7 +465,6 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
     });
     return {
       broker: brokerName,
-      tcp_nodelay: options.tcpNoDelay,
       devices: options.devices,
       window: options.window,
       rounds_each: options.rounds,

@@ -1,20 +1,20 @@
 /**
- * Diagnostic only (BENCH_TCP_NODELAY=1): TCP_NODELAY on every TCP socket this process opens or
- * accepts, to show what the end-to-end figures would be if the MQTT clients and the embedded
- * broker turned Nagle's algorithm off. Neither mqtt.js 4 nor aedes does, and neither does
- * lib/sources/mqtt-connection.ts or lib/broker.ts; the default bench run changes nothing.
- * Loaded with `--import` into the helper processes and imported by the bench itself.
+ * TCP_NODELAY for the bench's own MQTT clients (the relay and the devices), as the backend
+ * (lib/sources/mqtt-connection.ts) and the embedded broker (lib/broker.ts) set it: otherwise
+ * Nagle's algorithm holds a small packet behind an unacknowledged one until the peer's delayed
+ * ACK (up to 40 ms), and those timers, not the targets, would make the latency figures.
+ * mqtt.js 4 has no option for it; each (re)connect has a new socket.
  */
-import net from 'node:net';
+import type { AsyncMqttClient } from 'async-mqtt';
 
-const connect = net.Socket.prototype.connect;
-net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
-  this.setNoDelay(true);
-  return (connect as (...a: unknown[]) => net.Socket).apply(this, args);
-} as typeof connect;
+type Inner = { readonly stream?: { setNoDelay?(noDelay?: boolean): unknown } };
 
-const emit = net.Server.prototype.emit as (this: net.Server, event: string | symbol, ...args: unknown[]) => boolean;
-net.Server.prototype.emit = function (this: net.Server, event: string | symbol, ...args: unknown[]) {
-  if (event === 'connection' && args[0] instanceof net.Socket) args[0].setNoDelay(true);
-  return emit.call(this, event, ...args);
-} as typeof net.Server.prototype.emit;
+export function withNoDelay(client: AsyncMqttClient): AsyncMqttClient {
+  const inner = (client as unknown as { _client?: Inner })._client;
+  const set = (): void => {
+    inner?.stream?.setNoDelay?.(true);
+  };
+  set();
+  client.on('connect', set);
+  return client;
+}

@@ -7,6 +7,7 @@
  */
 import asyncMqtt from 'async-mqtt';
 import { childArgs, serveBench } from './child.js';
+import { withNoDelay } from './nodelay.js';
 
 interface RelayArgs {
   readonly url: string;
@@ -19,7 +20,8 @@ interface RelayArgs {
 }
 
 const args = childArgs<RelayArgs>();
-const client = await asyncMqtt.connectAsync(args.url, { clientId: args.clientId, clean: true, reconnectPeriod: 1000 }, false);
+// TCP_NODELAY like the backend's connection, so that the yardstick is the transport's best
+const client = withNoDelay(await asyncMqtt.connectAsync(args.url, { clientId: args.clientId, clean: true, reconnectPeriod: 1000 }, false));
 let failures = 0;
 client.on('message', (_topic, message) => {
   let producer: unknown;

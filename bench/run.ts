@@ -6,7 +6,6 @@
  *   BENCH_MQTT_URL=mqtt://127.0.0.1:1883 npm run bench   end to end through that broker (default: aedes)
  *   npm run bench -- --only=core,memory              some sections only (codec, core, memory, writes, e2e)
  *   npm run bench -- --save=FILE                     also write the JSON report (indented) to FILE
- *   BENCH_TCP_NODELAY=1 npm run bench                diagnostic: TCP_NODELAY on every socket (bench/nodelay.ts)
  *   BENCH_PROFILE_DIR=/tmp/x npm run bench           CPU profiles of the broker, relay and backend processes
  *
  * Progress goes to stderr. The exit code is 0 whether or not goals are met (nothing here is a
@@ -17,6 +16,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { runCodec, type CodecResult } from './codec.js';
 import { runCore, type CoreResult } from './core.js';
+import type { LoopStats } from './child.js';
 import { runE2e, type E2eResult } from './e2e.js';
 import { loadAvg, machine } from './machine.js';
 import { runMemory, type MemoryResult } from './memory.js';
@@ -58,7 +58,6 @@ const P = quick
 const started = performance.now();
 const host = machine();
 const brokerUrl = process.env.BENCH_MQTT_URL || undefined;
-const tcpNoDelay = process.env.BENCH_TCP_NODELAY === '1';
 const results: { codec?: CodecResult; core?: CoreResult; memory?: MemoryResult; writes?: WritesResult; e2e?: E2eResult } = {};
 const failures: string[] = [];
 
@@ -82,7 +81,7 @@ results.codec = await section('codec', () => runCodec(P.codec));
 results.core = await section('core', () => runCore(P.core));
 results.memory = await section('memory', () => runMemory(P.memory));
 results.writes = await section('writes', () => runWrites(P.writes));
-results.e2e = await section('e2e', () => runE2e({ brokerUrl, workDir, tcpNoDelay, ...P.e2e }));
+results.e2e = await section('e2e', () => runE2e({ brokerUrl, workDir, ...P.e2e }));
 host.load_avg_end = loadAvg();
 host.broker = results.e2e?.broker ?? (brokerUrl === undefined ? 'aedes (embedded, own process)' : brokerUrl);
 
@@ -151,7 +150,7 @@ function text(): string {
   const n = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : x.toLocaleString('en-US'));
   lines.push(`smarthome-backend benchmarks (${report.mode} run, ${report.seconds} s)`);
   lines.push(`  machine: ${host.cpu}, ${host.cores} cores, ${host.memory_gb} GB, Node ${host.node}, ${host.os}; load ${host.load_avg_start} -> ${host.load_avg_end}`);
-  lines.push(`  broker:  ${host.broker}${e2e?.tcp_nodelay ? ' (diagnostic: TCP_NODELAY on every socket)' : ''}`);
+  lines.push(`  broker:  ${host.broker}`);
   lines.push('');
   lines.push('1. codec');
   row('decode, ops/s', n(codec?.decode_ops_per_s));
@@ -184,6 +183,11 @@ function text(): string {
   if (loops?.[0] !== undefined && loops[1] !== undefined) {
     row('event-loop delay p99 / max: relay, ms', `${loops[0].delay_p99_ms} / ${loops[0].delay_max_ms}`, `GC pause max ${loops[0].gc_max_ms} ms, heap ${loops[0].heap_mb} MB`);
     row('event-loop delay p99 / max: backend, ms', `${loops[1].delay_p99_ms} / ${loops[1].delay_max_ms}`, `GC pause max ${loops[1].gc_max_ms} ms, heap ${loops[1].heap_mb} MB`);
+    const others = (l: LoopStats | undefined): string => (l === undefined ? '-' : `${l.delay_p99_ms} / ${l.delay_max_ms}`);
+    const lr = e2e?.latency.relay;
+    const lb = e2e?.latency.backend;
+    row('  broker, in relay / backend rounds, ms', `${others(lr?.broker_loop)} | ${others(lb?.broker_loop)}`, 'event-loop delay p99 / max');
+    row('  devices, in relay / backend rounds, ms', `${others(lr?.devices_loop)} | ${others(lb?.devices_loop)}`, 'event-loop delay p99 / max');
   }
   const low = e2e?.latency_low_load;
   if (low !== undefined) {

@@ -93,6 +93,9 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
   const onConnection = (socket: net.Socket): void => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+    // MQTT's small packets (a PUBACK, then the next PUBLISH) must not wait for the peer's delayed
+    // ACK (up to 40 ms) behind Nagle's algorithm; aedes does not set this itself.
+    socket.setNoDelay(true);
     aedes.handle(socket);
   };
   const server: net.Server = options.tls

@@ -2,7 +2,7 @@ import net from 'node:net';
 import asyncMqtt from 'async-mqtt';
 import { expect } from 'chai';
 import { BrokerPortInUseError, startBroker } from '../lib/broker.js';
-import { freePort, portOpen, suffix, testClient } from './support/brokers.js';
+import { freePort, noDelayOf, portOpen, suffix, testClient } from './support/brokers.js';
 
 function connectOnce(url: string, options: { username?: string; password?: string } = {}): Promise<void> {
   return asyncMqtt.connectAsync(url, { clientId: `b-${suffix()}`, reconnectPeriod: 0, connectTimeout: 3_000, ...options }, false)
@@ -36,6 +36,20 @@ describe('lib/broker (embedded aedes)', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(got).to.deep.equal(['{"Producer":"car","command":"test"}']);
       await Promise.all([sub.end(), pub.end()]);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it('turns Nagle off on every client socket, so small packets do not wait for delayed ACKs', async () => {
+    const broker = await startBroker({ port: 0 });
+    try {
+      const clients = await Promise.all([testClient(broker.url, `n1-${suffix()}`), testClient(broker.url, `n2-${suffix()}`)]);
+      const { clients: byId } = broker.aedes as unknown as { clients: Record<string, { conn: unknown }> };
+      const conns = Object.values(byId).map((c) => c.conn);
+      expect(conns).to.have.length(2);
+      expect(conns.map(noDelayOf)).to.deep.equal([true, true]);
+      await Promise.all(clients.map((c) => c.end()));
     } finally {
       await broker.close();
     }

@@ -149,7 +149,7 @@ function dialUrl(url: string): string {
 interface InnerClient {
   readonly incomingStore: Store;
   readonly outgoingStore: Store;
-  readonly stream?: { destroy(): void };
+  readonly stream?: { destroy(): void; setNoDelay?(noDelay?: boolean): unknown };
 }
 
 /**
@@ -236,6 +236,9 @@ export function connectMqtt(options: MqttConnectionOptions): Observable<MqttConn
     ));
 
     const onConnect = (packet: IConnackPacket): void => {
+      // mqtt.js 4 leaves Nagle's algorithm on: a PUBACK followed by a reply PUBLISH would wait for
+      // the broker's delayed ACK (up to 40 ms). Each (re)connect has a new socket; ws:// has none.
+      inner.stream?.setNoDelay?.(true);
       session = { sessionPresent: packet.sessionPresent };
       logger.info({ sessionPresent: packet.sessionPresent }, 'mqtt: connected');
       if (status) {

@@ -18,7 +18,7 @@ import {
 import type { Effect } from '../../lib/streams/effects.js';
 import type { MqttMessage } from '../../lib/streams/events.js';
 import {
-  BrokerUnavailable, amqpUrl, captureLogger, useBroker, delay, discardSession, ensureRabbitMqtt, openConnection,
+  BrokerUnavailable, amqpUrl, captureLogger, useBroker, delay, discardSession, ensureRabbitMqtt, noDelayOf, openConnection,
   rabbitMqttUrl, skipBecause, startOwnMosquitto, startProxy, startRestartableAedes, suffix, targets,
   testBackoff, testClient, waitFor, waitForState,
   type BrokerTarget, type RestartableBroker, type TestConnection,
@@ -100,6 +100,31 @@ describe('lib/sources/mqtt-connection', () => {
     it('redacts user info, query and fragment from URLs it logs', () => {
       expect(redactUrl('mqtts://u:p%40ss@broker.local:8883/?x=1#y')).to.equal('mqtts://broker.local:8883');
       expect(redactUrl('ws://u:p@127.0.0.1:9001/mqtt')).to.equal('ws://127.0.0.1:9001/mqtt');
+    });
+  });
+
+  describe('socket', () => {
+    it('turns Nagle off on its socket, and on the new one after a reconnect', async () => {
+      const broker = await startBroker({ port: 0 });
+      const sub = new Subscription();
+      try {
+        let connection: MqttConnection | undefined;
+        const connacks: unknown[] = [];
+        sub.add(connectMqtt({ url: broker.url, clientId: `nd-${suffix()}`, backoff: testBackoff, status: false })
+          .subscribe((c) => { connection = c; }));
+        sub.add((connection as MqttConnection).connack$.subscribe((c) => connacks.push(c)));
+        await waitFor(() => connacks.length === 1, 5_000, 'the first connect');
+        const socketOf = () => (connection as unknown as { client: { _client: { stream: { destroy(): void } } } }).client._client.stream;
+        const first = socketOf();
+        expect(noDelayOf(first)).to.equal(true);
+        first.destroy(); // the connection drops; connectMqtt reconnects on a new socket
+        await waitFor(() => connacks.length === 2, 5_000, 'a reconnect');
+        expect(socketOf()).not.to.equal(first);
+        expect(noDelayOf(socketOf())).to.equal(true);
+      } finally {
+        sub.unsubscribe();
+        await broker.close();
+      }
     });
   });
 

@@ -68,6 +68,17 @@ export function waitForState(connection: MqttConnection, state: ConnectionState,
   return firstValueFrom((connection.state$ as Observable<ConnectionState>).pipe(filter((s) => s === state), timeout(ms)));
 }
 
+/**
+ * Whether Node has turned Nagle's algorithm off on this socket (`setNoDelay(true)`), read from the
+ * socket's own record of it (Node keeps no public getter; the kernel's flag is not visible to JS).
+ */
+export function noDelayOf(socket: unknown): boolean | undefined {
+  if (typeof socket !== 'object' || socket === null) return undefined;
+  const key = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'kSetNoDelay');
+  if (key === undefined) throw new Error('this Node.js keeps no kSetNoDelay on sockets: update noDelayOf');
+  return (socket as Record<symbol, unknown>)[key] === true;
+}
+
 export function portOpen(port: number, host = '127.0.0.1', ms = 500): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host });
