@@ -20,10 +20,13 @@
  * (both targets answer a device's commands in order). Lost and duplicated replies are counted
  * per device and round after a final drain, over every round.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { cpus as osCpus } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import asyncMqtt, { type AsyncMqttClient } from 'async-mqtt';
 import hdr from 'hdr-histogram-js';
 import { loopMonitor, startChild, type Child, type LoopStats } from './child.js';
@@ -31,6 +34,7 @@ import { machineCpu } from './machine.js';
 import { withNoDelay } from './nodelay.js';
 import { median, progress, sig, sleep } from './stats.js';
 
+const execFileAsync = promisify(execFile);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface E2eOptions {
@@ -49,6 +53,8 @@ export interface E2eOptions {
   readonly latencyMs: number;
   /** Also measure latency at a tenth of the relay's maximum. */
   readonly lowLoadLatency: boolean;
+  /** Pin processes to cores in latency rounds (needs 2 cores and taskset). */
+  readonly pin: boolean;
 }
 
 export interface LatencyFigures {
@@ -97,22 +103,28 @@ export interface E2eResult {
   /** Whole-machine CPU busy during the throughput rounds (all processes, also other users'), median. */
   readonly machine_busy_pct: { readonly relay: number | null; readonly backend: number | null };
   /** Full runs: the same at a tenth of the relay's maximum, where queueing is small. */
-  readonly latency_low_load?: {
-    readonly rate_per_s: number;
-    readonly relay: LatencyFigures;
-    readonly backend: LatencyFigures;
-    readonly p99_added_ms: number;
-    readonly p50_added_ms: number;
-  };
-  readonly latency: {
-    readonly rate_per_s: number;
-    readonly rounds_each: number;
-    readonly round_ms: number;
-    readonly relay: LatencyFigures;
-    readonly backend: LatencyFigures;
-    readonly p99_added_ms: number;
-    readonly p50_added_ms: number;
-  };
+  /** Whether the latency rounds ran with the target on core 1 and everything else on core 0. */
+  readonly latency_pinned: boolean;
+  readonly latency_low_load?: LatencyResult;
+  readonly latency: LatencyResult;
+}
+
+/** Latency at one rate: both targets' figures over all rounds, and what the backend adds. */
+export interface LatencyResult {
+  readonly rate_per_s: number;
+  readonly rounds_each: number;
+  readonly round_ms: number;
+  readonly relay: LatencyFigures;
+  readonly backend: LatencyFigures;
+  /**
+   * Median over back-to-back round pairs of (backend p99 - relay p99): a stall of another
+   * process's making lands in one round of one target, and the median of pairs sets it aside.
+   */
+  readonly p99_added_ms: number;
+  readonly p99_added_pairs_ms: readonly number[];
+  /** The same from the p99s of all rounds pooled (moved by every single stall). */
+  readonly p99_added_pooled_ms: number;
+  readonly p50_added_ms: number;
 }
 
 type Target = 'relay' | 'backend';
@@ -363,7 +375,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
 
     // ---- latency at half the relay's maximum (and, in full runs, at a tenth) ----
     const newHist = (): Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
-    const openRound = async (target: Target, rate: number, hist: Histogram): Promise<void> => {
+    const openRound = async (target: Target, rate: number, hists: readonly Histogram[]): Promise<void> => {
       const { slots: own, payloads } = await openSlots(target, 'latency');
       const start = performance.now();
       const measureFrom = start + options.warmupMs;
@@ -372,7 +384,9 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       own.forEach((slot) => {
         slot.onReply = (now) => {
           const scheduled = slot.times.shift();
-          if (scheduled !== undefined && scheduled >= measureFrom) hist.recordValue(Math.max(1, Math.round((now - scheduled) * 1000)));
+          if (scheduled === undefined || scheduled < measureFrom) return;
+          const us = Math.max(1, Math.round((now - scheduled) * 1000));
+          for (const hist of hists) hist.recordValue(us);
         };
       });
       let n = 0;
@@ -394,22 +408,26 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       });
       await drain(own);
     };
-    const latencyAt = async (rate: number): Promise<{ relay: LatencyFigures; backend: LatencyFigures }> => {
+    const latencyAt = async (rate: number): Promise<LatencyResult> => {
       const hist: Record<Target, Histogram> = { relay: newHist(), backend: newHist() };
+      const pairs: number[] = [];
       const loops: Record<Target, LoopStats[]> = { relay: [], backend: [] };
       const brokerLoops: Record<Target, LoopStats[]> = { relay: [], backend: [] };
       const deviceLoops: Record<Target, LoopStats[]> = { relay: [], backend: [] };
       for (let r = 0; r < options.latencyRounds; r++) {
         const order: Target[] = r % 2 === 0 ? ['relay', 'backend'] : ['backend', 'relay'];
+        const round: Record<Target, Histogram> = { relay: newHist(), backend: newHist() };
         for (const target of order) {
+          await pinFor(target);
           await Promise.all([targets[target].loop(true), brokerChild?.loop(true)]);
           ownLoop.stats(true);
-          await openRound(target, rate, hist[target]);
+          await openRound(target, rate, [hist[target], round[target]]);
           deviceLoops[target].push(ownLoop.stats(true));
           const [own, broker] = await Promise.all([targets[target].loop(true), brokerChild?.loop(true)]);
           loops[target].push(own);
           if (broker !== undefined) brokerLoops[target].push(broker);
         }
+        pairs.push((round.backend.getValueAtPercentile(99) - round.relay.getValueAtPercentile(99)) / 1000);
       }
       const worst = (xs: readonly LoopStats[]): LoopStats => ({
         delay_p99_ms: Math.max(...xs.map((x) => x.delay_p99_ms)),
@@ -424,19 +442,50 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
         ...(brokerLoops[target].length > 0 ? { broker_loop: worst(brokerLoops[target]) } : {}),
         devices_loop: worst(deviceLoops[target]),
       });
-      const lat = { relay: figuresOf('relay'), backend: figuresOf('backend') };
+      const lat: LatencyResult = {
+        rate_per_s: rate,
+        rounds_each: options.latencyRounds,
+        round_ms: options.latencyMs,
+        relay: figuresOf('relay'),
+        backend: figuresOf('backend'),
+        p99_added_ms: sig(median(pairs), 3),
+        p99_added_pairs_ms: pairs.map((x) => sig(x, 3)),
+        p99_added_pooled_ms: sig((hist.backend.getValueAtPercentile(99) - hist.relay.getValueAtPercentile(99)) / 1000, 3),
+        p50_added_ms: sig((hist.backend.getValueAtPercentile(50) - hist.relay.getValueAtPercentile(50)) / 1000, 3),
+      };
       progress(
-        `e2e: latency at ${rate}/s: relay p50 ${lat.relay.p50_ms} ms p99 ${lat.relay.p99_ms} ms; backend p50 ${lat.backend.p50_ms} ms p99 ${lat.backend.p99_ms} ms; ` +
+        `e2e: latency at ${rate}/s: p99 added ${lat.p99_added_ms} ms (pairs ${lat.p99_added_pairs_ms.join(' ')}); ` +
+          `relay p50 ${lat.relay.p50_ms} ms p99 ${lat.relay.p99_ms} ms; backend p50 ${lat.backend.p50_ms} ms p99 ${lat.backend.p99_ms} ms; ` +
           `event-loop delay max relay ${lat.relay.loop!.delay_max_ms} ms, backend ${lat.backend.loop!.delay_max_ms} ms (GC max ${lat.backend.loop!.gc_max_ms} ms), ` +
           `broker ${lat.relay.broker_loop?.delay_max_ms ?? '-'} / ${lat.backend.broker_loop?.delay_max_ms ?? '-'} ms, ` +
           `devices ${lat.relay.devices_loop!.delay_max_ms} / ${lat.backend.devices_loop!.delay_max_ms} ms`,
       );
       return lat;
     };
+    // Latency rounds: the target on a core of its own, the broker (when ours), the devices and the
+    // idle target on the other, so that a reply's p99 is the target's own doing rather than which
+    // of three busy processes the scheduler ran. Throughput rounds share both cores freely.
+    let pinned = options.pin;
+    const pinFor = async (target: Target): Promise<void> => {
+      if (!pinned) return;
+      const other: Target = target === 'relay' ? 'backend' : 'relay';
+      const rest = [process.pid, targets[other].process.pid, brokerChild?.process.pid];
+      try {
+        await Promise.all([pin(targets[target].process.pid, '1'), ...rest.map((pid) => pin(pid, '0'))]);
+      } catch (err) {
+        pinned = false;
+        progress(`e2e: cannot pin processes to cores (${err instanceof Error ? err.message : String(err)}); latency rounds unpinned`);
+        await unpinAll();
+      }
+    };
+    const unpinAll = async (): Promise<void> => {
+      await Promise.all([process.pid, ...children.map((c) => c.process.pid)].map((pid) => pin(pid, `0-${osCpus().length - 1}`).catch(() => undefined)));
+    };
     const rate = Math.max(10, Math.round(median(rates.relay) / 2));
     const lat = await latencyAt(rate);
     const lowRate = Math.max(10, Math.round(median(rates.relay) / 10));
     const low = options.lowLoadLatency ? await latencyAt(lowRate) : undefined;
+    if (pinned) await unpinAll();
 
     // ---- losses, over everything ----
     await drain(allSlots, 2000);
@@ -490,26 +539,9 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
         relay: busy.relay.length === 0 ? null : sig(median(busy.relay), 2),
         backend: busy.backend.length === 0 ? null : sig(median(busy.backend), 2),
       },
-      latency: {
-        rate_per_s: rate,
-        rounds_each: options.latencyRounds,
-        round_ms: options.latencyMs,
-        relay: lat.relay,
-        backend: lat.backend,
-        p99_added_ms: sig(lat.backend.p99_ms - lat.relay.p99_ms, 3),
-        p50_added_ms: sig(lat.backend.p50_ms - lat.relay.p50_ms, 3),
-      },
-      ...(low === undefined
-        ? {}
-        : {
-            latency_low_load: {
-              rate_per_s: lowRate,
-              relay: low.relay,
-              backend: low.backend,
-              p99_added_ms: sig(low.backend.p99_ms - low.relay.p99_ms, 3),
-              p50_added_ms: sig(low.backend.p50_ms - low.relay.p50_ms, 3),
-            },
-          }),
+      latency_pinned: pinned,
+      latency: lat,
+      ...(low === undefined ? {} : { latency_low_load: low }),
     };
   } finally {
     await Promise.all(devices.map((d) => d.client.end().catch(() => undefined)));
@@ -519,6 +551,12 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
     if (options.brokerUrl !== undefined) await cleanSharedBroker(options.brokerUrl, backendClientId, `${bases.backend}/server/status`);
     await brokerChild?.stop().catch(() => undefined);
   }
+}
+
+/** Sets the CPU affinity of every thread of a process (`taskset -a -p -c`). */
+async function pin(pid: number | undefined, cpus: string): Promise<void> {
+  if (pid === undefined) return;
+  await execFileAsync('taskset', ['-a', '-p', '-c', cpus, String(pid)]);
 }
 
 /**
