@@ -81,10 +81,14 @@ export interface E2eResult {
   readonly ratios: readonly number[];
   readonly relay_rounds_per_s: readonly number[];
   readonly backend_rounds_per_s: readonly number[];
-  /** Replies never received / received more than once, over all rounds (throughput and latency). */
+  /** The backend's replies never received / received more than once, over all its rounds (throughput and latency). */
   readonly lost: number;
   readonly duplicated: number;
   readonly commands_sent: number;
+  /** The same for the relay (the yardstick: its losses say the broker dropped, not the backend). */
+  readonly relay_lost: number;
+  readonly relay_duplicated: number;
+  readonly relay_commands_sent: number;
   /** Heap after a full GC of the backend and the relay process, once both answer and after every round: a leak check of the whole service. */
   readonly heap_after_gc_mb: {
     readonly backend: { readonly start: number; readonly end: number };
@@ -489,9 +493,16 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
 
     // ---- losses, over everything ----
     await drain(allSlots, 2000);
-    const lost = allSlots.reduce((n, s) => n + Math.max(0, s.sent - s.received), 0);
-    const duplicated = allSlots.reduce((n, s) => n + Math.max(0, s.received - s.sent), 0);
-    const sent = allSlots.reduce((n, s) => n + s.sent, 0);
+    const count = (target: Target) => {
+      const these = allSlots.filter((s) => s.target === target);
+      return {
+        lost: these.reduce((n, s) => n + Math.max(0, s.sent - s.received), 0),
+        duplicated: these.reduce((n, s) => n + Math.max(0, s.received - s.sent), 0),
+        sent: these.reduce((n, s) => n + s.sent, 0),
+      };
+    };
+    const ofBackend = count('backend');
+    const ofRelay = count('relay');
     const heapAtEnd = { backend: await backend.heapMb(), relay: await relay.heapMb() };
     const losses: Array<E2eResult['losses'][number]> = [];
     for (const target of ['relay', 'backend'] as const) {
@@ -524,9 +535,12 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       ratios: ratios.map((x) => sig(x, 2)),
       relay_rounds_per_s: rates.relay.map((x) => sig(x)),
       backend_rounds_per_s: rates.backend.map((x) => sig(x)),
-      lost,
-      duplicated,
-      commands_sent: sent,
+      lost: ofBackend.lost,
+      duplicated: ofBackend.duplicated,
+      commands_sent: ofBackend.sent,
+      relay_lost: ofRelay.lost,
+      relay_duplicated: ofRelay.duplicated,
+      relay_commands_sent: ofRelay.sent,
       losses,
       heap_after_gc_mb: {
         backend: { start: heapAtStart.backend, end: heapAtEnd.backend },

@@ -99,6 +99,7 @@ const figures = {
   e2e_ratio_vs_relay: e2e?.ratio_vs_relay ?? null,
   e2e_lost: e2e?.lost ?? null,
   e2e_duplicated: e2e?.duplicated ?? null,
+  e2e_relay_lost: e2e?.relay_lost ?? null,
   latency_rate_per_s: e2e?.latency.rate_per_s ?? null,
   p50_relay_ms: e2e?.latency.relay.p50_ms ?? null,
   p99_relay_ms: e2e?.latency.relay.p99_ms ?? null,
@@ -166,7 +167,8 @@ function text(): string {
   row('relay, replies/s (median)', n(e2e?.relay_replies_per_s));
   row('backend, replies/s (median)', n(e2e?.backend_replies_per_s));
   row('ratio backend / relay (median of pairs)', e2e?.ratio_vs_relay, `goal >= 0.7; pairs ${e2e?.ratios.join(' ')}`);
-  row('lost / duplicated replies', e2e === undefined ? '-' : `${e2e.lost} / ${e2e.duplicated}`, `goal 0 lost, of ${n(e2e?.commands_sent)} commands; stray ${e2e?.stray}, wrong ${e2e?.wrong_replies}`);
+  row('backend: lost / duplicated replies', e2e === undefined ? '-' : `${e2e.lost} / ${e2e.duplicated}`, `goal 0 lost, of ${n(e2e?.commands_sent)} commands; stray ${e2e?.stray}, wrong ${e2e?.wrong_replies}`);
+  row('relay: lost / duplicated replies', e2e === undefined ? '-' : `${e2e.relay_lost} / ${e2e.relay_duplicated}`, `of ${n(e2e?.relay_commands_sent)} commands`);
   for (const l of e2e?.losses ?? []) {
     if (l.lost > 0 || l.duplicated > 0) row(`  of which ${l.target}, ${l.phase} rounds`, `${l.lost} / ${l.duplicated}`, `of ${n(l.sent)} commands`);
   }
