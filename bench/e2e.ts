@@ -53,7 +53,7 @@ export interface E2eOptions {
   readonly latencyMs: number;
   /** Also measure latency at a tenth of the relay's maximum. */
   readonly lowLoadLatency: boolean;
-  /** Pin processes to cores in latency rounds (needs 2 cores and taskset). */
+  /** Diagnostic: pin processes to cores in latency rounds (needs 2 cores and taskset). */
   readonly pin: boolean;
 }
 
@@ -423,6 +423,9 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
         const round: Record<Target, Histogram> = { relay: newHist(), backend: newHist() };
         for (const target of order) {
           await pinFor(target);
+          // the devices are the harness: start each round with their heap collected (this process
+          // ran the other sections before), so their major GCs do not land in the figures
+          (globalThis as { gc?: () => void }).gc?.();
           await Promise.all([targets[target].loop(true), brokerChild?.loop(true)]);
           ownLoop.stats(true);
           await openRound(target, rate, [hist[target], round[target]]);
@@ -466,9 +469,10 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       );
       return lat;
     };
-    // Latency rounds: the target on a core of its own, the broker (when ours), the devices and the
-    // idle target on the other, so that a reply's p99 is the target's own doing rather than which
-    // of three busy processes the scheduler ran. Throughput rounds share both cores freely.
+    // Diagnostic (BENCH_PIN=1): latency rounds with the target on a core of its own, the broker
+    // (when ours), the devices and the idle target on the other, so that a reply's p99 is the
+    // target's own doing rather than the scheduler's. At half the relay's maximum the other core
+    // is then overloaded with aedes, so it is not the default.
     let pinned = options.pin;
     const pinFor = async (target: Target): Promise<void> => {
       if (!pinned) return;

@@ -7,7 +7,7 @@
  *   npm run bench -- --only=core,memory              some sections only (codec, core, memory, writes, e2e)
  *   npm run bench -- --save=FILE                     also write the JSON report (indented) to FILE
  *   BENCH_PROFILE_DIR=/tmp/x npm run bench           CPU profiles of the broker, relay and backend processes
- *   BENCH_PIN=0 npm run bench                        latency rounds without pinning processes to cores
+ *   BENCH_PIN=1 npm run bench                        diagnostic: latency rounds with the target alone on core 1
  *
  * Progress goes to stderr. The exit code is 0 whether or not goals are met (nothing here is a
  * test), 1 when a section fails to run.
@@ -82,7 +82,7 @@ results.codec = await section('codec', () => runCodec(P.codec));
 results.core = await section('core', () => runCore(P.core));
 results.memory = await section('memory', () => runMemory(P.memory));
 results.writes = await section('writes', () => runWrites(P.writes));
-results.e2e = await section('e2e', () => runE2e({ brokerUrl, workDir, pin: host.cores >= 2 && process.env.BENCH_PIN !== '0', ...P.e2e }));
+results.e2e = await section('e2e', () => runE2e({ brokerUrl, workDir, pin: host.cores >= 2 && process.env.BENCH_PIN === '1', ...P.e2e }));
 host.load_avg_end = loadAvg();
 host.broker = results.e2e?.broker ?? (brokerUrl === undefined ? 'aedes (embedded, own process)' : brokerUrl);
 
