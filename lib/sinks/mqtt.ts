@@ -60,6 +60,13 @@ export function makeMqttDriver(connection$: Observable<MqttConnection>, options:
     let connection: MqttConnection | undefined;
     let inFlight = 0;
     let effectsComplete = false;
+    // told only when the count changes (while connected it stays 0: a publish goes out at once)
+    let reportedSize = 0;
+    const queueSizeChanged = (): void => {
+      if (waiting.length === reportedSize) return;
+      reportedSize = waiting.length;
+      options.onQueueSize?.(reportedSize);
+    };
 
     const maybeComplete = (): void => {
       if (effectsComplete && waiting.length === 0 && inFlight === 0) subscriber.complete();
@@ -90,10 +97,7 @@ export function makeMqttDriver(connection$: Observable<MqttConnection>, options:
         subscriber.next({ kind: 'alert', sink: 'mqtt', level: 'error', text });
         dropped = 0;
       }
-      while (waiting.length > 0 && conn.client.connected) {
-        publish(conn, waiting.shift() as MqttPublish);
-        options.onQueueSize?.(waiting.length);
-      }
+      while (waiting.length > 0 && conn.client.connected) publish(conn, waiting.shift() as MqttPublish);
       maybeComplete();
     };
 
@@ -102,7 +106,10 @@ export function makeMqttDriver(connection$: Observable<MqttConnection>, options:
     ).subscribe({
       next: ([conn, state]) => {
         connection = conn;
-        if (state === 'up') drain();
+        if (state === 'up') {
+          drain();
+          queueSizeChanged();
+        }
       },
       error: (err: unknown) => subscriber.error(err),
     });
@@ -121,8 +128,8 @@ export function makeMqttDriver(connection$: Observable<MqttConnection>, options:
           waiting.shift();
           dropped++;
         }
-        options.onQueueSize?.(waiting.length);
         drain();
+        queueSizeChanged();
       },
       error: (err: unknown) => subscriber.error(err),
       complete: () => {

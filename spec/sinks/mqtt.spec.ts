@@ -182,20 +182,25 @@ function sinkSuite(target: BrokerTarget): void {
       const conn = backend({ url: proxy.url });
       const effect$ = new Subject<Effect>();
       const reports: SinkReport[] = [];
-      conn.hold.add(makeMqttDriver(conn.connection$, { queueSize: 5 })(effect$).subscribe((r) => reports.push(r)));
+      const sizes: number[] = [];
+      conn.hold.add(makeMqttDriver(conn.connection$, { queueSize: 5, onQueueSize: (n) => sizes.push(n) })(effect$).subscribe((r) => reports.push(r)));
       await waitForState(conn.connection, 'up');
+      effect$.next(publishes(out, ['live'])[0]!); // goes out at once: the queue never grows
+      await waitFor(() => seen.length >= 1, 5_000, 'the live publish');
+      expect(sizes).to.deep.equal([]);
       proxy.cut();
       await waitForState(conn.connection, 'down');
       for (const e of publishes(out, range(8, 'q-'))) effect$.next(e);
       proxy.restore();
-      await waitFor(() => seen.length >= 5, 5_000, 'the five kept publishes');
+      await waitFor(() => seen.length >= 6, 5_000, 'the five kept publishes');
       await delay(200);
-      expect(seen.map((m) => m.payload)).to.deep.equal(['q-3', 'q-4', 'q-5', 'q-6', 'q-7']);
+      expect(seen.map((m) => m.payload)).to.deep.equal(['live', 'q-3', 'q-4', 'q-5', 'q-6', 'q-7']);
+      expect(sizes).to.deep.equal([1, 2, 3, 4, 5, 0]); // full at 5 while down, empty once back
       const alerts = reports.filter((r) => r.kind === 'alert');
       expect(alerts).to.have.length(1);
       expect(alerts[0]).to.deep.include({ kind: 'alert', sink: 'mqtt', level: 'error' });
       expect(alerts[0]?.kind === 'alert' && alerts[0].text).to.match(/\b3 publish/);
-      expect(reports.filter((r) => r.kind === 'done')).to.have.length(5);
+      expect(reports.filter((r) => r.kind === 'done')).to.have.length(6);
     });
 
     it('publishes a burst of 1,000 effects in order', async () => {
