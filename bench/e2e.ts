@@ -182,7 +182,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
     let brokerChild: Child | undefined;
     let brokerName: string;
     if (url === undefined) {
-      brokerChild = await startChild('broker', 'broker.ts', {}, { logFile: path.join(options.workDir, 'broker.log')});
+      brokerChild = await startChild('broker', 'broker.ts', {}, { logFile: path.join(options.workDir, 'broker.log') });
       children.push(brokerChild);
       url = String(brokerChild.info.url);
       brokerName = `aedes ${await packageVersion('aedes')} (embedded, own process, ${url})`;
@@ -220,14 +220,14 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       LOG_LEVEL: 'warn',
     };
     const [backend, relay] = await Promise.all([
-      startChild('backend', 'backend.ts', { configDir }, { env, logFile: path.join(options.workDir, 'backend.log')}),
+      startChild('backend', 'backend.ts', { configDir }, { env, logFile: path.join(options.workDir, 'backend.log') }),
       startChild('relay', 'relay.ts', {
         url,
         clientId: `bench-${run}-relay`,
         commands: `${bases.relay}/server/#`,
         reply: `${bases.relay}/{device}/info`,
         payload: USER_REPLY,
-      }, { logFile: path.join(options.workDir, 'relay.log')}),
+      }, { logFile: path.join(options.workDir, 'relay.log') }),
     ]);
     children.push(backend, relay);
     const targets: Record<Target, Child> = { relay, backend };
