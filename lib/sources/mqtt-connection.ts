@@ -250,7 +250,10 @@ export function connectMqtt(options: MqttConnectionOptions): Observable<MqttConn
       if (!ending) logger.warn('mqtt: connection closed');
     };
     const onError = (err: unknown): void => {
-      logger.warn({ err: errorText(err) }, 'mqtt: connection error');
+      // While ending, the broker may still deliver a message (our own `offline` status, when a
+      // subscription covers it) whose PUBACK then meets the closed stream: expected, not news.
+      if (ending) logger.debug({ err: errorText(err) }, 'mqtt: connection error while disconnecting');
+      else logger.warn({ err: errorText(err) }, 'mqtt: connection error');
     };
     client.on('connect', onConnect);
     client.on('close', onClose);

@@ -128,6 +128,30 @@ describe('lib/sources/mqtt-connection', () => {
     });
   });
 
+  describe('disconnecting', () => {
+    it('logs no warning when its own offline status comes back after it said goodbye', async () => {
+      const broker = await startBroker({ port: 0 });
+      const { logger, lines } = captureLogger('warn');
+      try {
+        // as the service: the command filter `webos/server/#` covers the status topic
+        for (let i = 0; i < 10; i++) {
+          let connection: MqttConnection | undefined;
+          const sub = connectMqtt({ url: broker.url, clientId: `bye-${suffix()}`, logger, backoff: testBackoff })
+            .subscribe((c) => { connection = c; });
+          await waitForState(connection as MqttConnection, 'up');
+          await connection!.client.subscribe('webos/server/#', { qos: 1 });
+          const closed = new Promise((resolve) => connection!.client.once('close', resolve));
+          sub.unsubscribe();
+          await closed;
+          await delay(20);
+        }
+        expect(lines).to.deep.equal([]);
+      } finally {
+        await broker.close();
+      }
+    });
+  });
+
   describe('credentials and TLS (aedes)', () => {
     it('logs the URL without credentials and never the password', async () => {
       const broker = await startBroker({ port: 0, username: 'home', password: 's3cr3t-pw' });
