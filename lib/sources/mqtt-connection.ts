@@ -8,9 +8,8 @@
  * network I/O, so listeners attached synchronously miss nothing); unsubscribing publishes
  * `offline` and disconnects. Share it between the source and the sink with `shareMqttConnection`.
  */
-import asyncMqtt, {
-  type AsyncMqttClient, type IClientOptions, type IConnackPacket, type QoS, type Store,
-} from 'async-mqtt';
+import asyncMqtt, { type AsyncMqttClient, type IClientOptions, type IConnackPacket, type QoS } from 'async-mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import {
   EMPTY, Observable, asyncScheduler, defer, distinctUntilChanged, fromEvent, map, merge, of, scan,
   shareReplay, startWith, switchMap, timer, type SchedulerLike,
@@ -145,21 +144,9 @@ function dialUrl(url: string): string {
   return u.toString();
 }
 
-/** The parts of the mqtt.js client that async-mqtt's wrapper does not expose. */
-interface InnerClient {
-  readonly incomingStore: Store;
-  readonly outgoingStore: Store;
-  readonly stream?: { destroy(): void; setNoDelay?(noDelay?: boolean): unknown };
-}
-
-/**
- * async-mqtt's wrapper hides mqtt.js's in-flight stores, which a reconnect must keep so that
- * unacknowledged QoS 1 publishes are sent again (mqtt.js's own `reconnect()` would replace them).
- */
-function innerClient(client: AsyncMqttClient): InnerClient {
-  const inner = (client as unknown as { _client?: InnerClient })._client;
-  if (!inner?.outgoingStore) throw new Error('async-mqtt: unexpected client shape (no _client)');
-  return inner;
+/** mqtt.js's current socket (a new one per connect); its typings leave `stream` out. */
+function socketOf(client: MqttClient): { setNoDelay?(noDelay?: boolean): unknown; destroy(): void } | undefined {
+  return (client as unknown as { stream?: { setNoDelay?(noDelay?: boolean): unknown; destroy(): void } }).stream;
 }
 
 function errorText(err: unknown): string {
@@ -207,11 +194,14 @@ export function connectMqtt(options: MqttConnectionOptions): Observable<MqttConn
     };
 
     logger.info('mqtt: connecting');
+    // mqtt.js's client itself, wrapped by async-mqtt for promises: the wrapper hides the in-flight
+    // stores, which a reconnect must keep so that unacknowledged QoS 1 publishes are sent again
+    // (mqtt.js's own `reconnect()` would replace them), and the socket (TCP_NODELAY below).
+    let inner: MqttClient;
     let client: AsyncMqttClient;
-    let inner: InnerClient;
     try {
-      client = asyncMqtt.connect(dial, clientOptions);
-      inner = innerClient(client);
+      inner = mqtt.connect(dial, clientOptions);
+      client = new asyncMqtt.AsyncClient(inner);
     } catch (err) {
       // e.g. an unknown protocol: a configuration error, not a transport fault
       subscriber.error(new Error(`MQTT: cannot connect to ${url}: ${errorText(err)}`));
@@ -238,7 +228,7 @@ export function connectMqtt(options: MqttConnectionOptions): Observable<MqttConn
     const onConnect = (packet: IConnackPacket): void => {
       // mqtt.js 4 leaves Nagle's algorithm on: a PUBACK followed by a reply PUBLISH would wait for
       // the broker's delayed ACK (up to 40 ms). Each (re)connect has a new socket; ws:// has none.
-      inner.stream?.setNoDelay?.(true);
+      socketOf(inner)?.setNoDelay?.(true);
       session = { sessionPresent: packet.sessionPresent };
       logger.info({ sessionPresent: packet.sessionPresent }, 'mqtt: connected');
       if (status) {
@@ -273,7 +263,7 @@ export function connectMqtt(options: MqttConnectionOptions): Observable<MqttConn
       reconnects.unsubscribe();
       // Graceful: say `offline` (a clean DISCONNECT suppresses the will), let in-flight publishes
       // finish, DISCONNECT. Bounded: after END_TIMEOUT_MS the socket is cut (the will then fires).
-      const cut = setTimeout(() => inner.stream?.destroy(), END_TIMEOUT_MS);
+      const cut = setTimeout(() => socketOf(inner)?.destroy(), END_TIMEOUT_MS);
       cut.unref();
       const goodbye = status && client.connected
         ? client.publish(status.topic, status.offline, { qos: 1, retain: true })
