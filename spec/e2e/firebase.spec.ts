@@ -17,7 +17,7 @@ import {
   PROJECT_ID, guardLoopback, startDatabaseEmulator, startFirestoreEmulator, type DatabaseEmulator, type FirestoreEmulator,
 } from '../support/emulators.js';
 import { connectDevice, get, killAll, metric, startService, type Device, type ServiceEnv } from '../support/service.js';
-import { alarmDateIn, poll, removeDir, tempDir } from './helpers.js';
+import { alarmDateIn, collectionOf, poll, removeDir, tempDir } from './helpers.js';
 
 const TZ = 'Asia/Seoul';
 
@@ -81,17 +81,7 @@ describe('the service end to end through the Firebase emulators', function () {
 
   /** Every document of a collection in the Firestore emulator. */
   function collection(name: string): Promise<Map<string, DocData>> {
-    return new Promise((resolve, reject) => {
-      const unwatch = store.docs.watch(
-        name,
-        (snapshot) => {
-          if (!snapshot.initial) return;
-          queueMicrotask(() => unwatch());
-          resolve(new Map(snapshot.changes.flatMap((c) => (c.data === null ? [] : [[c.id, c.data] as const]))));
-        },
-        reject,
-      );
-    });
+    return collectionOf(store, name);
   }
 
   async function signIn(producer: string, uid: string): Promise<unknown> {

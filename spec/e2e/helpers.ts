@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../../lib/log.js';
 import { openLocalStore } from '../../lib/store/local.js';
-import type { DocData } from '../../lib/store/types.js';
+import type { DocData, Store } from '../../lib/store/types.js';
 
 export const tempDir = (): Promise<string> => fs.mkdtemp(path.join(os.tmpdir(), 'smarthome-e2e-'));
 export const removeDir = (dir: string): Promise<void> => fs.rm(dir, { recursive: true, force: true });
@@ -24,7 +24,7 @@ export async function poll<T>(check: () => Promise<T | undefined | false> | T | 
 /**
  * One collection of a running service's local store, read from its files without the lock
  * (docs/storage.md: snapshot.json, then the journal lines after its seq). For polling only;
- * the final checks open the store with `collectionOf` once the service has stopped.
+ * the final checks open the store with `readLocalStore` once the service has stopped.
  */
 export async function peekCollection(dataDir: string, collection: string): Promise<Map<string, DocData>> {
   const dir = path.join(dataDir, 'store');
@@ -58,22 +58,26 @@ export async function peekCollection(dataDir: string, collection: string): Promi
   return docs;
 }
 
+/** Every document of a collection of an open store, as its first snapshot has them. */
+export function collectionOf(store: Store, collection: string): Promise<Map<string, DocData>> {
+  return new Promise((resolve, reject) => {
+    const unwatch = store.docs.watch(
+      collection,
+      (snapshot) => {
+        if (!snapshot.initial) return;
+        queueMicrotask(() => unwatch());
+        resolve(new Map(snapshot.changes.flatMap((c) => (c.data === null ? [] : [[c.id, c.data] as const]))));
+      },
+      reject,
+    );
+  });
+}
+
 /** A collection and a tree path of a stopped service's local store, opened properly. */
 export async function readLocalStore(dataDir: string, collection: string, treePath: string): Promise<{ docs: Map<string, DocData>; value: unknown }> {
   const store = await openLocalStore(path.join(dataDir, 'store'), { logger: silentLogger });
   try {
-    const docs = await new Promise<Map<string, DocData>>((resolve, reject) => {
-      const unwatch = store.docs.watch(
-        collection,
-        (snapshot) => {
-          if (!snapshot.initial) return;
-          queueMicrotask(() => unwatch());
-          resolve(new Map(snapshot.changes.flatMap((c) => (c.data === null ? [] : [[c.id, c.data] as const]))));
-        },
-        reject,
-      );
-    });
-    return { docs, value: await store.tree.get(treePath) };
+    return { docs: await collectionOf(store, collection), value: await store.tree.get(treePath) };
   } finally {
     await store.close();
   }
