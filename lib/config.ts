@@ -20,6 +20,8 @@ const Port = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0 && n <=
 const PositiveNumber = t.refinement(t.number, (n) => finite(n) && n > 0, 'a number greater than 0');
 const NonNegativeNumber = t.refinement(t.number, (n) => finite(n) && n >= 0, 'a number 0 or greater');
 const PositiveInt = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0, 'a whole number greater than 0');
+const NonNegativeInt = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'a whole number 0 or greater');
+const Bool = t.refinement(t.boolean, () => true, 'true or false');
 const NonEmpty = t.refinement(t.string, (s) => s.trim() !== '', 'a non-empty string');
 const Host = t.refinement(t.string, (s) => /^[^\s/]+$/.test(s), 'a host name or IP address');
 const HostPort = t.refinement(t.string, (s) => /^(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}$/.test(s), 'host:port, e.g. 127.0.0.1:8080');
@@ -59,9 +61,28 @@ const DeviceTopic = t.refinement(t.string, (s) => isTopicName(s) && s.includes('
 
 export const ConfigCodec = t.type({
   mqtt: t.intersection([
-    t.partial({ url: MqttUrl, username: NonEmpty, password: NonEmpty }),
-    t.type({ clientId: NonEmpty, embeddedHost: Host, embeddedPort: Port, queueSize: PositiveInt, qos: Qos }),
+    t.partial({
+      url: MqttUrl,
+      username: NonEmpty,
+      password: NonEmpty,
+      embeddedPasswordFile: NonEmpty,
+      embeddedAclFile: NonEmpty,
+      embeddedTlsPort: Port,
+      embeddedTlsCertFile: NonEmpty,
+      embeddedTlsKeyFile: NonEmpty,
+    }),
+    t.type({
+      clientId: NonEmpty,
+      embeddedHost: Host,
+      embeddedPort: Port,
+      embeddedAllowAnonymous: Bool,
+      embeddedMaxMessagesPerS: NonNegativeInt,
+      queueSize: PositiveInt,
+      qos: Qos,
+    }),
   ]),
+  /** What one client can make the service do (issue 14); each is refused with an error beyond. */
+  limits: t.type({ docBytes: PositiveInt, schedules: PositiveInt, users: PositiveInt, unknownUidPerMin: PositiveInt }),
   firebase: t.partial({
     projectId: NonEmpty,
     credentialsFile: NonEmpty,
@@ -124,8 +145,19 @@ const ENV: Readonly<Record<string, EnvName>> = {
   'mqtt.clientId': { name: 'MQTT_CLIENT_ID' },
   'mqtt.embeddedHost': { name: 'EMBEDDED_MQTT_HOST' },
   'mqtt.embeddedPort': { name: 'EMBEDDED_MQTT_PORT', parse: 'number' },
+  'mqtt.embeddedPasswordFile': { name: 'EMBEDDED_MQTT_PASSWORD_FILE' },
+  'mqtt.embeddedAclFile': { name: 'EMBEDDED_MQTT_ACL_FILE' },
+  'mqtt.embeddedAllowAnonymous': { name: 'EMBEDDED_MQTT_ALLOW_ANONYMOUS', parse: 'json' },
+  'mqtt.embeddedTlsPort': { name: 'EMBEDDED_MQTTS_PORT', parse: 'number' },
+  'mqtt.embeddedTlsCertFile': { name: 'EMBEDDED_MQTTS_CERT_FILE' },
+  'mqtt.embeddedTlsKeyFile': { name: 'EMBEDDED_MQTTS_KEY_FILE' },
+  'mqtt.embeddedMaxMessagesPerS': { name: 'EMBEDDED_MQTT_MAX_MESSAGES_PER_S', parse: 'number' }, // extra
   'mqtt.queueSize': { name: 'MQTT_QUEUE_SIZE', parse: 'number' }, // extra
   'mqtt.qos': { name: 'MQTT_QOS', parse: 'number' }, // extra
+  'limits.docBytes': { name: 'LIMIT_DOC_BYTES', parse: 'number' }, // extra
+  'limits.schedules': { name: 'LIMIT_SCHEDULES', parse: 'number' }, // extra
+  'limits.users': { name: 'LIMIT_USERS', parse: 'number' }, // extra
+  'limits.unknownUidPerMin': { name: 'LIMIT_UNKNOWN_UID_PER_MIN', parse: 'number' }, // extra
   'firebase.projectId': { name: 'FIREBASE_PROJECT_ID' },
   'firebase.credentialsFile': { name: 'GOOGLE_APPLICATION_CREDENTIALS' },
   'firebase.databaseUrl': { name: 'FIREBASE_DATABASE_URL' },
@@ -365,6 +397,45 @@ function checkFirebase(config: Config, given: Map<string, Given>): string[] {
   return problems;
 }
 
+/** Addresses that only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1' || host === '[::1]';
+}
+
+/**
+ * The embedded broker must not be open to the network by accident (issue 14): listening beyond
+ * this machine needs accounts, or an explicit EMBEDDED_MQTT_ALLOW_ANONYMOUS=true.
+ */
+function checkEmbeddedBroker(config: Config, given: Map<string, Given>): string[] {
+  const { mqtt } = config;
+  if (mqtt.url !== undefined) return [];
+  const problems: string[] = [];
+  const accounts = mqtt.embeddedPasswordFile !== undefined || mqtt.username !== undefined;
+  if (!isLoopback(mqtt.embeddedHost) && !accounts && !mqtt.embeddedAllowAnonymous) {
+    problems.push(
+      `${label('mqtt.embeddedHost', given)}=${mqtt.embeddedHost} opens the embedded MQTT broker to the network, but ` +
+        `${label('mqtt.embeddedPasswordFile', given)} is not set, so anyone who reaches it could read every message and send ` +
+        `device commands. Create accounts with mosquitto_passwd (e.g. mosquitto_passwd -c config/passwd android, then ` +
+        `mosquitto_passwd config/passwd car) and set EMBEDDED_MQTT_PASSWORD_FILE=config/passwd (README: "Opening the broker ` +
+        `to your home network"); or set EMBEDDED_MQTT_ALLOW_ANONYMOUS=true to accept anonymous clients knowingly`,
+    );
+  }
+  const tls = ['mqtt.embeddedTlsPort', 'mqtt.embeddedTlsCertFile', 'mqtt.embeddedTlsKeyFile'];
+  const set = tls.filter((p) => getAt(config, p) !== undefined);
+  if (set.length > 0 && set.length < tls.length) {
+    problems.push(`${set.map((p) => label(p, given)).join(' and ')} set: the TLS listener needs all of ${tls.map((p) => label(p, given)).join(', ')}`);
+  }
+  return problems;
+}
+
+/** The warning to give at every start when the embedded broker is knowingly open to anonymous clients. */
+export function openBrokerWarning(config: Config): string | undefined {
+  const { mqtt } = config;
+  if (mqtt.url !== undefined || isLoopback(mqtt.embeddedHost) || mqtt.embeddedPasswordFile !== undefined || mqtt.username !== undefined) return undefined;
+  return `the embedded MQTT broker listens on ${mqtt.embeddedHost} and accepts anonymous clients (EMBEDDED_MQTT_ALLOW_ANONYMOUS=true): ` +
+    'anyone on the network can read every message and send device commands; set EMBEDDED_MQTT_PASSWORD_FILE to require accounts';
+}
+
 /** With the RTDB emulator and no URL, the namespace is the project id (firebase-tools' convention). */
 function deriveDatabaseUrl(config: Config): Config {
   const { projectId, databaseUrl, databaseEmulatorHost } = config.firebase;
@@ -408,7 +479,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, dir: string = C
   // The settings are valid one by one; decoding the whole gives the typed object.
   const decoded = formatErrors('configuration', ConfigCodec.decode(tree));
   if (E.isLeft(decoded)) return E.left(fail([decoded.left.message]));
-  const crossProblems = checkFirebase(decoded.right, given);
+  const crossProblems = [...checkFirebase(decoded.right, given), ...checkEmbeddedBroker(decoded.right, given)];
   return crossProblems.length > 0 ? E.left(fail(crossProblems)) : E.right(deriveDatabaseUrl(decoded.right));
 }
 

@@ -40,6 +40,11 @@ try {
       },
     );
   };
+  // Like Mosquitto: SIGHUP re-reads the broker's password, ACL and TLS files; clients stay connected.
+  process.on('SIGHUP', () => {
+    const problems = service.reload();
+    logger.info(problems.length === 0 ? 'SIGHUP: accounts and permissions reloaded' : `SIGHUP: reload incomplete: ${problems.join('; ')}`);
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 } catch (err) {

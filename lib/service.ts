@@ -6,6 +6,7 @@
  * The root has one Subject, `feedback`: what the sinks hand back to the pipeline as events (the
  * face recogniser's answer, a sink's alert) and what the service notices about its sources.
  */
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import {
@@ -13,7 +14,7 @@ import {
   skipWhile, Subject, take, takeUntil, tap, timer, type MonoTypeOperatorFunction, type Subscription,
 } from 'rxjs';
 import { startBroker, type EmbeddedBroker } from './broker.js';
-import type { Config } from './config.js';
+import { openBrokerWarning, type Config } from './config.js';
 import { startHttp, type HttpEndpoint, type SourceState } from './http.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -47,6 +48,8 @@ export interface Service {
   readonly httpPort: number;
   readonly mqttUrl: string;
   readonly metrics: Metrics;
+  /** SIGHUP: the embedded broker reads its password, ACL and TLS files again; returns the problems (empty: done). */
+  reload(): string[];
   /** Stops the sources, lets in-flight effects finish (up to the shutdown timeout), closes everything. */
   stop(): Promise<void>;
 }
@@ -131,12 +134,31 @@ export async function startService(config: Config, logger: Logger, options: Serv
     // ---- the broker ----
     let broker: EmbeddedBroker | undefined;
     let mqttUrl = config.mqtt.url;
+    // With the embedded broker, the service's own connection proves itself with a secret made
+    // now: nobody else can use its client id (and take its session over).
+    let own = { username: config.mqtt.username, password: config.mqtt.password };
     if (mqttUrl === undefined) {
+      const { mqtt } = config;
+      const reserved = { clientId: mqtt.clientId, secret: randomBytes(32).toString('hex') };
+      own = { username: mqtt.username ?? mqtt.clientId, password: reserved.secret };
+      const warning = openBrokerWarning(config);
+      if (warning !== undefined) {
+        logger.warn(warning);
+        alert('warning', warning);
+      }
       broker = await startBroker({
-        host: config.mqtt.embeddedHost,
-        port: config.mqtt.embeddedPort,
-        username: config.mqtt.username,
-        password: config.mqtt.password,
+        host: mqtt.embeddedHost,
+        port: mqtt.embeddedPort,
+        username: mqtt.username,
+        password: mqtt.password,
+        passwordFile: mqtt.embeddedPasswordFile,
+        aclFile: mqtt.embeddedAclFile,
+        reserved,
+        ...(mqtt.embeddedTlsPort !== undefined && mqtt.embeddedTlsCertFile !== undefined && mqtt.embeddedTlsKeyFile !== undefined
+          ? { mqtts: { port: mqtt.embeddedTlsPort, certFile: mqtt.embeddedTlsCertFile, keyFile: mqtt.embeddedTlsKeyFile } }
+          : {}),
+        maxMessagesPerSecond: mqtt.embeddedMaxMessagesPerS,
+        onAlert: (text) => alert('warning', text),
         logger,
       }).catch((err: unknown) => {
         throw new StartupError(err instanceof Error ? err.message : String(err));
@@ -157,8 +179,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const connection$ = shareMqttConnection({
       url: mqttUrl,
       clientId: config.mqtt.clientId,
-      username: config.mqtt.username,
-      password: config.mqtt.password,
+      username: own.username,
+      password: own.password,
       status: { topic: topics.serverStatus, online: 'online', offline: 'offline' },
       logger,
     });
@@ -254,7 +276,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const resume = loadState(config.dataDir, logger);
     const deps: Deps = {
       scheduler: asyncScheduler,
-      settings: { tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics },
+      settings: { tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics, limits: config.limits },
       resume,
     };
     const effect$ = pipeline(event$, deps).pipe(
@@ -337,6 +359,11 @@ export async function startService(config: Config, logger: Logger, options: Serv
       httpPort: http.port,
       mqttUrl: redactUrl(mqttUrl),
       metrics,
+      reload: () => {
+        const problems = broker?.reload() ?? [];
+        for (const problem of problems) alert('error', `reload: ${problem}`);
+        return problems;
+      },
       stop: () => {
         stopping ??= (async () => {
           logger.info('stopping: sources first, then pending effects');

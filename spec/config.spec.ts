@@ -9,6 +9,7 @@ import {
   CONFIG_DIR,
   displayConfig,
   loadConfig,
+  openBrokerWarning,
   redactConfig,
   SETTINGS,
   type Config,
@@ -64,7 +65,11 @@ describe('config', () => {
   describe('defaults (config/default.json)', () => {
     it('gives every default of SPEC 11', () => {
       const c = loaded();
-      expect(c.mqtt).to.deep.equal({ clientId: 'smarthome-backend', embeddedHost: '127.0.0.1', embeddedPort: 1883, queueSize: 1000, qos: 1 });
+      expect(c.mqtt).to.deep.equal({
+        clientId: 'smarthome-backend', embeddedHost: '127.0.0.1', embeddedPort: 1883, embeddedAllowAnonymous: false,
+        embeddedMaxMessagesPerS: 100, queueSize: 1000, qos: 1,
+      });
+      expect(c.limits).to.deep.equal({ docBytes: 16384, schedules: 200, users: 200, unknownUidPerMin: 10 });
       expect(c.firebase).to.deep.equal({});
       expect(c.dataDir).to.equal('./data');
       expect(c.weather).to.deep.equal({ city: 'Seoul', intervalS: 900, baseUrl: 'https://api.openweathermap.org/data/2.5', timeoutMs: 10000 });
@@ -95,7 +100,8 @@ describe('config', () => {
         'GOOGLE_APPLICATION_CREDENTIALS', 'FIREBASE_DATABASE_URL', 'FIRESTORE_EMULATOR_HOST', 'FIREBASE_DATABASE_EMULATOR_HOST',
         'DATA_DIR', 'OPENWEATHER_API_KEY', 'OPENWEATHER_CITY', 'OPENWEATHER_INTERVAL_S', 'OPENWEATHER_BASE_URL',
         'SLACK_WEBHOOK_URL', 'FACE_COMMAND', 'SMARTHOME_TZ', 'HTTP_PORT', 'MQTT_CLIENT_ID', 'COMMAND_CONFIRM_S',
-        'SCHEDULE_GRACE_S', 'LOG_LEVEL',
+        'SCHEDULE_GRACE_S', 'LOG_LEVEL', 'EMBEDDED_MQTT_PASSWORD_FILE', 'EMBEDDED_MQTT_ACL_FILE', 'EMBEDDED_MQTT_ALLOW_ANONYMOUS',
+        'EMBEDDED_MQTTS_PORT',
       ]) {
         expect(names).to.include(name);
       }
@@ -341,6 +347,33 @@ describe('config', () => {
     });
   });
 
+  describe('the embedded broker on the network (issue 14)', () => {
+    it('refuses a non-loopback EMBEDDED_MQTT_HOST without a password file, saying how to make one', () => {
+      const message = rejected({ EMBEDDED_MQTT_HOST: '0.0.0.0' });
+      expect(message).to.include('EMBEDDED_MQTT_HOST=0.0.0.0 opens the embedded MQTT broker to the network')
+        .and.to.include('mosquitto_passwd -c config/passwd android')
+        .and.to.include('EMBEDDED_MQTT_PASSWORD_FILE=config/passwd')
+        .and.to.include('EMBEDDED_MQTT_ALLOW_ANONYMOUS=true');
+    });
+
+    it('accepts it with a password file, with an account, with ALLOW_ANONYMOUS (then warns), or with an external broker', () => {
+      expect(openBrokerWarning(loaded({ EMBEDDED_MQTT_HOST: '0.0.0.0', EMBEDDED_MQTT_PASSWORD_FILE: 'config/passwd' }))).to.equal(undefined);
+      expect(openBrokerWarning(loaded({ EMBEDDED_MQTT_HOST: '192.168.0.10', MQTT_USERNAME: 'home', MQTT_PASSWORD: SECRET }))).to.equal(undefined);
+      expect(openBrokerWarning(loaded({ EMBEDDED_MQTT_HOST: '0.0.0.0', MQTT_URL: 'mqtt://127.0.0.1:1883' }))).to.equal(undefined);
+      expect(openBrokerWarning(loaded({ EMBEDDED_MQTT_HOST: '::', EMBEDDED_MQTT_ALLOW_ANONYMOUS: 'true' })))
+        .to.match(/listens on :: and accepts anonymous clients/);
+      for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1']) {
+        expect(openBrokerWarning(loaded({ EMBEDDED_MQTT_HOST: host })), host).to.equal(undefined);
+      }
+      expect(rejected({ EMBEDDED_MQTT_ALLOW_ANONYMOUS: 'yes' })).to.include('EMBEDDED_MQTT_ALLOW_ANONYMOUS: expected true or false');
+    });
+
+    it('needs the port, certificate and key of the TLS listener together', () => {
+      expect(rejected({ EMBEDDED_MQTTS_PORT: '8883' })).to.include('EMBEDDED_MQTTS_PORT set: the TLS listener needs all of EMBEDDED_MQTTS_PORT, EMBEDDED_MQTTS_CERT_FILE, EMBEDDED_MQTTS_KEY_FILE');
+      expect(loaded({ EMBEDDED_MQTTS_PORT: '8883', EMBEDDED_MQTTS_CERT_FILE: 'c.pem', EMBEDDED_MQTTS_KEY_FILE: 'k.pem' }).mqtt.embeddedTlsPort).to.equal(8883);
+    });
+  });
+
   describe('npm run config (the real CLI)', () => {
     function runCli(extra: NodeJS.ProcessEnv) {
       // A clean environment, so that a developer's own settings cannot change the outcome.
@@ -362,6 +395,15 @@ describe('config', () => {
       const shown: unknown = JSON.parse(run.stdout);
       expect(shown).to.have.nested.property('mqtt.password', '***');
       expect(shown).to.have.nested.property('slack.webhookUrl', '***');
+    });
+
+    it('exits 2 on a network address without a password file, and warns when anonymous clients are allowed', () => {
+      const open = runCli({ EMBEDDED_MQTT_HOST: '0.0.0.0' });
+      expect(open.status).to.equal(2);
+      expect(open.stderr).to.include('mosquitto_passwd');
+      const allowed = runCli({ EMBEDDED_MQTT_HOST: '0.0.0.0', EMBEDDED_MQTT_ALLOW_ANONYMOUS: 'true' });
+      expect(allowed.status).to.equal(0);
+      expect(allowed.stderr).to.match(/^warning: the embedded MQTT broker listens on 0\.0\.0\.0 and accepts anonymous clients/);
     });
 
     it('never shows a secret in an error either', () => {

@@ -8,14 +8,24 @@ import * as E from 'fp-ts/lib/Either.js';
 import { decodeCommand, decodeEnvelope, type Command, type Envelope } from '../protocol/commands.js';
 import { topicMatches } from '../protocol/topics.js';
 import { deviceError, log, warning } from './alerts.js';
-import { deviceTopic, type Deps, type Topics } from './deps.js';
+import { deviceTopic, type Deps, type Limits, type Topics } from './deps.js';
 import type { Effect } from './effects.js';
+import { countUnknownUid, documentRefusal, limitsOf, refused, type UnknownUidWindows } from './limits.js';
 import { react } from './react.js';
 import type { Doc, Observed, World } from './world.js';
 
 interface State {
   /** A face recognition runs; only one at a time (the camera and recogniser are single). */
   readonly facerBusy: boolean;
+  /** Unknown-UID sign-ins answered per Producer this minute (limits.ts). */
+  readonly unknownUid: UnknownUidWindows;
+}
+
+/** What a command is handled with besides the world: the clock and the limits. */
+interface Context {
+  readonly topics: Topics;
+  readonly limits: Limits;
+  readonly now: number;
 }
 
 const CAMERA_TOPIC_DEVICE = 'camera';
@@ -23,13 +33,14 @@ const CAR_DEVICE = 'car';
 
 export function commands$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
   const { topics } = deps.settings;
+  const limits = limitsOf(deps.settings);
   return observed$.pipe(
     filter(
       ({ event }) =>
         (event.type === 'mqtt.message' && event.topic !== topics.serverStatus && topicMatches(topics.commands, event.topic)) ||
         event.type === 'face.result',
     ),
-    react<State, Observed>('commands', topics, { facerBusy: false }, (state, { event, world }) => {
+    react<State, Observed>('commands', topics, { facerBusy: false, unknownUid: new Map() }, (state, { event, world }) => {
       if (event.type === 'face.result') return finishFacer(state, event.result, world, topics);
       if (event.type !== 'mqtt.message') return [state, []];
       const envelope = decodeEnvelope(event.payload);
@@ -37,7 +48,7 @@ export function commands$(observed$: Observable<Observed>, deps: Deps): Observab
       const { envelope: env, body } = envelope.right;
       const command = decodeCommand(env, body);
       if (E.isLeft(command)) return [state, deviceError(topics, env.Producer, command.left.message)];
-      return run(state, env, command.right, world, topics);
+      return run(state, env, command.right, world, { topics, limits, now: deps.scheduler.now() });
     }),
   );
 }
@@ -62,9 +73,13 @@ export function signinReply(user: Doc): string {
   return payload;
 }
 
-function run(state: State, env: Envelope, command: Command, world: World, topics: Topics): readonly [State, readonly Effect[]] {
+function run(state: State, env: Envelope, command: Command, world: World, context: Context): readonly [State, readonly Effect[]] {
+  const { topics, limits } = context;
   switch (command.command) {
-    case 'signup':
+    case 'signup': {
+      const users = world.docs.user_account;
+      const refusal = documentRefusal('user', { name: command.name }, users.has(command.UID), users.size, limits);
+      if (refusal) return [state, refused(topics, env.Producer, `signup: ${refusal.toSender}`, `${env.Producer}: ${refusal.toOperator}`)];
       return [
         state,
         [
@@ -72,17 +87,21 @@ function run(state: State, env: Envelope, command: Command, world: World, topics
           log('info', `${env.Producer} signed up user ${command.UID}`),
         ],
       ];
+    }
     case 'signin': {
       const user = world.docs.user_account.get(command.UID);
-      if (user === undefined) return [state, deviceError(topics, env.Producer, `signin: unknown UID ${JSON.stringify(command.UID)}`)];
+      if (user === undefined) return unknownUid(state, env.Producer, command.UID, context);
       return [state, [reply(topics, env.Producer, signinReply(user))]];
     }
     case 'start_facer':
       if (state.facerBusy) {
         return [state, deviceError(topics, env.Producer, 'start_facer: a face recognition is already running; try again when it ends')];
       }
-      return [{ facerBusy: true }, [reply(topics, CAMERA_TOPIC_DEVICE, JSON.stringify(facerSign('start'))), { type: 'face.run' }]];
-    case 'add_schedule':
+      return [{ ...state, facerBusy: true }, [reply(topics, CAMERA_TOPIC_DEVICE, JSON.stringify(facerSign('start'))), { type: 'face.run' }]];
+    case 'add_schedule': {
+      const schedules = world.docs.schedule_mode;
+      const refusal = documentRefusal('schedule', command.doc, schedules.has(command.title), schedules.size, limits);
+      if (refusal) return [state, refused(topics, env.Producer, `add_schedule: ${refusal.toSender}`, `${env.Producer}: ${refusal.toOperator}`)];
       return [
         state,
         [
@@ -90,6 +109,7 @@ function run(state: State, env: Envelope, command: Command, world: World, topics
           log('info', `${env.Producer} added schedule ${command.title}`),
         ],
       ];
+    }
     case 'delete_schedule':
       return [
         state,
@@ -101,6 +121,28 @@ function run(state: State, env: Envelope, command: Command, world: World, topics
     case 'test':
     case 'alert':
       return [state, [log('info', `${command.command} from ${env.Producer}: ${JSON.stringify(command.body)}`)]];
+  }
+}
+
+/**
+ * An unknown UID is answered with an error, up to `unknownUidPerMin` a minute per Producer: a
+ * client guessing UIDs gets one "too many" error, then silence until the minute ends.
+ */
+function unknownUid(state: State, producer: string, uid: string, { topics, limits, now }: Context): readonly [State, readonly Effect[]] {
+  const { windows, verdict } = countUnknownUid(state.unknownUid, producer, now, limits.unknownUidPerMin);
+  const next = { ...state, unknownUid: windows };
+  switch (verdict) {
+    case 'answer':
+      return [next, deviceError(topics, producer, `signin: unknown UID ${JSON.stringify(uid)}`)];
+    case 'limit':
+      return [next, refused(
+        topics,
+        producer,
+        `signin: more than ${limits.unknownUidPerMin} unknown UIDs this minute; further sign-ins with unknown UIDs get no answer until the minute ends`,
+        `${producer}: more than ${limits.unknownUidPerMin} sign-ins with unknown UIDs in a minute (LIMIT_UNKNOWN_UID_PER_MIN); the rest of the minute's are not answered`,
+      )];
+    case 'silent':
+      return [next, []];
   }
 }
 
@@ -120,5 +162,5 @@ function finishFacer(state: State, result: string, world: World, topics: Topics)
       payload: JSON.stringify({ Producer: 'server', command: 'return_facer', result, name }),
     },
   ];
-  return [{ facerBusy: false }, effects];
+  return [{ ...state, facerBusy: false }, effects];
 }

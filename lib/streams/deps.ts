@@ -34,12 +34,27 @@ export const DEFAULT_TOPICS: Topics = {
   serverStatus: 'webos/server/status',
 };
 
+/** What one client can make the service do (issue 14; `limits` in the configuration). */
+export interface Limits {
+  /** Largest document written on a client's behalf (a schedule, a user), as JSON in UTF-8 bytes. */
+  readonly docBytes: number;
+  /** Most schedules and users a client can create (replacing an existing one always works). */
+  readonly schedules: number;
+  readonly users: number;
+  /** Unknown-UID sign-ins answered per Producer per minute; beyond that one error, then silence. */
+  readonly unknownUidPerMin: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { docBytes: 16_384, schedules: 200, users: 200, unknownUidPerMin: 10 };
+
 export interface PipelineSettings {
   /** IANA zone for schedules, alarm dates and the weather's update time. */
   readonly tz: string;
   readonly commandConfirmS: number;
   readonly scheduleGraceS: number;
   readonly topics: Topics;
+  /** Default DEFAULT_LIMITS (replays and specs need not set them). */
+  readonly limits?: Limits;
 }
 
 /** Durable state from the previous run (empty on a first start and in replays). */

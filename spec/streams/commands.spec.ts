@@ -178,3 +178,67 @@ describe('streams/commands', () => {
     expect(effectsOf([mqtt('webos/server/status', 'online'), mqtt('webos/server/status', 'offline')])).to.deep.equal([]);
   });
 });
+
+describe('streams/commands limits (issue 14)', () => {
+  const limits = { docBytes: 200, schedules: 2, users: 2, unknownUidPerMin: 2 };
+
+  function run(events: string, values: Record<string, Event>, expected: string, effects: Record<string, Effect>): void {
+    const ts = testScheduler();
+    ts.run(({ hot, expectObservable }) => {
+      const event$ = hot<Event>(events, values);
+      expectObservable(commands$(event$.pipe(observe(DEFAULT_TOPICS)), makeDeps(ts, { settings: { limits } }))).toBe(expected, effects);
+    });
+  }
+  const schedule = (title: string, extra: Record<string, unknown> = {}) =>
+    command({ Producer: 'android', command: 'add_schedule', title, enabled: true, startTime: '0730', repeat: false, activeDate: '2026.12.01', ...extra });
+  const saved = (title: string): Effect => ({
+    type: 'firestore.set', collection: 'schedule_mode', id: title, data: { title, enabled: true, startTime: '0730', repeat: false, activeDate: '2026.12.01' },
+  });
+  const log = (msg: string): Effect => ({ type: 'log', level: 'info', msg });
+
+  it('refuses a document larger than the limit, with an error to the sender and a constant alert', () => {
+    run('a 8ms b', { a: schedule('big', { name: 'x'.repeat(300) }), b: schedule('big', { name: 'y'.repeat(400) }) }, '(ef) 5ms (gf)', {
+      e: pub('webos/android/error', 'add_schedule: the schedule is 400 bytes as JSON, more than the 200 allowed; it was not saved'),
+      g: pub('webos/android/error', 'add_schedule: the schedule is 500 bytes as JSON, more than the 200 allowed; it was not saved'),
+      f: slack('limit: android: a schedule larger than 200 bytes (LIMIT_DOC_BYTES) was refused'),
+    });
+  });
+
+  it('refuses a schedule or a user beyond the count, but lets an existing one be replaced', () => {
+    run('-a-b-c 9ms d', {
+      a: doc('schedule_mode', 's1', { enabled: false }),
+      b: doc('schedule_mode', 's2', { enabled: false }),
+      c: schedule('s3'),
+      d: schedule('s2'),
+    }, '-----(ef) 6ms (sl)', {
+      e: pub('webos/android/error', 'add_schedule: there are already 2 schedules, the most allowed; delete one first (this schedule was not saved)'),
+      f: slack('limit: android: a new schedule was refused: the 2 schedules allowed (LIMIT_SCHEDULES) exist'),
+      s: saved('s2'),
+      l: log('android added schedule s2'),
+    });
+    run('-a-b-c-', {
+      a: doc('user_account', 'u1', { name: 'A' }),
+      b: doc('user_account', 'u2', { name: 'B' }),
+      c: command({ Producer: 'car', command: 'signup', UID: 'u3', name: 'C' }),
+    }, '-----(ef)-', {
+      e: pub('webos/car/error', 'signup: there are already 2 users, the most allowed; delete one first (this user was not saved)'),
+      f: slack('limit: car: a new user was refused: the 2 users allowed (LIMIT_USERS) exist'),
+    });
+  });
+
+  it('answers unknown UIDs up to the limit per Producer per minute, then once "too many", then nothing until the minute ends', () => {
+    const signin = (producer: string, uid: string) => command({ Producer: producer, command: 'signin', UID: uid });
+    run('a 3ms b 3ms c 3ms d 3ms e 60s f 3ms g', {
+      a: signin('car', 'x1'), b: signin('car', 'x2'), c: signin('car', 'x3'), d: signin('car', 'x4'), e: signin('android', 'x5'),
+      f: signin('car', 'x6'), g: signin('car', 'x7'),
+    }, '(12)(34)(LM)----(56) 59997ms (78)(9X)', {
+      1: pub('webos/car/error', 'signin: unknown UID "x1"'), 2: slack('error for car: signin: unknown UID "x1"'),
+      3: pub('webos/car/error', 'signin: unknown UID "x2"'), 4: slack('error for car: signin: unknown UID "x2"'),
+      L: pub('webos/car/error', 'signin: more than 2 unknown UIDs this minute; further sign-ins with unknown UIDs get no answer until the minute ends'),
+      M: slack("limit: car: more than 2 sign-ins with unknown UIDs in a minute (LIMIT_UNKNOWN_UID_PER_MIN); the rest of the minute's are not answered"),
+      5: pub('webos/android/error', 'signin: unknown UID "x5"'), 6: slack('error for android: signin: unknown UID "x5"'),
+      7: pub('webos/car/error', 'signin: unknown UID "x6"'), 8: slack('error for car: signin: unknown UID "x6"'),
+      9: pub('webos/car/error', 'signin: unknown UID "x7"'), X: slack('error for car: signin: unknown UID "x7"'),
+    });
+  });
+});
