@@ -3,12 +3,18 @@
  *
  * - `throttleAlerts`: the first of a run of identical alerts goes out at once; repeats inside
  *   the window are counted and sent as one summary when the window ends ("… (repeated 37 times
- *   in 10 min)"), which opens a new window; a window with no repeats closes silently.
- * - At most one post every `minIntervalMs`: posts run one after another (`concatMap`), each
- *   followed by a pause. A post that fails is retried a few times with backoff (5xx, 429 and
- *   network errors only), then given up with a `failed` report.
- * - The queue is bounded: while `maxQueue` posts wait, a new one is dropped with a `failed`
- *   report at once, so a dead Slack never holds memory or the pipeline.
+ *   in 10 min)"), which opens a new window; a window with no repeats closes silently. At most
+ *   `maxTexts` windows are open (memory is bounded whatever the number of distinct texts): a new
+ *   text closes the oldest window early (passing its summary), it is never the one held back.
+ *   One timer serves all windows (they all last `windowMs`, so they end in the order they opened).
+ * - At most one post every `minIntervalMs`: posts run one after another, each followed by a
+ *   pause; alerts that arrive meanwhile wait and go out together, one line each, in the next post
+ *   (up to `maxBatch`), so a burst never delays a later alert by a second per alert before it.
+ *   A post that fails is retried a few times with backoff (5xx, 429 and network errors only),
+ *   then given up with a `failed` report per alert in it.
+ * - The queue is bounded: while `maxQueue` alerts wait, a new one pushes out the oldest waiting
+ *   one (a `failed` report); the next post says in one line how many were dropped. A new alert is
+ *   never the one dropped, and a dead Slack never holds memory or the pipeline.
  * - Every alert that would be posted is logged, so with no webhook URL alerts still reach the
  *   log (and nothing is posted). The webhook URL never reaches a log line or a report.
  *
@@ -20,21 +26,18 @@ import {
   asyncScheduler,
   catchError,
   concat,
-  concatMap,
-  connect,
   defer,
   endWith,
   filter,
-  finalize,
+  from,
   ignoreElements,
   map,
-  merge,
-  of,
   retry,
   tap,
   throwError,
   timer,
   type MonoTypeOperatorFunction,
+  type OperatorFunction,
   type SchedulerLike,
   type Subscription,
 } from 'rxjs';
@@ -54,8 +57,12 @@ export interface SlackOptions {
   readonly timeoutMs?: number;
   /** Retries of a failed post (default 3), `minIntervalMs` doubling between them. */
   readonly retries?: number;
-  /** Posts that may wait; more are dropped (default 100). */
+  /** Alerts that may wait; beyond, the oldest waiting one is dropped (default 100). */
   readonly maxQueue?: number;
+  /** Alerts in one post at most (default 20). */
+  readonly maxBatch?: number;
+  /** Distinct alert texts whose repeats are counted at once (default 500). */
+  readonly maxTexts?: number;
 }
 
 /** Posts one message; completes when Slack took it, errors otherwise. */
@@ -66,6 +73,8 @@ const DEFAULT_MIN_INTERVAL_MS = 1000;
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_RETRIES = 3;
 const DEFAULT_MAX_QUEUE = 100;
+const DEFAULT_MAX_BATCH = 20;
+export const DEFAULT_MAX_TEXTS = 500;
 /** Slack advises keeping a message's text under 4,000 characters. */
 const MAX_POST_LENGTH = 3000;
 
@@ -84,13 +93,16 @@ export function makeSlackDriver(
   const log = logger.child({ sink: 'slack' });
   const scrub = (text: string) => scrubUrl(text, url);
 
+  const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+  const maxTexts = options.maxTexts ?? DEFAULT_MAX_TEXTS;
+
   const alert = (text: string): SlackAlert => ({ type: 'slack.alert', text });
   const failed = (text: string, error: string): SinkReport => ({ kind: 'failed', sink: 'slack', effect: alert(text), error: scrub(error) });
 
-  /** One post with its retries, then the pause that keeps posts `minIntervalMs` apart. */
-  const deliver = (postText: PostText, text: string): Observable<SinkReport> =>
+  /** One post of a batch of alerts with its retries, then the pause that keeps posts `minIntervalMs` apart. */
+  const deliver = (postText: PostText, batch: readonly string[], note: string | undefined): Observable<SinkReport> =>
     concat(
-      defer(() => postText(text)).pipe(
+      defer(() => postText([...batch, ...(note === undefined ? [] : [note])].join('\n'))).pipe(
         retry({
           count: retries,
           delay: (err: unknown, n) => {
@@ -100,99 +112,139 @@ export function makeSlackDriver(
           },
         }),
         ignoreElements(),
-        endWith<SinkReport>({ kind: 'done', sink: 'slack', effect: alert(text) }),
+        endWith(...batch.map((text): SinkReport => ({ kind: 'done', sink: 'slack', effect: alert(text) }))),
         catchError((err: unknown) => {
           log.error(`slack post given up: ${scrub(errorText(err))}`);
-          return of(failed(text, `slack post failed: ${errorText(err)}`));
+          return from(batch.map((text) => failed(text, `slack post failed: ${errorText(err)}`)));
         }),
       ),
       timer(minIntervalMs, scheduler).pipe(ignoreElements()),
     );
 
+  /** The bounded queue in front of the posts (see the file's comment). */
+  const queue = (postText: PostText): OperatorFunction<string, SinkReport> => (text$) =>
+    new Observable<SinkReport>((subscriber) => {
+      const waiting: string[] = [];
+      let dropped = 0;
+      let busy: Subscription | undefined;
+      let ended = false;
+      const full = `slack queue full (${maxQueue} waiting): oldest alert dropped`;
+      const pump = (): void => {
+        if (busy !== undefined) return;
+        if (waiting.length === 0) {
+          if (ended) subscriber.complete();
+          return;
+        }
+        const batch = waiting.splice(0, maxBatch);
+        const note = dropped === 0 ? undefined : `(${dropped} older ${dropped === 1 ? 'alert was' : 'alerts were'} dropped: the Slack queue was full)`;
+        dropped = 0;
+        let finished = false;
+        const post = deliver(postText, batch, note).subscribe({
+          next: (report) => subscriber.next(report),
+          complete: () => {
+            finished = true;
+            busy = undefined;
+            pump();
+          },
+        });
+        if (!finished) busy = post;
+      };
+      const sub = text$.subscribe({
+        next: (text) => {
+          if (waiting.length >= maxQueue) {
+            if (dropped === 0) log.error(`${full}; more drops are not logged until the next post`);
+            dropped++;
+            subscriber.next(failed(waiting.shift() ?? '', full));
+          }
+          waiting.push(text);
+          pump();
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => {
+          ended = true;
+          pump();
+        },
+      });
+      return () => {
+        sub.unsubscribe();
+        busy?.unsubscribe();
+      };
+    });
+
   return (effect$) =>
     defer(() => {
       log.info(url || post ? 'slack alerts on' : 'slack alerts off (SLACK_WEBHOOK_URL unset): alerts are only logged');
-      // Posts queued or running, bounded by maxQueue; `dropping` keeps the log to one line a stretch.
-      let waiting = 0;
-      let dropping = false;
-      const admit = (): boolean => {
-        if (waiting >= maxQueue) return false;
-        waiting++;
-        dropping = false;
-        return true;
-      };
       const text$ = effect$.pipe(
         filter((e): e is SlackAlert => e.type === 'slack.alert'),
         map((e) => e.text),
-        throttleAlerts(windowMs, scheduler),
+        throttleAlerts(windowMs, scheduler, maxTexts),
         tap((text) => log.warn(`alert: ${scrub(text)}`)),
       );
-      if (!send) return text$.pipe(ignoreElements());
-      const full = `slack queue full (${maxQueue} waiting): alert dropped`;
-      return text$.pipe(
-        map((text) => ({ text, admitted: admit() })),
-        connect((shared$) =>
-          merge(
-            shared$.pipe(
-              filter((x) => !x.admitted),
-              tap(() => {
-                if (!dropping) log.error(`${full}; more drops are not logged until the queue moves`);
-                dropping = true;
-              }),
-              map((x) => failed(x.text, full)),
-            ),
-            shared$.pipe(
-              filter((x) => x.admitted),
-              concatMap((x) => deliver(send, x.text).pipe(finalize(() => waiting--))),
-            ),
-          ),
-        ),
-      );
+      return send ? text$.pipe(queue(send)) : text$.pipe(ignoreElements());
     });
 }
 
 /**
  * Passes the first of identical texts at once; counts repeats for `windowMs` and passes one
  * summary when the window ends (which opens the next window). On completion, pending summaries
- * are passed at once.
+ * are passed at once. At most `maxTexts` windows are open: a new text closes the oldest early.
  */
-export function throttleAlerts(windowMs: number, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<string> {
+export function throttleAlerts(
+  windowMs: number,
+  scheduler: SchedulerLike = asyncScheduler,
+  maxTexts: number = DEFAULT_MAX_TEXTS,
+): MonoTypeOperatorFunction<string> {
   return (text$) =>
     new Observable<string>((subscriber) => {
-      const open = new Map<string, { repeats: number; close: Subscription }>();
-      const openWindow = (text: string) => {
-        open.set(text, { repeats: 0, close: scheduler.schedule(() => closeWindow(text), windowMs) });
-      };
-      const closeWindow = (text: string) => {
-        const window = open.get(text);
+      // In the order they opened, which is the order they end (they all last windowMs).
+      const open = new Map<string, { repeats: number; openedAt: number }>();
+      let timer: Subscription | undefined;
+      const close = (text: string, repeats: number, reopen: boolean): void => {
         open.delete(text);
-        if (window && window.repeats > 0) {
-          subscriber.next(summary(text, window.repeats, windowMs));
-          openWindow(text);
-        }
+        if (repeats === 0) return;
+        subscriber.next(summary(text, repeats, windowMs));
+        if (reopen) open.set(text, { repeats: 0, openedAt: scheduler.now() });
+      };
+      /** The one timer: set for the first window to end, whenever none is set. */
+      const arm = (): void => {
+        if (timer !== undefined) return;
+        const first = open.values().next();
+        if (first.done === true) return;
+        timer = scheduler.schedule(() => {
+          timer = undefined;
+          const now = scheduler.now();
+          for (const [text, window] of open) {
+            if (window.openedAt + windowMs > now) break;
+            close(text, window.repeats, true);
+          }
+          arm();
+        }, Math.max(0, first.value.openedAt + windowMs - scheduler.now()));
       };
       const sub = text$.subscribe({
         next: (text) => {
           const window = open.get(text);
-          if (window) window.repeats++;
-          else {
-            openWindow(text);
-            subscriber.next(text);
+          if (window) {
+            window.repeats++;
+            return;
           }
+          if (open.size >= maxTexts) {
+            const [oldest, w] = open.entries().next().value as [string, { repeats: number }];
+            close(oldest, w.repeats, false);
+          }
+          open.set(text, { repeats: 0, openedAt: scheduler.now() });
+          subscriber.next(text);
+          arm();
         },
         error: (err: unknown) => subscriber.error(err),
         complete: () => {
-          for (const [text, window] of open) {
-            window.close.unsubscribe();
-            if (window.repeats > 0) subscriber.next(summary(text, window.repeats, windowMs));
-          }
-          open.clear();
+          timer?.unsubscribe();
+          for (const [text, window] of open) close(text, window.repeats, false);
           subscriber.complete();
         },
       });
       return () => {
         sub.unsubscribe();
-        for (const window of open.values()) window.close.unsubscribe();
+        timer?.unsubscribe();
         open.clear();
       };
     });

@@ -72,11 +72,11 @@ describe('makeSlackDriver (virtual time)', () => {
     expect(reports.map(([, r]) => r.kind)).to.deep.equal(['done', 'done']);
   });
 
-  it('posts at most once every minIntervalMs', () => {
+  it('posts at most once every minIntervalMs; alerts that waited meanwhile go out together in the next post', () => {
     const scheduler = testScheduler();
     const { post, posts } = recordingPost(scheduler);
-    drive(scheduler, {}, () => from(['a', 'b', 'c', 'd', 'e'].map(alert)), post, 10_000);
-    expect(posts.map(([t]) => t)).to.deep.equal([0, 1010, 2020, 3030, 4040]);
+    drive(scheduler, {}, () => interval(300).pipe(take(5), map((i) => alert('abcde'[i] ?? ''))), post, 10_000);
+    expect(posts).to.deep.equal([[300, 'a'], [1310, 'b\nc\nd'], [2320, 'e']]);
   });
 
   it('retries a failed post with backoff, then gives up with a failed report and goes on', () => {
@@ -107,17 +107,38 @@ describe('makeSlackDriver (virtual time)', () => {
     expect(reports.map(([t, r]) => [t, r.kind])).to.deep.equal([[0, 'failed']]);
   });
 
-  it('bounds its queue: while Slack hangs, alerts beyond maxQueue are dropped at once', () => {
+  it('bounds its queue: while Slack hangs, the oldest waiting alert is dropped, never the new one, and the next post says how many', () => {
     const scheduler = testScheduler();
     const logs = captureLogs();
-    const { post, posts } = recordingPost(scheduler, () => NEVER);
+    const { post, posts } = recordingPost(scheduler, (n) => (n === 0 ? timer(5_000) : timer(10)));
     const texts = Array.from({ length: 10 }, (_, i) => alert(`alert ${i}`));
     const reports = drive(scheduler, { maxQueue: 3 }, () => concat(from(texts), NEVER), post, 60_000, logs.logger);
-    expect(posts).to.deep.equal([[0, 'alert 0']]);
-    expect(reports.map(([t, r]) => [t, r.kind, r.kind === 'failed' ? r.effect : null])).to.deep.equal(
-      texts.slice(3).map((e) => [0, 'failed', e]),
-    );
+    expect(posts).to.deep.equal([
+      [0, 'alert 0'],
+      [6_000, 'alert 7\nalert 8\nalert 9\n(6 older alerts were dropped: the Slack queue was full)'],
+    ]);
+    expect(reports.map(([t, r]) => [t, r.kind, 'effect' in r ? r.effect : null])).to.deep.equal([
+      ...texts.slice(1, 7).map((e) => [0, 'failed', e]),
+      [5_000, 'done', texts[0]],
+      ...texts.slice(7).map((e) => [6_010, 'done', e]),
+    ]);
     expect(logs.lines().filter((l) => String(l.msg).startsWith('slack queue full'))).to.have.length(1);
+  });
+
+  it('keeps one timer and a bounded number of windows whatever the number of distinct alerts', () => {
+    const scheduler = testScheduler();
+    const out: string[] = [];
+    let timers = 0;
+    scheduler.run(() => {
+      const texts = concat(from(['x', 'x']), from(Array.from({ length: 10_000 }, (_, i) => `unknown UID u${i}`)), from(['real alert']), NEVER);
+      texts.pipe(throttleAlerts(60_000, scheduler, 100)).subscribe((t) => out.push(t));
+      timers = scheduler.actions.length;
+    });
+    expect(timers).to.equal(1);
+    // every distinct text passed, the repeats of x were summarised when its window was pushed out, and the real alert passed
+    expect(out).to.have.length(10_003);
+    expect(out[100]).to.equal(summary('x', 1, 60_000));
+    expect(out.at(-1)).to.equal('real alert');
   });
 
   it('only logs alerts, still summarised, when no webhook URL is set', () => {
