@@ -200,8 +200,9 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
     },
     // MQTT 3.1.1 has no way to refuse one PUBLISH: an error closes the client's connection.
     authorizePublish: (client, packet, done) => {
-      const session = client === null ? undefined : sessions.get(client);
-      if (client === null || session === undefined) return done(null); // a will published by the broker
+      if (client === null) return done(null); // a will the broker publishes for a client long gone
+      const session = sessions.get(client);
+      if (session === undefined) return done(new Error('not authenticated'));
       if (!withinRate(client, session)) return done(new Error('over the rate limit'));
       if (acl !== undefined && !session.service && !allowed(acl, { clientId: client.id, username: session.username }, 'write', packet.topic)) {
         logger.warn({ clientId: client.id, topic: packet.topic }, 'broker: publish refused by the ACL; connection closed');

@@ -85,4 +85,11 @@ describe('lib/broker-acl (Mosquitto ACL files)', () => {
     expect(can(undefined, 'read', 'webos/car/info')).to.equal(false);
     expect(can(undefined, 'write', 'webos/smarthome/info')).to.equal(false);
   });
+
+  it("the README's copy of the example ACL says the same as config/acl.example", () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const block = /\n {3}```\n( {3}user android\n[\s\S]*?) {3}```/.exec(readme)?.[1] ?? '';
+    const strip = (text: string) => text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    expect(strip(block)).to.deep.equal(strip(readFileSync(new URL('../config/acl.example', import.meta.url), 'utf8')));
+  });
 });
