@@ -15,7 +15,7 @@ import { silentLogger } from '../../lib/log.js';
 import { startService, type Service } from '../../lib/service.js';
 import { suffix } from '../support/brokers.js';
 import { ok, startServer, type TestServer } from '../support/http.js';
-import { poll, removeDir, sleep, tempDir } from './helpers.js';
+import { peekCollection, poll, removeDir, sleep, tempDir } from './helpers.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -86,8 +86,11 @@ describe('a flood from the home network (issue 14)', function () {
     const start = heapMb();
 
     // 40 documents of 900 KB, each refused by LIMIT_DOC_BYTES
-    const big = JSON.stringify({ Producer: 'android', command: 'add_schedule', title: 'big', enabled: true, startTime: '0700', repeat: false, activeDate: '2026.12.01', name: 'x'.repeat(900 * 1024) });
-    for (let i = 0; i < 40; i++) await app.publish('webos/server/info', big, { qos: 1 });
+    const filler = 'x'.repeat(900 * 1024);
+    for (let i = 0; i < 40; i++) {
+      const big = { Producer: 'android', command: 'add_schedule', title: `big-${i}`, enabled: true, startTime: '0700', repeat: false, activeDate: '2026.12.01', name: filler };
+      await app.publish('webos/server/info', JSON.stringify(big), { qos: 1 });
+    }
     // 20,000 distinct unknown UIDs
     await Promise.all(signers.map((signer, s) => {
       for (let i = 0; i < 99; i++) {
@@ -117,5 +120,8 @@ describe('a flood from the home network (issue 14)', function () {
     expect(bodies).to.include('more than 10 sign-ins with unknown UIDs in a minute');
     expect(bodies).to.include('sent more than 100 messages a second');
     expect(slack.requests.length).to.be.below(20);
+    // nothing of the flood was stored
+    expect((await peekCollection(dataDir, 'schedule_mode')).size).to.equal(0);
+    expect((await peekCollection(dataDir, 'user_account')).size).to.equal(0);
   });
 });
