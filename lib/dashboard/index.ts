@@ -12,7 +12,7 @@ import { ignoreElements, tap, type Observable } from 'rxjs';
 import type { Config } from '../config.js';
 import type { Health } from '../http.js';
 import type { Logger } from '../log.js';
-import type { Deps } from '../streams/deps.js';
+import type { Deps, Topics } from '../streams/deps.js';
 import type { Effect } from '../streams/effects.js';
 import type { Observed } from '../streams/world.js';
 import { makeAccess } from './access.js';
@@ -33,6 +33,29 @@ export interface Dashboard {
   close(): void;
 }
 
+type FoldSettings = { readonly topics: Topics; readonly commandConfirmS: number };
+
+/** The pipeline stream that folds every observed item into `state` (emits nothing). */
+export function foldObserved(state: DashboardState, settings: FoldSettings, changed: () => void = () => undefined) {
+  return (observed$: Observable<Observed>, deps: Deps): Observable<Effect> =>
+    observed$.pipe(
+      tap((item) => {
+        const inputs = inputsOf(item, item.world.status, item.world.tree, deps.scheduler.now());
+        if (inputs.length === 0) return;
+        for (const input of inputs) fold(state, input, settings);
+        changed();
+      }),
+      ignoreElements(),
+    );
+}
+
+/** Folds one effect of the pipeline into `state`; true if it changed anything. */
+export function foldEffect(state: DashboardState, settings: FoldSettings, effect: Effect, at: number): boolean {
+  const inputs = inputsOfEffect(effect, settings.topics, at);
+  for (const input of inputs) fold(state, input, settings);
+  return inputs.length > 0;
+}
+
 export async function startDashboard(config: Config, health: () => Health, logger: Logger): Promise<Dashboard> {
   const settings = { topics: config.topics, commandConfirmS: config.commandConfirmS };
   const state = emptyState();
@@ -44,21 +67,9 @@ export async function startDashboard(config: Config, health: () => Health, logge
   const feed = new Feed(state, { tz: config.tz, staleS: config.dashboardStaleS, commandConfirmS: config.commandConfirmS }, health);
   return {
     state,
-    stream: (observed$, deps) =>
-      observed$.pipe(
-        tap((item) => {
-          const inputs = inputsOf(item, item.world.status, item.world.tree, deps.scheduler.now());
-          if (inputs.length === 0) return;
-          for (const input of inputs) fold(state, input, settings);
-          feed.changed();
-        }),
-        ignoreElements(),
-      ),
+    stream: foldObserved(state, settings, () => feed.changed()),
     effect: (effect) => {
-      const inputs = inputsOfEffect(effect, settings.topics, Date.now());
-      if (inputs.length === 0) return;
-      for (const input of inputs) fold(state, input, settings);
-      feed.changed();
+      if (foldEffect(state, settings, effect, Date.now())) feed.changed();
     },
     handler: dashboardHandler(makeAccess(config.httpHost, config.httpToken), feed),
     close: () => feed.close(),
