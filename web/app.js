@@ -121,7 +121,11 @@ function hourTicks(from, to) {
   const ticks = [];
   const step = 3 * 3600_000;
   const first = Math.ceil(from / step) * step;
-  for (let t = first; t <= to; t += step) ticks.push(h('span', { style: `left:${((t - from) / (to - from)) * 100}%` }, `${pad(new Date(t).getHours())}:00`));
+  for (let t = first; t <= to; t += step) {
+    const tick = h('span', {}, `${pad(new Date(t).getHours())}:00`);
+    tick.style.left = `${((t - from) / (to - from)) * 100}%`; // CSSOM, not a style attribute: the CSP allows no inline style
+    ticks.push(tick);
+  }
   return h('div', { class: 'axis', 'aria-hidden': 'true' }, h('span'), h('div', { class: 'ticks' }, ticks));
 }
 function renderHistory(history) {
@@ -174,7 +178,7 @@ function renderHistory(history) {
       h('span', { class: 'outdoor' }, `Outdoor ${lastOf(history.outdoorTemp)}`),
       h('span', {}, `scale ${lo}–${hi} °C`)),
     svg,
-    h('div', { class: 'axis', style: 'grid-template-columns: 0 1fr' }, h('span'), hourTicks(from, to).lastChild),
+    h('div', { class: 'axis flush' }, h('span'), hourTicks(from, to).lastChild),
   );
 }
 
