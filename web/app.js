@@ -3,7 +3,7 @@
 // them out and keeps ages and countdowns moving on the page's own clock between messages.
 // Built with DOM calls and textContent only: nothing the home sends is parsed as HTML.
 
-const state = { sections: {}, offset: 0 };
+const state = { sections: {}, offset: 0, tz: undefined };
 const $ = (id) => document.getElementById(id);
 
 /** h('td', { class: 'x' }, 'text', child): an element with attributes and children. */
@@ -21,8 +21,15 @@ function s(tag, attrs = {}) {
 }
 
 const now = () => Date.now() + state.offset;
-const pad = (n) => String(n).padStart(2, '0');
-const clock = (ms) => { const d = new Date(ms); return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; };
+// Times read as on the home's clock (SMARTHOME_TZ, sent by the service), like its alarm dates.
+const formats = new Map();
+function inZone(ms, options) {
+  const key = JSON.stringify(options);
+  if (!formats.has(key)) formats.set(key, new Intl.DateTimeFormat('en-GB', { timeZone: state.tz, hourCycle: 'h23', ...options }));
+  return formats.get(key).format(ms);
+}
+const clock = (ms) => inZone(ms, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const hourMinute = (ms) => inZone(ms, { hour: '2-digit', minute: '2-digit' });
 function duration(ms) {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s} s`;
@@ -119,10 +126,13 @@ function tickCommands() {
 // ---- History ----
 function hourTicks(from, to) {
   const ticks = [];
-  const step = 3 * 3600_000;
-  const first = Math.ceil(from / step) * step;
-  for (let t = first; t <= to; t += step) {
-    const tick = h('span', {}, `${pad(new Date(t).getHours())}:00`);
+  const hour = 3600_000;
+  for (let t = Math.ceil(from / hour) * hour; t <= to; t += hour) {
+    const label = hourMinute(t);
+    const hh = Number(label.slice(0, 2));
+    if (hh % 3 !== 0) continue;
+    // Every 3 hours on a desktop, every 6 on a phone (the `minor` ones are hidden there).
+    const tick = h('span', { class: hh % 6 === 0 ? '' : 'minor' }, label);
     tick.style.left = `${((t - from) / (to - from)) * 100}%`; // CSSOM, not a style attribute: the CSP allows no inline style
     ticks.push(tick);
   }
@@ -240,6 +250,10 @@ function connect() {
   events.addEventListener('update', (e) => {
     const msg = JSON.parse(e.data);
     state.offset = msg.now - Date.now();
+    if (msg.tz !== state.tz) {
+      state.tz = msg.tz;
+      formats.clear();
+    }
     for (const [name, data] of Object.entries(msg.sections)) {
       state.sections[name] = data;
       RENDER[name]?.(data);

@@ -4,8 +4,9 @@
  * FLUSH_MS. With no page open nothing is computed or scheduled: the fold only bumps version
  * numbers, and `changed()` returns at once.
  *
- * Each message is `event: update` with `{"now": <server epoch ms>, "sections": {...}}`; the page
- * uses `now` to count down and age things on its own clock without asking again.
+ * Each message is `event: update` with `{"now": <server epoch ms>, "tz": <SMARTHOME_TZ>,
+ * "sections": {...}}`; the page uses `now` to count down and age things on its own clock without
+ * asking again, and shows times on the home's clock.
  */
 import type { ServerResponse } from 'node:http';
 import { healthBody, type Health } from '../http.js';
@@ -88,7 +89,7 @@ export class Feed {
       this.sentHealth = JSON.stringify(healthBody(this.health()).body);
       out.health = JSON.parse(this.sentHealth);
     }
-    return `event: update\ndata: ${JSON.stringify({ now, sections: out })}\n\n`;
+    return `event: update\ndata: ${JSON.stringify({ now, tz: this.settings.tz, sections: out })}\n\n`;
   }
 
   private stopTimers(): void {

@@ -79,10 +79,11 @@ export function dashboardHandler(access: Access, feed: Feed) {
       return type === undefined ? send(404, 'text/plain', 'no such asset\n') : send(200, type, asset(name));
     }
     if (route === '/login') {
+      if (req.method === 'POST' && !access.required) return send(303, 'text/plain', 'no login needed\n', { location: '/' });
       if (req.method === 'POST') {
         void readForm(req).then((form) => {
           const token = form?.get('token') ?? '';
-          if (access.required && access.matches(token)) send(303, 'text/plain', 'logged in\n', { location: '/', 'set-cookie': access.cookie });
+          if (access.matches(token)) send(303, 'text/plain', 'logged in\n', { location: '/', 'set-cookie': access.cookie });
           else send(401, html, loginPage('That is not the token this service was started with.'));
         });
         return true;
@@ -95,6 +96,7 @@ export function dashboardHandler(access: Access, feed: Feed) {
     }
     if (route === '/') return send(200, html, asset('index.html'));
     if (route === '/events') {
+      if (req.method === 'HEAD') return send(200, 'text/event-stream; charset=utf-8', '');
       feed.connect(res);
       return true;
     }
