@@ -12,7 +12,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { confirms } from '../protocol/apply.js';
 import { decodeSchedule } from '../protocol/documents.js';
-import { decode, encode, type HomeCode } from '../protocol/home-code.js';
+import { decode, type HomeCode } from '../protocol/home-code.js';
 import { topicMatches } from '../protocol/topics.js';
 import type { Topics } from '../streams/deps.js';
 import type { Effect } from '../streams/effects.js';
@@ -23,6 +23,11 @@ export const MAX_ALERTS = 20;
 export const HISTORY_MS = 24 * 3600_000;
 /** Points kept per temperature line (a reading a minute for a day is 1440). */
 export const MAX_POINTS = 2000;
+/**
+ * Reports kept to confirm the listed commands with (a ring): a command followed by more reports
+ * than this before one confirms it shows as unconfirmed. Far beyond a real home's rate.
+ */
+export const MAX_REPORTS = 4096;
 /** Own device commands waiting for the broker's echo longer than this are forgotten. */
 const ECHO_WAIT_MS = 60_000;
 
@@ -38,7 +43,7 @@ type RtdbPath = (typeof RTDB_PATHS)[number];
 export type Input =
   | { readonly type: 'status'; readonly at: number; readonly status: HomeCode }
   | { readonly type: 'report'; readonly at: number; readonly code: HomeCode }
-  | { readonly type: 'control'; readonly at: number; readonly topic: string; readonly code: HomeCode }
+  | { readonly type: 'control'; readonly at: number; readonly topic: string; readonly code: HomeCode; readonly text: string }
   | { readonly type: 'doc'; readonly at: number; readonly collection: string; readonly id: string; readonly data: Doc | null }
   | { readonly type: 'rtdb'; readonly at: number; readonly path: RtdbPath; readonly value: unknown }
   | { readonly type: 'outdoor'; readonly at: number; readonly celsius: number }
@@ -49,18 +54,46 @@ export type Input =
 
 export type CommandState = 'confirmed' | 'pending' | 'unchecked';
 
+/** A listed command as the view reads it (built from the rings below when a page asks). */
 export interface CommandRow {
   readonly seq: number;
   readonly at: number;
   readonly code: string;
   readonly topic: string;
-  origin: string;
-  state: CommandState;
+  readonly origin: string;
+  readonly state: CommandState;
   /** When the home confirmed it (`at` itself when the last report already agreed). */
-  confirmedAt?: number;
+  readonly confirmedAt?: number;
   /** When an unconfirmed command raises its alert. */
   readonly deadline?: number;
   readonly parsed: HomeCode;
+}
+
+/**
+ * The last MAX_COMMANDS controls as parallel rings (slot = seq % MAX_COMMANDS), and the last
+ * MAX_REPORTS reports likewise: a control or a report costs a few array writes and allocates
+ * nothing that lives on. Which report confirmed a command is found when a page asks
+ * (`recentCommands`), scanning only the reports that came since it last looked.
+ */
+interface CommandRings {
+  readonly at: Float64Array;
+  readonly code: Array<HomeCode | undefined>;
+  readonly text: string[];
+  readonly topic: string[];
+  readonly origin: string[];
+  /** Reports seen before the command (0: none, so it cannot be checked). */
+  readonly reportsBefore: Float64Array;
+  /** When a report confirmed it, NaN while none has. */
+  readonly confirmedAt: Float64Array;
+  /** Reports already looked through for it. */
+  readonly scanned: Float64Array;
+}
+
+interface ReportRing {
+  readonly at: Float64Array;
+  readonly code: Array<HomeCode | undefined>;
+  /** Reports seen in all. */
+  count: number;
 }
 
 export interface ScheduleRow {
@@ -80,8 +113,12 @@ export interface DashboardState {
   lastReportAt?: number;
   lastReport?: HomeCode;
   readonly modes: Map<string, Doc>;
-  readonly commands: CommandRow[];
+  readonly commands: CommandRings;
+  /** Commands seen in all (the newest is `seq`). */
   seq: number;
+  readonly reports: ReportRing;
+  /** Some listed command may still be waiting: a report may change the commands section. */
+  waiting: boolean;
   /** The backend's own device commands, until the broker's echo on the control topic names them. */
   readonly sent: Array<{ at: number; code: string; origin?: string }>;
   readonly bands: Record<Appliance, Point[]>;
@@ -98,8 +135,19 @@ export interface DashboardState {
 export function emptyState(): DashboardState {
   return {
     modes: new Map(),
-    commands: [],
+    commands: {
+      at: new Float64Array(MAX_COMMANDS),
+      code: new Array<HomeCode | undefined>(MAX_COMMANDS).fill(undefined),
+      text: new Array<string>(MAX_COMMANDS).fill(''),
+      topic: new Array<string>(MAX_COMMANDS).fill(''),
+      origin: new Array<string>(MAX_COMMANDS).fill(''),
+      reportsBefore: new Float64Array(MAX_COMMANDS),
+      confirmedAt: new Float64Array(MAX_COMMANDS).fill(NaN),
+      scanned: new Float64Array(MAX_COMMANDS),
+    },
     seq: 0,
+    reports: { at: new Float64Array(MAX_REPORTS), code: new Array<HomeCode | undefined>(MAX_REPORTS).fill(undefined), count: 0 },
+    waiting: false,
     sent: [],
     bands: { aircon: [], light: [], window: [], gas: [] },
     homeTemp: [],
@@ -116,38 +164,47 @@ export function emptyState(): DashboardState {
 
 const NO_INPUTS: readonly Input[] = [];
 
+/** Where inputs go (the fold), one at a time: no array per event. */
+export type Emit = (input: Input) => void;
+/** The instant, asked only when an item gives an input (most give none). */
+export interface Clock {
+  now(): number;
+}
+
 /** The inputs of one observed item: the tracked status after it, what it did, what it carried. */
-export function inputsOf(item: Pick<Observed, 'event' | 'change' | 'statusBefore'>, status: HomeCode | undefined, tree: unknown, at: number): readonly Input[] {
+export function inputsOf(item: Pick<Observed, 'event' | 'change' | 'statusBefore'>, status: HomeCode | undefined, tree: unknown, clock: Clock, emit: Emit): void {
   const { event, change } = item;
   switch (event.type) {
     case 'mqtt.message':
-      return statusInputs(change, item.statusBefore, status, event.topic, at);
+      statusInputs(change, item.statusBefore, status, event.topic, event.payload, clock, emit);
+      return;
     case 'rtdb.value': {
-      const inputs: Input[] = [...statusInputs(change, item.statusBefore, status, '', at)];
-      for (const path of RTDB_PATHS) if (touches(event.path, path)) inputs.push({ type: 'rtdb', at, path, value: valueAt(tree, path) });
-      return inputs;
+      statusInputs(change, item.statusBefore, status, '', '', clock, emit);
+      for (const path of RTDB_PATHS) if (touches(event.path, path)) emit({ type: 'rtdb', at: clock.now(), path, value: valueAt(tree, path) });
+      return;
     }
     case 'firestore.doc':
-      return event.collection === 'schedule_mode' || event.collection === 'modes' || event.collection === 'appliance_alarm'
-        ? [{ type: 'doc', at, collection: event.collection, id: event.id, data: event.data }]
-        : NO_INPUTS;
+      if (event.collection === 'schedule_mode' || event.collection === 'modes' || event.collection === 'appliance_alarm') {
+        emit({ type: 'doc', at: clock.now(), collection: event.collection, id: event.id, data: event.data });
+      }
+      return;
     case 'weather.result': {
       const celsius = kelvinToCelsius(event.current);
-      return celsius === undefined ? NO_INPUTS : [{ type: 'outdoor', at, celsius }];
+      if (celsius !== undefined) emit({ type: 'outdoor', at: clock.now(), celsius });
+      return;
     }
     default:
-      return NO_INPUTS;
+      return;
   }
 }
 
-function statusInputs(change: StatusChange, before: HomeCode | undefined, status: HomeCode | undefined, topic: string, at: number): readonly Input[] {
-  // The usual case (a JSON command, a reply's echo): nothing for the dashboard, nothing allocated.
-  if (change.kind !== 'report' && change.kind !== 'control' && (status === undefined || status === before)) return NO_INPUTS;
-  const inputs: Input[] = [];
-  if (change.kind === 'report') inputs.push({ type: 'report', at, code: change.code });
-  if (change.kind === 'control') inputs.push({ type: 'control', at, topic, code: change.code });
-  if (status !== undefined && status !== before) inputs.push({ type: 'status', at, status });
-  return inputs;
+function statusInputs(change: StatusChange, before: HomeCode | undefined, status: HomeCode | undefined, topic: string, text: string, clock: Clock, emit: Emit): void {
+  // The usual case (a JSON command, a reply's echo): nothing for the dashboard.
+  if (change.kind !== 'report' && change.kind !== 'control' && (status === undefined || status === before)) return;
+  const at = clock.now();
+  if (change.kind === 'report') emit({ type: 'report', at, code: change.code });
+  if (change.kind === 'control') emit({ type: 'control', at, topic, code: change.code, text });
+  if (status !== undefined && status !== before) emit({ type: 'status', at, status });
 }
 
 function kelvinToCelsius(current: unknown): number | undefined {
@@ -181,22 +238,28 @@ export function inputsOfEffect(effect: Effect, topics: Topics, at: number): read
 export function fold(state: DashboardState, input: Input, settings: { readonly topics: Topics; readonly commandConfirmS: number }): void {
   const v = state.versions;
   switch (input.type) {
-    case 'status':
+    case 'status': {
+      const before = state.status;
       state.status = input.status;
       state.statusAt = input.at;
-      recordBands(state, input.status, input.at);
+      // Most changes are of power, brightness or colour: the on/off bands only move with a state digit.
+      const same = before !== undefined && before.airconState === input.status.airconState && before.lightState === input.status.lightState &&
+        before.window === input.status.window && before.gas === input.status.gas;
+      if (!same) recordBands(state, input.status, input.at);
       v.home++;
       return;
+    }
     case 'report':
       state.lastReport = input.code;
       state.lastReportAt = input.at;
-      for (const row of state.commands) {
-        if (row.state === 'pending' && confirms(input.code, row.parsed)) {
-          row.state = 'confirmed';
-          row.confirmedAt = input.at;
-          v.commands++;
-        }
+      {
+        const r = state.reports;
+        const slot = r.count % MAX_REPORTS;
+        r.at[slot] = input.at;
+        r.code[slot] = input.code;
+        r.count++;
       }
+      if (state.waiting) v.commands++;
       v.home++;
       return;
     case 'control':
@@ -211,10 +274,14 @@ export function fold(state: DashboardState, input: Input, settings: { readonly t
       const own = [...state.sent].reverse().find((s) => s.code === input.code && s.origin === undefined);
       if (own !== undefined) own.origin = input.origin;
       // The echo may already be in (a broker on the same loop answers fast): name the row then.
-      const row = state.commands.find((r) => r.code === input.code && r.origin === OWN && input.at - r.at < ECHO_WAIT_MS);
-      if (row !== undefined && own === undefined) {
-        row.origin = input.origin;
-        v.commands++;
+      const c = state.commands;
+      for (let seq = state.seq; own === undefined && seq > 0 && seq > state.seq - MAX_COMMANDS; seq--) {
+        const slot = seq % MAX_COMMANDS;
+        if (c.text[slot] === input.code && c.origin[slot] === OWN && input.at - c.at[slot]! < ECHO_WAIT_MS) {
+          c.origin[slot] = input.origin;
+          v.commands++;
+          break;
+        }
       }
       return;
     }
@@ -253,8 +320,8 @@ export function fold(state: DashboardState, input: Input, settings: { readonly t
 const OWN = 'this service';
 
 function addCommand(state: DashboardState, input: Extract<Input, { type: 'control' }>, settings: { readonly topics: Topics; readonly commandConfirmS: number }): void {
-  const code = encode(input.code);
-  const i = input.topic === settings.topics.deviceCommand ? state.sent.findIndex((s) => s.code === code) : -1;
+  const code = input.text;
+  const i = input.topic === settings.topics.deviceCommand && state.sent.length > 0 ? state.sent.findIndex((s) => s.code === code) : -1;
   let origin: string;
   if (i >= 0) {
     origin = state.sent[i]!.origin ?? OWN;
@@ -262,17 +329,61 @@ function addCommand(state: DashboardState, input: Extract<Input, { type: 'contro
   } else {
     origin = controlOrigin(input.topic, settings.topics);
   }
-  // As the check of work does (streams/confirm.ts): before any report nothing can be checked; a
-  // control the last report already agrees with is confirmed at once.
+  const c = state.commands;
+  const slot = ++state.seq % MAX_COMMANDS;
+  c.at[slot] = input.at;
+  c.code[slot] = input.code;
+  c.text[slot] = code;
+  c.topic[slot] = input.topic;
+  c.origin[slot] = origin;
+  c.reportsBefore[slot] = state.reports.count;
+  c.scanned[slot] = state.reports.count;
+  // As the check of work does (streams/confirm.ts): a control the last report already agrees
+  // with is confirmed at once.
   const report = state.lastReport;
-  const row: CommandRow =
-    report === undefined
-      ? { seq: ++state.seq, at: input.at, code, topic: input.topic, origin, state: 'unchecked', parsed: input.code }
-      : confirms(report, input.code)
-        ? { seq: ++state.seq, at: input.at, code, topic: input.topic, origin, state: 'confirmed', confirmedAt: input.at, parsed: input.code }
-        : { seq: ++state.seq, at: input.at, code, topic: input.topic, origin, state: 'pending', deadline: input.at + settings.commandConfirmS * 1000, parsed: input.code };
-  state.commands.unshift(row);
-  if (state.commands.length > MAX_COMMANDS) state.commands.length = MAX_COMMANDS;
+  const atOnce = report !== undefined && confirms(report, input.code);
+  c.confirmedAt[slot] = atOnce ? input.at : NaN;
+  if (report !== undefined && !atOnce) state.waiting = true;
+}
+
+/**
+ * The commands, newest first, each with its confirmation: the first report after it that agrees
+ * with every position it sets (found here, from where the last look stopped). Before any report
+ * a command cannot be checked ("unchecked").
+ */
+export function recentCommands(state: DashboardState, commandConfirmS = 30): CommandRow[] {
+  const c = state.commands;
+  const r = state.reports;
+  const rows: CommandRow[] = [];
+  let waiting = false;
+  for (let seq = state.seq; seq > 0 && seq > state.seq - MAX_COMMANDS; seq--) {
+    const slot = seq % MAX_COMMANDS;
+    const parsed = c.code[slot]!;
+    const at = c.at[slot]!;
+    const base = { seq, at, code: c.text[slot]!, topic: c.topic[slot]!, origin: c.origin[slot]!, parsed };
+    if (c.reportsBefore[slot] === 0) {
+      rows.push({ ...base, state: 'unchecked' });
+      continue;
+    }
+    if (Number.isNaN(c.confirmedAt[slot])) {
+      for (let n = Math.max(c.scanned[slot]!, r.count - MAX_REPORTS); n < r.count; n++) {
+        if (confirms(r.code[n % MAX_REPORTS]!, parsed)) {
+          c.confirmedAt[slot] = r.at[n % MAX_REPORTS]!;
+          break;
+        }
+      }
+      c.scanned[slot] = r.count;
+    }
+    const confirmedAt = c.confirmedAt[slot]!;
+    if (Number.isNaN(confirmedAt)) {
+      waiting = true;
+      rows.push({ ...base, state: 'pending', deadline: at + commandConfirmS * 1000 });
+    } else {
+      rows.push({ ...base, state: 'confirmed', confirmedAt });
+    }
+  }
+  state.waiting = waiting;
+  return rows;
 }
 
 /**
@@ -280,10 +391,19 @@ function addCommand(state: DashboardState, input: Extract<Input, { type: 'contro
  * itself (`webos/smarthome/info`), the Android app on `webos/smarthome` (SPEC 2).
  */
 function controlOrigin(topic: string, topics: Topics): string {
-  if (topic === topics.deviceCommand) return 'car control';
-  if (topicMatches(topics.controls, topic) && !topic.includes('/', topics.controls.replace(/\/?#$/, '').length + 1)) return 'app control';
-  return `control on ${topic}`;
+  let origins = originsByTopics.get(topics);
+  if (origins === undefined) originsByTopics.set(topics, (origins = new Map()));
+  let origin = origins.get(topic);
+  if (origin === undefined) {
+    if (topic === topics.deviceCommand) origin = 'car control';
+    else if (topicMatches(topics.controls, topic) && !topic.includes('/', topics.controls.replace(/\/?#$/, '').length + 1)) origin = 'app control';
+    else origin = `control on ${topic}`;
+    // Topics are few (a broker's client could invent many: then they are just not kept).
+    if (origins.size < 100) origins.set(topic, origin);
+  }
+  return origin;
 }
+const originsByTopics = new WeakMap<Topics, Map<string, string>>();
 
 function dropOldSent(state: DashboardState, now: number): void {
   while (state.sent.length > 0 && (now - state.sent[0]!.at > ECHO_WAIT_MS || state.sent.length > MAX_COMMANDS)) state.sent.shift();

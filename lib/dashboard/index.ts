@@ -8,7 +8,7 @@
  *   effect$   ──► inputsOfEffect
  *   journal files (at start) ┘
  */
-import { ignoreElements, tap, type Observable } from 'rxjs';
+import { Observable } from 'rxjs';
 import type { Config } from '../config.js';
 import type { Health } from '../http.js';
 import type { Logger } from '../log.js';
@@ -17,7 +17,7 @@ import type { Effect } from '../streams/effects.js';
 import type { Observed } from '../streams/world.js';
 import { makeAccess } from './access.js';
 import { Feed } from './feed.js';
-import { emptyState, fold, inputsOf, inputsOfEffect, type DashboardState } from './fold.js';
+import { emptyState, fold, inputsOf, inputsOfEffect, type DashboardState, type Input } from './fold.js';
 import { loadHistory } from './journal.js';
 import { dashboardHandler } from './server.js';
 
@@ -37,15 +37,24 @@ type FoldSettings = { readonly topics: Topics; readonly commandConfirmS: number 
 
 /** The pipeline stream that folds every observed item into `state` (emits nothing). */
 export function foldObserved(state: DashboardState, settings: FoldSettings, changed: () => void = () => undefined) {
+  // A bare subscriber rather than tap + ignoreElements, and one emit function rather than one per
+  // event: this runs for every event, page or not.
+  let folded = false;
+  const emit = (input: Input): void => {
+    fold(state, input, settings);
+    folded = true;
+  };
   return (observed$: Observable<Observed>, deps: Deps): Observable<Effect> =>
-    observed$.pipe(
-      tap((item) => {
-        const inputs = inputsOf(item, item.world.status, item.world.tree, deps.scheduler.now());
-        if (inputs.length === 0) return;
-        for (const input of inputs) fold(state, input, settings);
-        changed();
+    new Observable<Effect>((subscriber) =>
+      observed$.subscribe({
+        next: (item) => {
+          folded = false;
+          inputsOf(item, item.world.status, item.world.tree, deps.scheduler, emit);
+          if (folded) changed();
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
       }),
-      ignoreElements(),
     );
 }
 

@@ -45,12 +45,12 @@ export async function loadHistory(state: DashboardState, dataDir: string, now: n
       const statusBefore = world.status;
       const change = foldEvent(world, event, settings.topics);
       events++;
-      for (const input of inputsOf({ event, change, statusBefore }, world.status, world.tree, at)) {
+      inputsOf({ event, change, statusBefore }, world.status, world.tree, { now: () => at }, (input) => {
         // History only: the status timelines, the temperatures and the home's last report.
         if (input.type === 'status' || input.type === 'outdoor' || input.type === 'report' || (input.type === 'rtdb' && input.path === 'sensor/hometemp')) {
           fold(state, input, settings);
         }
-      }
+      });
     }
   }
   return events;

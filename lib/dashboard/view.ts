@@ -9,7 +9,7 @@ import { decodeSchedule, ModeDoc, type Schedule } from '../protocol/documents.js
 import { encode, type HomeCode } from '../protocol/home-code.js';
 import { localParts, wallMinutes } from '../protocol/local-time.js';
 import type { Doc } from '../streams/world.js';
-import { APPLIANCES, HISTORY_MS, type DashboardState, type Section } from './fold.js';
+import { APPLIANCES, HISTORY_MS, recentCommands, type DashboardState, type Section } from './fold.js';
 
 export interface ViewSettings {
   readonly tz: string;
@@ -134,7 +134,7 @@ export function sectionView(section: Section, state: DashboardState, now: number
     case 'commands':
       return {
         confirmS: settings.commandConfirmS,
-        rows: state.commands.map((r) => ({
+        rows: recentCommands(state, settings.commandConfirmS).map((r) => ({
           seq: r.seq,
           at: r.at,
           code: r.code,

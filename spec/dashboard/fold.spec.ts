@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { tap } from 'rxjs';
 import { foldEffect, foldObserved } from '../../lib/dashboard/index.js';
-import { emptyState, fold, HISTORY_MS, MAX_COMMANDS, type DashboardState } from '../../lib/dashboard/fold.js';
+import { emptyState, fold, HISTORY_MS, MAX_COMMANDS, MAX_REPORTS, recentCommands, type DashboardState } from '../../lib/dashboard/fold.js';
 import { sectionView, nextOccurrence } from '../../lib/dashboard/view.js';
 import { decodeSchedule } from '../../lib/protocol/documents.js';
 import * as E from 'fp-ts/lib/Either.js';
@@ -129,9 +129,25 @@ describe('dashboard fold (virtual time, real pipeline)', () => {
   it('keeps the last 100 commands', () => {
     const state = emptyState();
     const settings = { topics: makeDeps(testScheduler()).settings.topics, commandConfirmS: 30 };
-    for (let i = 0; i < MAX_COMMANDS + 5; i++) fold(state, { type: 'control', at: T0 + i, topic: 'webos/smarthome', code: code('012222222') }, settings);
-    expect(state.commands).to.have.length(MAX_COMMANDS);
-    expect(state.commands[0]!.seq).to.equal(MAX_COMMANDS + 5);
+    for (let i = 0; i < MAX_COMMANDS + 5; i++) fold(state, { type: 'control', at: T0 + i, topic: 'webos/smarthome', code: code('012222222'), text: '012222222' }, settings);
+    const recent = recentCommands(state);
+    expect(recent).to.have.length(MAX_COMMANDS);
+    expect(recent.map((r) => r.seq)).to.deep.equal(Array.from({ length: MAX_COMMANDS }, (_, i) => MAX_COMMANDS + 5 - i));
+  });
+
+  it('finds the confirming report however many came between, whether or not a page looked meanwhile', () => {
+    const settings = { topics: makeDeps(testScheduler()).settings.topics, commandConfirmS: 30 };
+    for (const look of [false, true]) {
+      const state = emptyState();
+      fold(state, { type: 'report', at: T0, code: code('000000000') }, settings);
+      fold(state, { type: 'control', at: T0 + 1, topic: 'webos/smarthome', code: code('012222222'), text: '012222222' }, settings);
+      for (let i = 0; i < MAX_REPORTS + 10; i++) {
+        fold(state, { type: 'report', at: T0 + 2 + i, code: code('000000000') }, settings);
+        if (look && i % 1000 === 0) expect(recentCommands(state)[0]).to.include({ state: 'pending' });
+      }
+      fold(state, { type: 'report', at: T0 + 99_999, code: code('012000000') }, settings);
+      expect(recentCommands(state)[0], `look ${look}`).to.include({ state: 'confirmed', confirmedAt: T0 + 99_999 });
+    }
   });
 
   it('finds the next occurrence of a weekly and a one-off schedule', () => {
