@@ -128,6 +128,18 @@ describe('the dashboard in a real browser (Chromium, real service)', function ()
     expect(await item.textContent()).to.include('every day at 21:30').and.match(/next: \d{4}-\d{2}-\d{2} 21:30/);
   });
 
+  it('is usable with the keyboard: a skip link to the commands, then their table', async () => {
+    const tab = await browser.page();
+    await tab.goto(`${service.http}/`);
+    await tab.waitForSelector('#connection.live');
+    await tab.keyboard.press('Tab');
+    expect(await tab.locator(':focus').getAttribute('href')).to.equal('#commands');
+    await tab.keyboard.press('Enter');
+    await tab.keyboard.press('Tab');
+    expect(await tab.locator(':focus').getAttribute('aria-label')).to.equal('Commands table');
+    await tab.close();
+  });
+
   it('saves screenshots at 390 and 1280 px, light and dark', async () => {
     // A pending command (the car's) makes the screenshots show a countdown too.
     await device.publish('webos/smarthome/info', '022222221');
