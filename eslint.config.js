@@ -1,4 +1,4 @@
-// Flat config: eslint's recommended rules plus typescript-eslint's, for lib, spec and bench.
+// Flat config: eslint's recommended rules plus typescript-eslint's, for lib, spec, bench and web.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -6,6 +6,11 @@ export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    // The dashboard's page script runs in the browser, as it is (no build step).
+    files: ['web/**/*.js'],
+    languageOptions: { globals: { document: 'readonly', Node: 'readonly', EventSource: 'readonly', setInterval: 'readonly' } },
+  },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],

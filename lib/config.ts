@@ -59,7 +59,7 @@ const DeviceTopic = t.refinement(t.string, (s) => isTopicName(s) && s.includes('
 
 // ---- the whole configuration ----
 
-export const ConfigCodec = t.type({
+export const ConfigCodec = t.intersection([t.type({
   mqtt: t.intersection([
     t.partial({
       url: MqttUrl,
@@ -100,6 +100,7 @@ export const ConfigCodec = t.type({
   tz: Zone,
   httpHost: Host,
   httpPort: Port,
+  dashboardStaleS: PositiveNumber,
   commandConfirmS: PositiveNumber,
   scheduleGraceS: NonNegativeNumber,
   logLevel: LogLevel,
@@ -115,7 +116,10 @@ export const ConfigCodec = t.type({
     error: TopicName,
     serverStatus: TopicName,
   }),
-});
+}), t.partial({
+  /** Required by the HTTP endpoint (dashboard, its event stream, /metrics) on a non-loopback address. */
+  httpToken: NonEmpty,
+})]);
 
 export type Config = t.TypeOf<typeof ConfigCodec>;
 
@@ -176,6 +180,8 @@ const ENV: Readonly<Record<string, EnvName>> = {
   tz: { name: 'SMARTHOME_TZ' },
   httpHost: { name: 'HTTP_HOST' }, // extra
   httpPort: { name: 'HTTP_PORT', parse: 'number' },
+  httpToken: { name: 'HTTP_TOKEN', secret: true }, // extra
+  dashboardStaleS: { name: 'DASHBOARD_STALE_S', parse: 'number' }, // extra
   commandConfirmS: { name: 'COMMAND_CONFIRM_S', parse: 'number' },
   scheduleGraceS: { name: 'SCHEDULE_GRACE_S', parse: 'number' },
   logLevel: { name: 'LOG_LEVEL' },
@@ -521,6 +527,7 @@ export function redactConfig(config: Config): Config {
     firebase: { ...config.firebase, databaseUrl: maskOpt(config.firebase.databaseUrl) },
     weather: { ...config.weather, apiKey: hide(config.weather.apiKey), baseUrl: maskUrl(config.weather.baseUrl) },
     slack: { ...config.slack, webhookUrl: hide(config.slack.webhookUrl) },
+    httpToken: hide(config.httpToken),
   };
 }
 

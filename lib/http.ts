@@ -1,8 +1,9 @@
 /**
  * The health and metrics endpoint: `GET /healthz` answers 200 with every source's state when all
- * are up, 503 with the reasons otherwise; `GET /metrics` is the Prometheus text format.
+ * are up, 503 with the reasons otherwise; `GET /metrics` is the Prometheus text format. The
+ * dashboard (`dashboard/server.ts`) adds its routes, and guards these on a non-loopback address.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Metrics } from './metrics.js';
 
@@ -23,9 +24,13 @@ export function healthBody(health: Health): { status: 200 | 503; body: Record<st
   return down.length === 0 ? { status: 200, body: { status: 'ok', sources } } : { status: 503, body: { status: 'unavailable', sources } };
 }
 
-export async function startHttp(host: string, port: number, health: () => Health, metrics: Metrics): Promise<HttpEndpoint> {
+/** More routes (the dashboard): true when it answered the request (or refused it). */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
+
+export async function startHttp(host: string, port: number, health: () => Health, metrics: Metrics, handler?: HttpHandler): Promise<HttpEndpoint> {
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (handler?.(req, res, path) === true) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
     } else if (path === '/healthz') {

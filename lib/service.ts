@@ -15,6 +15,7 @@ import {
 } from 'rxjs';
 import { startBroker, type EmbeddedBroker } from './broker.js';
 import { openBrokerWarning, type Config } from './config.js';
+import { accessProblem, startDashboard } from './dashboard/index.js';
 import { startHttp, type HttpEndpoint, type SourceState } from './http.js';
 import type { Logger } from './log.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -37,7 +38,7 @@ import { openStore, type Store } from './store/index.js';
 import type { Deps } from './streams/deps.js';
 import type { Effect } from './streams/effects.js';
 import type { Event } from './streams/events.js';
-import { pipeline } from './streams/pipeline.js';
+import { pipeline, STREAMS } from './streams/pipeline.js';
 
 export interface ServiceOptions {
   /** Append every inbound event to this file as replay lines (SPEC 10). */
@@ -131,6 +132,10 @@ export async function startService(config: Config, logger: Logger, options: Serv
   };
 
   try {
+    // A non-loopback endpoint without a token would show the home to the whole network.
+    const access = accessProblem(config.httpHost, config.httpToken);
+    if (access !== undefined) throw new StartupError(access);
+
     // ---- the broker ----
     let broker: EmbeddedBroker | undefined;
     let mqttUrl = config.mqtt.url;
@@ -279,8 +284,11 @@ export async function startService(config: Config, logger: Logger, options: Serv
       settings: { tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics, limits: config.limits },
       resume,
     };
-    const effect$ = pipeline(event$, deps).pipe(
+    const dashboard = await startDashboard(config, () => health, logger);
+    closers.push(async () => dashboard.close());
+    const effect$ = pipeline(event$, deps, { ...STREAMS, dashboard: dashboard.stream }).pipe(
       tap((effect) => {
+        dashboard.effect(effect);
         if (commandStarted !== undefined && effect.type === 'mqtt.publish') started.set(effect, commandStarted);
         if (effect.type === 'log') logger[effect.level](effect.msg);
       }),
@@ -342,7 +350,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     }
 
     // ---- health and metrics ----
-    const http: HttpEndpoint = await startHttp(config.httpHost, config.httpPort, () => health, metrics).catch((err: unknown) => {
+    const http: HttpEndpoint = await startHttp(config.httpHost, config.httpPort, () => health, metrics, dashboard.handler).catch((err: unknown) => {
       throw new StartupError(`cannot serve health and metrics on ${config.httpHost}:${config.httpPort}: ${(err as Error).message}`);
     });
     closers.push(() => http.close());
