@@ -1,6 +1,8 @@
 /**
  * What the Firestore and RTDB sinks share: accept write effects, keep them in the durable outbox
  * until the store has them, deliver them in order in batches, retry with backoff, and report.
+ * This file is the I/O shell (outbox, commits, reports, logs); the queue itself, its batching,
+ * coalescing, retries and stall alarm, is the state machine in `lib/store/delivery-queue.ts`.
  *
  * - An effect that can never be written (bad id, path or value) is reported `failed` at once.
  * - Every other one is recorded in the outbox (when there is one) before it is attempted, so a
@@ -12,14 +14,15 @@
  * - When writes have made no progress for `alertAfterMs`, ONE `alert` report says so; the first
  *   success after it raises the recovery alert.
  */
-import { Observable } from 'rxjs';
+import { Observable, Subject, type SchedulerLike } from 'rxjs';
 import { truncate } from '../protocol/errors.js';
 import type { Logger } from '../log.js';
 import type { SinkName, SinkReport } from '../sinks/report.js';
 import type { Effect } from '../streams/effects.js';
 import { defaultBackoff, type Backoff } from './backoff.js';
+import { delivery, type Job as QueueJob, type Note, type QueueRules } from './delivery-queue.js';
 import { Outbox } from './outbox.js';
-import { errorText, isPermanent } from './types.js';
+import { errorText } from './types.js';
 
 export interface DeliveryOptions {
   readonly logger: Logger;
@@ -30,6 +33,8 @@ export interface DeliveryOptions {
   readonly maxBatch?: number;
   /** Told how many accepted writes wait or are in flight, whenever that changes (a metric). */
   readonly onPending?: (count: number) => void;
+  /** Where the retry backoff and the stall alarm wait; default `asyncScheduler` (tests pass a virtual one). */
+  readonly scheduler?: SchedulerLike;
 }
 
 /** How one sink turns effects into writes and makes them. */
@@ -54,226 +59,112 @@ export interface Lane<W> {
 
 export type WriteDriver = (effect$: Observable<Effect>) => Observable<SinkReport>;
 
-interface Job<W> {
-  readonly write: W;
-  readonly effects: Effect[];
-  seq?: number;
-}
+type Job<W> = QueueJob<W, Effect>;
 
 export function deliver<W>(lane: Lane<W>, outboxFile: string | undefined, options: DeliveryOptions): WriteDriver {
   const { logger } = options;
-  const backoff = options.backoff ?? defaultBackoff;
-  const alertAfterMs = options.alertAfterMs ?? 60_000;
-  const maxBatch = Math.max(1, options.maxBatch ?? 100);
+  const rules: QueueRules<W> = {
+    maxBatch: Math.max(1, options.maxBatch ?? 100),
+    alertAfterMs: options.alertAfterMs ?? 60_000,
+    backoff: options.backoff ?? defaultBackoff,
+    ...(lane.coalesceKey ? { coalesceKey: lane.coalesceKey } : {}),
+    ...(lane.fits ? { fits: lane.fits } : {}),
+  };
 
   return (effect$) => new Observable<SinkReport>((subscriber) => {
     let outbox: Outbox<W> | undefined;
     let ready = false;
     let incoming: Job<W>[] = [];
     let admitting = false;
-    const queue: Job<W>[] = [];
-    const waitingByKey = new Map<string, Job<W>>();
-    let inFlight: Job<W>[] = [];
-    let working = false;
-    let kicked = false;
     let inputDone = false;
     let stopped = false;
     let completing = false;
-    let isolate = 0;
-    let failures = 0;
-    let lastError: string | undefined;
-    let progressAt = Date.now();
-    let alertedAt: number | undefined;
-    let alertTimer: ReturnType<typeof setTimeout> | undefined;
-    let sleepTimer: ReturnType<typeof setTimeout> | undefined;
-    let wakeUp: (() => void) | undefined;
 
     const report = (r: SinkReport): void => {
       if (!stopped) subscriber.next(r);
     };
-    const pending = (): number => queue.length + inFlight.length;
     const where = (): string => (outbox ? 'in the outbox' : 'in memory');
-
-    // ---- the alert watchdog ----
-
-    const checkAlert = (): void => {
-      alertTimer = undefined;
-      if (stopped || alertedAt !== undefined || pending() === 0) return;
-      const stalled = Date.now() - progressAt;
-      if (stalled < alertAfterMs) {
-        armAlert();
-        return;
-      }
-      alertedAt = progressAt;
-      const why = lastError === undefined ? 'no answer yet' : `last error: ${lastError}`;
-      const text = truncate(`${lane.label}: ${pending()} write(s) not delivered for ${Math.round(stalled / 1000)} s (${why}); they wait ${where()} and are retried`, 300);
-      logger.error({ sink: lane.sink, waiting: pending(), err: lastError }, `${lane.sink}: writes are not getting through`);
-      report({ kind: 'alert', sink: lane.sink, level: 'error', text });
+    const outboxDone = (jobs: readonly Job<W>[]): void => {
+      const seqs = jobs.flatMap((job) => (job.seq === undefined ? [] : [job.seq]));
+      if (seqs.length > 0) outbox?.done(seqs);
     };
 
-    function armAlert(): void {
-      if (alertTimer !== undefined || alertedAt !== undefined || stopped || pending() === 0) return;
-      alertTimer = setTimeout(checkAlert, Math.max(0, progressAt + alertAfterMs - Date.now()));
-    }
-
-    // ---- the queue ----
-
-    const dropCoalesced = (older: Job<W>, newer: Job<W>): void => {
-      newer.effects.unshift(...older.effects);
-      if (older.seq !== undefined) outbox?.done([older.seq]);
-    };
-
-    /** Adds a job at the tail (or, for `front`, jobs back at the head), replacing waiting ones with its key. */
-    const enqueue = (job: Job<W>): void => {
-      if (pending() === 0) progressAt = Date.now();
-      const key = lane.coalesceKey?.(job.write);
-      if (key !== undefined) {
-        const older = waitingByKey.get(key);
-        if (older) {
-          queue.splice(queue.indexOf(older), 1);
-          dropCoalesced(older, job);
-        }
-        waitingByKey.set(key, job);
-      }
-      queue.push(job);
-      options.onPending?.(pending());
-      armAlert();
-    };
-
-    /** Puts a batch that did not go through back at the head, unless newer writes replaced its jobs. */
-    const putBack = (batch: readonly Job<W>[]): void => {
-      const kept: Job<W>[] = [];
-      for (const job of batch) {
-        const key = lane.coalesceKey?.(job.write);
-        const newer = key === undefined ? undefined : waitingByKey.get(key);
-        if (newer) dropCoalesced(job, newer);
-        else {
-          if (key !== undefined) waitingByKey.set(key, job);
-          kept.push(job);
+    /** What the queue says, as outbox clean-up, reports, logs and the pending metric. */
+    const perform = (note: Note<W, Effect>): void => {
+      switch (note.kind) {
+        case 'waiting':
+          options.onPending?.(note.count);
+          return;
+        case 'replaced':
+          outboxDone([note.job]);
+          return;
+        case 'delivered':
+          outboxDone(note.jobs);
+          for (const job of note.jobs) for (const effect of job.tags) report({ kind: 'done', sink: lane.sink, effect });
+          options.onPending?.(note.waiting);
+          if (note.recoveredAfterMs !== undefined) {
+            const text = `${lane.label}: writes are getting through again after ${Math.round(note.recoveredAfterMs / 1000)} s` +
+              (note.waiting > 0 ? ` (${note.waiting} still waiting)` : '');
+            logger.warn({ sink: lane.sink, waiting: note.waiting }, `${lane.sink}: writes recovered`);
+            report({ kind: 'alert', sink: lane.sink, level: 'warning', text });
+          } else if (note.attempts > 1) {
+            logger.info({ sink: lane.sink, attempts: note.attempts }, `${lane.sink}: write went through after retrying`);
+          }
+          return;
+        case 'rejected':
+          outboxDone([note.job]);
+          logger.error({ sink: lane.sink, write: lane.describe(note.job.write), err: note.error }, `${lane.sink}: write rejected`);
+          for (const effect of note.job.tags) report({ kind: 'failed', sink: lane.sink, effect, error: truncate(note.error) });
+          options.onPending?.(note.waiting);
+          return;
+        case 'retrying':
+          logger.warn({ sink: lane.sink, attempt: note.attempt, retryInMs: note.delayMs, waiting: note.waiting, err: note.error }, `${lane.sink}: write failed, retrying`);
+          return;
+        case 'stalled': {
+          const why = note.lastError === undefined ? 'no answer yet' : `last error: ${note.lastError}`;
+          const text = truncate(`${lane.label}: ${note.waiting} write(s) not delivered for ${Math.round(note.stalledMs / 1000)} s (${why}); they wait ${where()} and are retried`, 300);
+          logger.error({ sink: lane.sink, waiting: note.waiting, err: note.lastError }, `${lane.sink}: writes are not getting through`);
+          report({ kind: 'alert', sink: lane.sink, level: 'error', text });
         }
       }
-      queue.unshift(...kept);
     };
 
-    const takeBatch = (): Job<W>[] => {
-      const limit = isolate > 0 ? 1 : maxBatch;
-      const batch: Job<W>[] = [];
-      const writes: W[] = [];
-      while (batch.length < limit && queue.length > 0) {
-        const next = queue[0] as Job<W>;
-        if (batch.length > 0 && lane.fits && !lane.fits(writes, next.write)) break;
-        queue.shift();
-        batch.push(next);
-        writes.push(next.write);
-        const key = lane.coalesceKey?.(next.write);
-        if (key !== undefined && waitingByKey.get(key) === next) waitingByKey.delete(key);
-      }
-      if (isolate > 0) isolate -= batch.length;
-      return batch;
-    };
-
-    const sleep = (ms: number): Promise<void> => new Promise<void>((resolve) => {
-      wakeUp = resolve;
-      sleepTimer = setTimeout(resolve, ms);
-    }).finally(() => {
-      sleepTimer = undefined;
-      wakeUp = undefined;
+    // The queue is fed from the outbox's callbacks below, in the order they admit jobs.
+    const admitted = new Subject<readonly Job<W>[]>();
+    const queue = admitted.pipe(delivery<W, Effect>(rules, (writes) => lane.commit(writes), options.scheduler)).subscribe({
+      next: perform,
+      complete: () => {
+        completing = true;
+        const finish = (): void => {
+          if (!stopped) subscriber.complete();
+        };
+        if (outbox) outbox.close().then(finish, (err: unknown) => {
+          logger.error({ sink: lane.sink, err: errorText(err) }, `${lane.sink}: closing the outbox failed`);
+          finish();
+        });
+        else finish();
+      },
     });
 
-    const succeeded = (batch: readonly Job<W>[]): void => {
-      const seqs = batch.flatMap((job) => (job.seq === undefined ? [] : [job.seq]));
-      if (seqs.length > 0) outbox?.done(seqs);
-      for (const job of batch) for (const effect of job.effects) report({ kind: 'done', sink: lane.sink, effect });
-      options.onPending?.(pending());
-      const now = Date.now();
-      if (alertedAt !== undefined) {
-        const text = `${lane.label}: writes are getting through again after ${Math.round((now - alertedAt) / 1000)} s` +
-          (pending() > 0 ? ` (${pending()} still waiting)` : '');
-        logger.warn({ sink: lane.sink, waiting: pending() }, `${lane.sink}: writes recovered`);
-        report({ kind: 'alert', sink: lane.sink, level: 'warning', text });
-      } else if (failures > 0) {
-        logger.info({ sink: lane.sink, attempts: failures + 1 }, `${lane.sink}: write went through after retrying`);
-      }
-      alertedAt = undefined;
-      failures = 0;
-      lastError = undefined;
-      progressAt = now;
-      armAlert();
-    };
-
-    const givenUp = (job: Job<W>, error: string): void => {
-      if (job.seq !== undefined) outbox?.done([job.seq]);
-      logger.error({ sink: lane.sink, write: lane.describe(job.write), err: error }, `${lane.sink}: write rejected`);
-      for (const effect of job.effects) report({ kind: 'failed', sink: lane.sink, effect, error: truncate(error) });
-      options.onPending?.(pending());
-      progressAt = Date.now();
-    };
-
-    const work = async (): Promise<void> => {
-      if (working) return;
-      working = true;
-      try {
-        while (!stopped && queue.length > 0) {
-          const batch = takeBatch();
-          inFlight = batch;
-          try {
-            await lane.commit(batch.map((job) => job.write));
-            inFlight = [];
-            if (stopped) return;
-            succeeded(batch);
-          } catch (err) {
-            inFlight = [];
-            if (stopped) return;
-            if (isPermanent(err)) {
-              if (batch.length > 1) {
-                // One of them is bad: go through them one by one.
-                putBack(batch);
-                isolate = batch.length;
-              } else {
-                givenUp(batch[0] as Job<W>, errorText(err));
-              }
-              continue;
-            }
-            failures++;
-            lastError = errorText(err);
-            putBack(batch);
-            const delay = backoff(failures);
-            logger.warn({ sink: lane.sink, attempt: failures, retryInMs: delay, waiting: pending(), err: lastError }, `${lane.sink}: write failed, retrying`);
-            await sleep(delay);
-          }
-        }
-      } finally {
-        working = false;
-        maybeComplete();
-      }
-    };
-
-    const kick = (): void => {
-      if (kicked || working || stopped) return;
-      kicked = true;
-      // Let a synchronous burst of effects gather first, so it goes out in few commits.
-      queueMicrotask(() => {
-        kicked = false;
-        void work();
-      });
-    };
-
     // ---- admission: effects -> outbox -> queue ----
+
+    const maybeEnd = (): void => {
+      if (inputDone && ready && !admitting && incoming.length === 0 && !stopped) admitted.complete();
+    };
 
     const admit = (): void => {
       if (!ready || admitting || incoming.length === 0 || stopped) return;
       const jobs = incoming;
       incoming = [];
       if (!outbox) {
-        jobs.forEach(enqueue);
-        kick();
+        admitted.next(jobs);
         return;
       }
       admitting = true;
+      const seqs: (number | undefined)[] = [];
       outbox.add(jobs.map((job) => job.write)).then(
         (entries) => entries.forEach((entry, i) => {
-          const job = jobs[i];
-          if (job) job.seq = entry.seq;
+          seqs[i] = entry.seq;
         }),
         (err: unknown) => {
           // Not durable, but Firebase may well be up: deliver from memory anyway.
@@ -283,10 +174,9 @@ export function deliver<W>(lane: Lane<W>, outboxFile: string | undefined, option
       ).finally(() => {
         admitting = false;
         if (stopped) return;
-        jobs.forEach(enqueue);
-        kick();
+        admitted.next(jobs.map((job, i) => (seqs[i] === undefined ? job : { ...job, seq: seqs[i] })));
         admit();
-        maybeComplete();
+        maybeEnd();
       });
     };
 
@@ -299,22 +189,9 @@ export function deliver<W>(lane: Lane<W>, outboxFile: string | undefined, option
         report({ kind: 'failed', sink: lane.sink, effect, error: truncate(problem) });
         return;
       }
-      incoming.push({ write, effects: [effect] });
+      incoming.push({ write, tags: [effect] });
       if (ready) queueMicrotask(admit);
     };
-
-    function maybeComplete(): void {
-      if (!inputDone || !ready || completing || stopped || admitting || working || incoming.length > 0 || pending() > 0) return;
-      completing = true;
-      const finish = (): void => {
-        if (!stopped) subscriber.complete();
-      };
-      if (outbox) outbox.close().then(finish, (err: unknown) => {
-        logger.error({ sink: lane.sink, err: errorText(err) }, `${lane.sink}: closing the outbox failed`);
-        finish();
-      });
-      else finish();
-    }
 
     // ---- start ----
 
@@ -330,14 +207,12 @@ export function deliver<W>(lane: Lane<W>, outboxFile: string | undefined, option
           await outbox?.close();
           return;
         }
-        for (const entry of outbox?.restored ?? []) {
-          enqueue({ write: entry.item, effects: [lane.effectOf(entry.item)], seq: entry.seq });
-        }
+        const restored = (outbox?.restored ?? []).map((entry) => ({ write: entry.item, tags: [lane.effectOf(entry.item)], seq: entry.seq }));
+        if (restored.length > 0) admitted.next(restored);
       }
       ready = true;
-      kick();
       admit();
-      maybeComplete();
+      maybeEnd();
     };
 
     const input = effect$.subscribe({
@@ -345,7 +220,7 @@ export function deliver<W>(lane: Lane<W>, outboxFile: string | undefined, option
       error: (err: unknown) => subscriber.error(err),
       complete: () => {
         inputDone = true;
-        maybeComplete();
+        maybeEnd();
       },
     });
     void start();
@@ -353,9 +228,7 @@ export function deliver<W>(lane: Lane<W>, outboxFile: string | undefined, option
     return () => {
       stopped = true;
       input.unsubscribe();
-      if (alertTimer !== undefined) clearTimeout(alertTimer);
-      if (sleepTimer !== undefined) clearTimeout(sleepTimer);
-      wakeUp?.();
+      queue.unsubscribe();
       // Whatever is not delivered stays in the outbox for the next run.
       if (!completing) {
         outbox?.close().catch((err: unknown) => logger.error({ sink: lane.sink, err: errorText(err) }, `${lane.sink}: closing the outbox failed`));
