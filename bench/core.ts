@@ -9,8 +9,14 @@
  * effect objects, the same per-step error guard and the same loop-back of the backend's own
  * writes (a queue in front of the fold). It must give the identical effect sequence, and the
  * bench checks that it does (`sameEffects`). It covers the inputs of the workload (commands,
- * controls, reports, user documents, ticks); anything else throws, so a changed workload cannot
- * quietly compare unlike with unlike. When a stream changes, change its mirror here.
+ * controls, reports, user documents, ticks, and the recordings of spec/fixtures/traffic that
+ * hold only those); anything else throws `NotCovered`, so a changed workload cannot quietly
+ * compare unlike with unlike.
+ *
+ * It cannot drift from the streams unnoticed: spec/bench/core.spec.ts replays the recorded
+ * traffic through it and compares it with the golden effects files byte for byte (the same
+ * files the pipeline is checked against), and checks `sameEffects` on the workload. A stream
+ * change that its mirror here misses fails `npm test`.
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { Subject, asyncScheduler, type SchedulerLike } from 'rxjs';
@@ -24,6 +30,7 @@ import { ALARMS, alarmIds, alarmsFor, excessIds, MAX_ALARMS } from '../lib/strea
 import { deviceError, log, systemError, warning } from '../lib/streams/alerts.js';
 import { signinReply } from '../lib/streams/commands.js';
 import { DEFAULT_TOPICS, deviceTopic, type Deps } from '../lib/streams/deps.js';
+import { countUnknownUid, documentRefusal, limitsOf, refused, type UnknownUidWindows } from '../lib/streams/limits.js';
 import type { Effect } from '../lib/streams/effects.js';
 import type { Event } from '../lib/streams/events.js';
 import { echoOf, pipeline } from '../lib/streams/pipeline.js';
@@ -93,6 +100,10 @@ export function runPipeline(events: Iterable<Event>, options: { at?: (i: number)
 
 // ---- the plain baseline ----
 
+/** An input the plain baseline does not mirror: it stops the run, never becomes an effect. */
+export class NotCovered extends Error {
+  override readonly name = 'NotCovered';
+}
 
 interface Pending {
   readonly code: HomeCode;
@@ -105,6 +116,8 @@ export function plainBackend(deps: Deps, emit: (effect: Effect) => void): (event
   const waitMs = commandConfirmS * 1000;
   const world: World = emptyWorld(undefined);
   // per-stream state, as each stream's `react` keeps it
+  const limits = limitsOf(deps.settings);
+  let unknownUid: UnknownUidWindows = new Map();
   let lastAdvice: string | undefined;
   let pending: ReadonlyMap<string, Pending> = new Map();
   const schedules = new Map<string, unknown>();
@@ -125,6 +138,7 @@ export function plainBackend(deps: Deps, emit: (effect: Effect) => void): (event
     try {
       effects = step();
     } catch (err) {
+      if (err instanceof NotCovered) throw err;
       const reason = err instanceof Error ? err.message : String(err);
       effects = systemError(topics, `${name} failed on an event and skipped it: ${reason}`);
     }
@@ -133,27 +147,44 @@ export function plainBackend(deps: Deps, emit: (effect: Effect) => void): (event
 
   const command = (env: Envelope, c: Command): readonly Effect[] => {
     switch (c.command) {
-      case 'signup':
+      case 'signup': {
+        const users = world.docs.user_account;
+        const refusal = documentRefusal('user', { name: c.name }, users.has(c.UID), users.size, limits);
+        if (refusal) return refused(topics, env.Producer, `signup: ${refusal.toSender}`, `${env.Producer}: ${refusal.toOperator}`);
         return [
           { type: 'firestore.set', collection: 'user_account', id: c.UID, data: { name: c.name } },
           log('info', `${env.Producer} signed up user ${c.UID}`),
         ];
+      }
       case 'signin': {
         const user = world.docs.user_account.get(c.UID);
-        if (user === undefined) return deviceError(topics, env.Producer, `signin: unknown UID ${JSON.stringify(c.UID)}`);
-        return [{ type: 'mqtt.publish', topic: deviceTopic(topics.reply, env.Producer), payload: signinReply(user) }];
+        if (user !== undefined) return [{ type: 'mqtt.publish', topic: deviceTopic(topics.reply, env.Producer), payload: signinReply(user) }];
+        const counted = countUnknownUid(unknownUid, env.Producer, deps.scheduler.now(), limits.unknownUidPerMin);
+        unknownUid = counted.windows;
+        switch (counted.verdict) {
+          case 'answer':
+            return deviceError(topics, env.Producer, `signin: unknown UID ${JSON.stringify(c.UID)}`);
+          case 'limit':
+            throw new NotCovered('the plain baseline does not cover the unknown-UID limit');
+          case 'silent':
+            return [];
+        }
+        break;
       }
+      case 'test':
+      case 'alert':
+        return [log('info', `${c.command} from ${env.Producer}: ${JSON.stringify(c.body)}`)];
       default:
-        throw new Error(`the plain baseline does not cover the ${c.command} command`);
+        throw new NotCovered(`the plain baseline does not cover the ${c.command} command`);
     }
   };
 
   const step = (event: Event): void => {
     if (event.type === 'weather.result' || event.type === 'weather.failure' || event.type === 'face.result' || event.type === 'service.alert') {
-      throw new Error(`the plain baseline does not cover ${event.type} events`);
+      throw new NotCovered(`the plain baseline does not cover ${event.type} events`);
     }
     if (event.type === 'firestore.doc' && event.collection === 'schedule_mode') {
-      throw new Error('the plain baseline does not cover schedules');
+      throw new NotCovered('the plain baseline does not cover schedules');
     }
     const statusBefore = world.status;
     const change: StatusChange = foldEvent(world, event, topics);
@@ -220,7 +251,7 @@ export function plainBackend(deps: Deps, emit: (effect: Effect) => void): (event
       guarded('schedules', () => {
         const now = localParts(deps.scheduler.now(), tz);
         const nowMinute = wallMinutes(now);
-        for (const id of schedules.keys()) throw new Error(`schedule ${id} at ${nowMinute}: not covered`);
+        for (const id of schedules.keys()) throw new NotCovered(`schedule ${id} at ${nowMinute}: not covered`);
         return [];
       });
     }

@@ -1,13 +1,13 @@
 /**
  * Firestore sink: performs `firestore.set` (replace the document) and `firestore.delete`
- * effects, in order, in batched commits; other effects are ignored. See `lib/store/delivery.ts`
+ * effects, in order, in batched commits; other effects are ignored. See `lib/sinks/delivery.ts`
  * for retries, the durable outbox (`<DATA_DIR>/outbox/firestore.ndjson` when the store is
  * Firebase), and the one alert on a sustained failure plus one on recovery.
  * Reports: `done` per effect once the store has it, `failed` for a write that can never be made.
  */
 import * as path from 'node:path';
 import { checkDocWrite, isPlainObject } from '../store/data.js';
-import { deliver, type DeliveryOptions, type WriteDriver } from '../store/delivery.js';
+import { deliver, type DeliveryOptions, type WriteDriver } from './delivery.js';
 import type { DocWrite, Store } from '../store/types.js';
 import type { Effect } from '../streams/effects.js';
 

@@ -2,12 +2,12 @@
  * RTDB sink: performs `rtdb.set` effects; other effects are ignored. Writes go out in order, in
  * multi-path updates of non-overlapping paths; a write waiting for a path is replaced by a newer
  * one for the same path (both effects are reported `done` when the newer one lands). See
- * `lib/store/delivery.ts` for retries, the durable outbox (`<DATA_DIR>/outbox/rtdb.ndjson` when
+ * `lib/sinks/delivery.ts` for retries, the durable outbox (`<DATA_DIR>/outbox/rtdb.ndjson` when
  * the store is Firebase) and the alerts.
  */
 import * as path from 'node:path';
 import { checkTreeWrite, isPlainObject, normalPath, pathsOverlap } from '../store/data.js';
-import { deliver, type DeliveryOptions, type WriteDriver } from '../store/delivery.js';
+import { deliver, type DeliveryOptions, type WriteDriver } from './delivery.js';
 import type { Store, TreeWrite } from '../store/types.js';
 import type { Effect } from '../streams/effects.js';
 

@@ -1,0 +1,114 @@
+/**
+ * The folder-level import graph of lib/ (issue 16: layers that only point down). Prints each
+ * folder's imports with a count and an example, then the violations:
+ * - a cycle between folders (found as strongly connected components of the folder graph);
+ * - a file under lib/protocol importing another lib folder (protocol is the lowest layer).
+ * Type-only imports count: they tie the folders together just the same. Files directly in lib/
+ * form the folder "lib". Exits 1 when there is a violation, so it can become part of the lint.
+ *
+ *   npx tsx scripts/check-layers.ts [root]     (root: default lib)
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+const root = resolve(process.argv[2] ?? 'lib');
+const LOWEST = 'protocol';
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** The relative modules a file imports or re-exports (static `from '…'` and dynamic `import('…')`). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const specifiers = [...text.matchAll(/\bfrom\s+['"](\.[^'"]+)['"]|\bimport\s*\(\s*['"](\.[^'"]+)['"]\s*\)|^\s*import\s+['"](\.[^'"]+)['"]/gm)]
+    .map((m) => m[1] ?? m[2] ?? m[3] ?? '');
+  return specifiers.map((s) => resolve(dirname(file), s.replace(/\.js$/, '.ts')));
+}
+
+/** `lib/streams/x.ts` -> `streams`; `lib/service.ts` -> `lib`; outside lib -> undefined. */
+function folderOf(file: string): string | undefined {
+  const rel = relative(root, file);
+  if (rel.startsWith('..')) return undefined;
+  const parts = rel.split('/');
+  return parts.length === 1 ? 'lib' : parts[0];
+}
+
+interface Edge {
+  readonly count: number;
+  readonly example: string;
+}
+
+const graph = new Map<string, Map<string, Edge>>();
+const protocolViolations: string[] = [];
+for (const file of sourceFiles(root)) {
+  const from = folderOf(file) as string;
+  if (!graph.has(from)) graph.set(from, new Map());
+  for (const target of importsOf(file)) {
+    const to = folderOf(target);
+    if (to === undefined || to === from) continue;
+    const edges = graph.get(from) as Map<string, Edge>;
+    const edge = edges.get(to);
+    const example = `${relative('.', file)} -> ${relative('.', target)}`;
+    edges.set(to, { count: (edge?.count ?? 0) + 1, example: edge?.example ?? example });
+    if (from === LOWEST) protocolViolations.push(example);
+  }
+}
+
+/** Tarjan's strongly connected components; those with more than one folder are cycles. */
+function cycles(): string[][] {
+  let index = 0;
+  const stack: string[] = [];
+  const info = new Map<string, { index: number; low: number; onStack: boolean }>();
+  const found: string[][] = [];
+  const visit = (v: string): void => {
+    const vi = { index, low: index, onStack: true };
+    index++;
+    info.set(v, vi);
+    stack.push(v);
+    for (const w of graph.get(v)?.keys() ?? []) {
+      const wi = info.get(w);
+      if (wi === undefined) {
+        visit(w);
+        vi.low = Math.min(vi.low, (info.get(w) as { low: number }).low);
+      } else if (wi.onStack) vi.low = Math.min(vi.low, wi.index);
+    }
+    if (vi.low !== vi.index) return;
+    const component: string[] = [];
+    for (let w = stack.pop(); w !== undefined; w = stack.pop()) {
+      (info.get(w) as { onStack: boolean }).onStack = false;
+      component.push(w);
+      if (w === v) break;
+    }
+    if (component.length > 1) found.push(component.sort());
+  };
+  for (const v of [...graph.keys()].sort()) if (!info.has(v)) visit(v);
+  return found;
+}
+
+console.log(`folder imports under ${relative('.', root) || '.'} (count, first example):`);
+for (const [from, edges] of [...graph].sort(([a], [b]) => a.localeCompare(b))) {
+  const targets = [...edges].sort(([a], [b]) => a.localeCompare(b));
+  console.log(`  ${from} -> ${targets.length === 0 ? '(nothing)' : ''}`);
+  for (const [to, edge] of targets) console.log(`      ${to.padEnd(10)} ${String(edge.count).padStart(3)}  ${edge.example}`);
+}
+
+const loops = cycles();
+console.log(loops.length === 0 ? '\nno folder cycle' : '\nfolder cycles:');
+for (const component of loops) {
+  console.log(`  ${component.join(' <-> ')}`);
+  for (const from of component) {
+    for (const to of component) {
+      const edge = graph.get(from)?.get(to);
+      if (edge) console.log(`      ${from} -> ${to}: ${edge.count} import(s), e.g. ${edge.example}`);
+    }
+  }
+}
+console.log(protocolViolations.length === 0 ? `\nlib/${LOWEST} imports no other lib folder` : `\nlib/${LOWEST} imports other lib folders:`);
+for (const v of protocolViolations) console.log(`  ${v}`);
+
+process.exitCode = loops.length > 0 || protocolViolations.length > 0 ? 1 : 0;

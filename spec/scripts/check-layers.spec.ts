@@ -1,0 +1,70 @@
+/**
+ * scripts/check-layers.ts, run as a real process over small source trees written for the test:
+ * one whose folders only point down, one with a folder cycle and a protocol file importing up.
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+function tree(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'layers-'));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+async function checkLayers(root: string): Promise<{ stdout: string; code: number }> {
+  try {
+    const { stdout } = await run(process.execPath, ['--import=tsx', 'scripts/check-layers.ts', root]);
+    return { stdout, code: 0 };
+  } catch (err) {
+    const e = err as { stdout: string; code: number };
+    return { stdout: e.stdout, code: e.code };
+  }
+}
+
+describe('scripts/check-layers', function () {
+  this.timeout(30_000);
+  const roots: string[] = [];
+  after(() => roots.forEach((root) => rmSync(root, { recursive: true, force: true })));
+
+  it('passes layers that only point down, and prints the folder graph', async () => {
+    const root = tree({
+      'protocol/codec.ts': 'export const x = 1;\n',
+      'streams/a.ts': "import { x } from '../protocol/codec.js';\nexport const a = x;\n",
+      'sinks/b.ts': "import type { a } from '../streams/a.js';\nimport { x } from '../protocol/codec.js';\n",
+      'main.ts': "export { a } from './streams/a.js';\nawait import('./sinks/b.js');\n",
+    });
+    roots.push(root);
+    const { stdout, code } = await checkLayers(root);
+    expect(code).to.equal(0);
+    expect(stdout).to.match(/lib -> \n\s+sinks\s+1 .*main\.ts -> .*sinks\/b\.ts\n\s+streams\s+1 /);
+    expect(stdout).to.match(/sinks -> \n\s+protocol\s+1 .*\n\s+streams\s+1 /);
+    expect(stdout).to.include('no folder cycle');
+    expect(stdout).to.include('imports no other lib folder');
+  });
+
+  it('finds a folder cycle and a protocol file importing another folder, and exits 1', async () => {
+    const root = tree({
+      'protocol/recording.ts': "import type { Event } from '../streams/events.js';\n",
+      'streams/events.ts': "import { x } from '../protocol/codec.js';\n",
+      'protocol/codec.ts': 'export const x = 1;\n',
+      'store/delivery.ts': "import type { R } from '../sinks/report.js';\n",
+      'sinks/report.ts': "import { y } from '../store/data.js';\n",
+      'store/data.ts': 'export const y = 1;\n',
+    });
+    roots.push(root);
+    const { stdout, code } = await checkLayers(root);
+    expect(code).to.equal(1);
+    expect(stdout).to.match(/folder cycles:\n\s+protocol <-> streams\n/);
+    expect(stdout).to.match(/\n\s+sinks <-> store\n/);
+    expect(stdout).to.match(/imports other lib folders:\n\s+.*protocol\/recording\.ts -> .*streams\/events\.ts\n/);
+  });
+});
