@@ -21,6 +21,7 @@ const PositiveNumber = t.refinement(t.number, (n) => finite(n) && n > 0, 'a numb
 const NonNegativeNumber = t.refinement(t.number, (n) => finite(n) && n >= 0, 'a number 0 or greater');
 const PositiveInt = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0, 'a whole number greater than 0');
 const NonEmpty = t.refinement(t.string, (s) => s.trim() !== '', 'a non-empty string');
+const DeviceOrAny = t.refinement(t.string, (s) => s === '*' || /^[A-Za-z0-9_-]{1,64}$/.test(s), 'a device name or "*"');
 const Host = t.refinement(t.string, (s) => /^[^\s/]+$/.test(s), 'a host name or IP address');
 const HostPort = t.refinement(t.string, (s) => /^(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}$/.test(s), 'host:port, e.g. 127.0.0.1:8080');
 const LogLevel = t.keyof({ debug: null, info: null, warn: null, error: null }, 'one of debug, info, warn, error');
@@ -40,6 +41,12 @@ const Zone = t.refinement(t.string, (s) => {
     return false;
   }
 }, 'an IANA time zone such as Asia/Seoul');
+
+const Producers = t.refinement(
+  t.record(t.string, t.array(DeviceOrAny)),
+  (table) => Object.keys(table).length > 0,
+  'a JSON object of command -> list of Producers ("*" = anyone), e.g. {"signin":["android","car"]}',
+);
 
 const FaceCommand = t.refinement(t.array(NonEmpty), (a) => a.length > 0, 'a JSON array of strings, e.g. ["python3","face.py"]');
 
@@ -81,6 +88,7 @@ export const ConfigCodec = t.type({
   httpPort: Port,
   commandConfirmS: PositiveNumber,
   scheduleGraceS: NonNegativeNumber,
+  producers: Producers,
   logLevel: LogLevel,
   shutdownTimeoutS: PositiveNumber,
   topics: t.type({
@@ -146,6 +154,7 @@ const ENV: Readonly<Record<string, EnvName>> = {
   httpPort: { name: 'HTTP_PORT', parse: 'number' },
   commandConfirmS: { name: 'COMMAND_CONFIRM_S', parse: 'number' },
   scheduleGraceS: { name: 'SCHEDULE_GRACE_S', parse: 'number' },
+  producers: { name: 'COMMAND_PRODUCERS', parse: 'json' }, // extra
   logLevel: { name: 'LOG_LEVEL' },
   shutdownTimeoutS: { name: 'SHUTDOWN_TIMEOUT_S', parse: 'number' }, // extra
 };

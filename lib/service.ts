@@ -254,7 +254,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const resume = loadState(config.dataDir, logger);
     const deps: Deps = {
       scheduler: asyncScheduler,
-      settings: { tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics },
+      settings: { tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics, producers: config.producers },
       resume,
     };
     const effect$ = pipeline(event$, deps).pipe(

@@ -34,12 +34,29 @@ export const DEFAULT_TOPICS: Topics = {
   serverStatus: 'webos/server/status',
 };
 
+/**
+ * Who may send which command (SPEC 4, the original's table): command -> Producers, `*` = anyone.
+ * A command missing from the table is accepted from nobody.
+ */
+export type Producers = Readonly<Record<string, readonly string[]>>;
+
+export const DEFAULT_PRODUCERS: Producers = {
+  signup: ['android', 'car'],
+  signin: ['android', 'car'],
+  start_facer: ['car'],
+  add_schedule: ['android', 'car'],
+  delete_schedule: ['android', 'car'],
+  test: ['*'],
+  alert: ['*'],
+};
+
 export interface PipelineSettings {
   /** IANA zone for schedules, alarm dates and the weather's update time. */
   readonly tz: string;
   readonly commandConfirmS: number;
   readonly scheduleGraceS: number;
   readonly topics: Topics;
+  readonly producers: Producers;
 }
 
 /** Durable state from the previous run (empty on a first start and in replays). */

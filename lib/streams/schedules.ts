@@ -11,7 +11,9 @@
 import { filter, type Observable } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { targetFrom, wouldChange } from '../protocol/appliance.js';
-import { decodeSchedule, ModeDoc, type Schedule } from '../protocol/documents.js';
+import { decodeMode, decodeSchedule, type ModeDoc, type Schedule } from '../protocol/documents.js';
+import type { DecodeError } from '../protocol/errors.js';
+import { ModeNumField } from '../protocol/fields.js';
 import { encode, type HomeCode } from '../protocol/home-code.js';
 import { localParts, wallMinutes, type LocalParts } from '../protocol/local-time.js';
 import { log, warning } from './alerts.js';
@@ -54,12 +56,16 @@ function label(wall: number): string {
   return new Date(wall * 60000).toISOString().slice(0, 16).replace('T', ' ');
 }
 
-function findMode(n: number, modes: ReadonlyMap<string, Doc>): ModeDoc | undefined {
-  for (const doc of modes.values()) {
-    const mode = ModeDoc.decode(doc);
-    if (E.isRight(mode) && mode.right.modeNum === n) return mode.right;
+/**
+ * Mode n: the first `modes` document whose `modeNum` is n, decoded; a document with that number
+ * but a bad field is an error naming the field, not a missing mode.
+ */
+function findMode(n: number, modes: ReadonlyMap<string, Doc>): E.Either<string, ModeDoc> {
+  for (const [id, doc] of modes) {
+    if (!E.isRight(ModeNumField.decode(doc.modeNum)) || Number(doc.modeNum) !== n) continue;
+    return E.mapLeft((err: DecodeError) => err.message)(decodeMode(doc, `modes/${id}`));
   }
-  return undefined;
+  return E.left(`no document in modes defines mode ${n}`);
 }
 
 export function schedules$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
@@ -131,10 +137,8 @@ function fire(id: string, schedule: Schedule, world: World, topics: Topics): Eff
     target = targetFrom(schedule, 0);
   } else {
     const mode = findMode(schedule.modeNum, world.docs.modes);
-    if (mode === undefined) {
-      return warning(topics, `schedule ${id} uses mode ${schedule.modeNum}, which no document in modes defines; nothing sent`);
-    }
-    target = targetFrom(mode, schedule.modeNum);
+    if (E.isLeft(mode)) return warning(topics, `schedule ${id} uses mode ${schedule.modeNum}: ${mode.left}; nothing sent`);
+    target = targetFrom(mode.right, schedule.modeNum);
   }
   if (world.status !== undefined && !wouldChange(world.status, target)) {
     return [log('info', `schedule ${id}: ${encode(target)} would change nothing; not sent`)];

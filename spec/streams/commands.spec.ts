@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { commands$ } from '../../lib/streams/commands.js';
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
+import { commands$, FACER_QUEUE } from '../../lib/streams/commands.js';
+import { DEFAULT_PRODUCERS, DEFAULT_TOPICS } from '../../lib/streams/deps.js';
 import type { Effect } from '../../lib/streams/effects.js';
 import type { Event } from '../../lib/streams/events.js';
 import { observe } from '../../lib/streams/world.js';
@@ -48,7 +48,7 @@ describe('streams/commands', () => {
 
   it('answers signin of an unknown UID with an error to the device and to Slack', () => {
     check('-s-', { s: command({ Producer: 'car', command: 'signin', UID: 'nobody' }) }, '-(ab)-', {
-      a: pub('webos/car/error', 'signin: unknown UID "nobody"'),
+      a: pub('webos/car/error', { Producer: 'server', command: 'alert', msg: 'signin: unknown UID "nobody"' }),
       b: slack('error for car: signin: unknown UID "nobody"'),
     });
   });
@@ -94,7 +94,7 @@ describe('streams/commands', () => {
   it('answers an unknown command on webos/{Producer}/error, naming the known ones', () => {
     const [first] = effectsOf([command({ Producer: 'android', command: 'dance' })]);
     expect(first).to.include({ type: 'mqtt.publish', topic: 'webos/android/error' });
-    expect((first as { payload: string }).payload).to.match(/unknown command "dance".*signin/);
+    expect(JSON.parse((first as { payload: string }).payload).msg).to.match(/unknown command "dance".*signin/);
   });
 
   it('answers a handler with a missing or invalid field on webos/{Producer}/error', () => {
@@ -140,16 +140,61 @@ describe('streams/commands', () => {
     }
   });
 
-  it('refuses a second start_facer while one runs, and accepts one after the result', () => {
-    const effects = mqttOnly(
-      effectsOf([
-        command({ Producer: 'car', command: 'start_facer' }),
-        command({ Producer: 'android', command: 'start_facer' }),
-        { type: 'face.result', result: 'none' },
-        command({ Producer: 'car', command: 'start_facer' }),
-      ]),
-    ).map((e) => (e as { topic: string }).topic);
-    expect(effects).to.deep.equal(['webos/camera/info', 'webos/android/error', 'webos/camera/info', 'webos/car/info', 'webos/camera/info']);
+  it('queues a start_facer that arrives while one runs and starts it as the first one is answered', () => {
+    const start = command({ Producer: 'car', command: 'start_facer' });
+    const effects = effectsOf([start, start, { type: 'face.result', result: 'none' }, { type: 'face.result', result: 'fail' }, start]);
+    const shown = effects.filter((e) => e.type !== 'log').map((e) => (e.type === 'mqtt.publish' ? `${e.topic} ${JSON.parse(e.payload).sign ?? JSON.parse(e.payload).result}` : e.type));
+    expect(shown).to.deep.equal([
+      'webos/camera/info start', 'face.run', // first request
+      'webos/camera/info end', 'webos/car/info none', 'webos/camera/info start', 'face.run', // its answer, then the waiting one
+      'webos/camera/info end', 'webos/car/info fail', // the second's answer; nothing waits
+      'webos/camera/info start', 'face.run', // a later one starts at once
+    ]);
+  });
+
+  it(`refuses a start_facer beyond ${FACER_QUEUE} waiting, with a JSON error for the car`, () => {
+    const start = command({ Producer: 'car', command: 'start_facer' });
+    const effects = mqttOnly(effectsOf(Array.from({ length: FACER_QUEUE + 2 }, () => start)));
+    expect(effects.map((e) => (e as { topic: string }).topic)).to.deep.equal(['webos/camera/info', 'webos/car/error']);
+    expect(JSON.parse((effects[1] as { payload: string }).payload)).to.deep.equal({
+      Producer: 'server',
+      command: 'alert',
+      msg: `start_facer: a face recognition runs and ${FACER_QUEUE} more wait; try again later`,
+    });
+  });
+
+  it('accepts each command only from the Producers of the table (SPEC 4 defaults)', () => {
+    const from = (Producer: string, body: Record<string, unknown>) => mqttOnly(effectsOf([doc('user_account', 'u1', { name: 'Kim' }), command({ Producer, ...body })]));
+    const start = { command: 'start_facer' };
+    const signin = { command: 'signin', UID: 'u1' };
+    expect(from('android', start).map((e) => (e as { topic: string }).topic)).to.deep.equal(['webos/android/error']);
+    expect(JSON.parse((from('android', start)[0] as { payload: string }).payload).msg).to.equal('start_facer is not accepted from android (accepted only from car)');
+    expect(from('fridge', signin).map((e) => (e as { topic: string }).topic)).to.deep.equal(['webos/fridge/error']);
+    expect(from('car', signin).map((e) => (e as { topic: string }).topic)).to.deep.equal(['webos/car/info']);
+    expect(from('android', signin).map((e) => (e as { topic: string }).topic)).to.deep.equal(['webos/android/info']);
+    expect(mqttOnly(effectsOf([command({ Producer: 'fridge', command: 'test' })]))).to.deep.equal([]);
+  });
+
+  it('takes its Producer table from the settings', () => {
+    const ts = testScheduler();
+    const out: Effect[] = [];
+    ts.run(({ cold }) => {
+      const deps = makeDeps(ts, { settings: { producers: { ...DEFAULT_PRODUCERS, start_facer: ['car', 'android'], signin: [] } } });
+      const events = cold<Event>('ab', { a: command({ Producer: 'android', command: 'start_facer' }), b: command({ Producer: 'car', command: 'signin', UID: 'u1' }) });
+      commands$(events.pipe(observe(DEFAULT_TOPICS)), deps).subscribe((e) => out.push(e));
+    });
+    const published = mqttOnly(out) as Array<{ topic: string; payload: string }>;
+    expect(published.map((e) => e.topic)).to.deep.equal(['webos/camera/info', 'webos/car/error']);
+    expect(JSON.parse(published[1]!.payload).msg).to.equal('signin is not accepted from car (accepted from no device)');
+  });
+
+  it('refuses the Producers server and smarthome with a warning and publishes nothing to their topics', () => {
+    for (const Producer of ['server', 'smarthome']) {
+      const effects = effectsOf([doc('user_account', 'u1', { name: 'Kim' }), command({ Producer, command: 'signin', UID: 'u1' })]);
+      const published = mqttOnly(effects) as Array<{ topic: string; payload: string }>;
+      expect(published.map((e) => e.topic), Producer).to.deep.equal(['data/error/warning']);
+      expect(published[0]!.payload).to.equal(`ignored "signin" from Producer ${Producer}: its reply topic is one of the system's own`);
+    }
   });
 
   it('ignores a face result nobody asked for (logged)', () => {
