@@ -48,6 +48,7 @@ const Producers = t.refinement(
   'a JSON object of command -> list of Producers ("*" = anyone), e.g. {"signin":["android","car"]}',
 );
 
+const EnvNames = t.array(t.refinement(t.string, (s) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), 'an environment variable name'), 'a JSON array of environment variable names, e.g. ["DISPLAY"]');
 const FaceCommand = t.refinement(t.array(NonEmpty), (a) => a.length > 0, 'a JSON array of strings, e.g. ["python3","face.py"]');
 
 // MQTT 3.1.1, 4.7: wildcards only as whole levels, `#` only last; published topics have none.
@@ -82,7 +83,10 @@ export const ConfigCodec = t.type({
     t.type({ city: NonEmpty, intervalS: PositiveNumber, baseUrl: HttpUrl, timeoutMs: PositiveNumber }),
   ]),
   slack: t.intersection([t.partial({ webhookUrl: HttpUrl }), t.type({ windowS: NonNegativeNumber })]),
-  face: t.intersection([t.partial({ command: FaceCommand }), t.type({ timeoutS: PositiveNumber })]),
+  face: t.intersection([
+    t.partial({ command: FaceCommand, cwd: NonEmpty, resultFile: NonEmpty, env: EnvNames }),
+    t.type({ timeoutS: PositiveNumber }),
+  ]),
   tz: Zone,
   httpHost: Host,
   httpPort: Port,
@@ -149,6 +153,9 @@ const ENV: Readonly<Record<string, EnvName>> = {
   'slack.windowS': { name: 'SLACK_WINDOW_S', parse: 'number' }, // extra
   'face.command': { name: 'FACE_COMMAND', parse: 'json' },
   'face.timeoutS': { name: 'FACE_TIMEOUT_S', parse: 'number' }, // extra
+  'face.cwd': { name: 'FACE_CWD' },
+  'face.resultFile': { name: 'FACE_RESULT_FILE' },
+  'face.env': { name: 'FACE_ENV', parse: 'json' }, // extra
   tz: { name: 'SMARTHOME_TZ' },
   httpHost: { name: 'HTTP_HOST' }, // extra
   httpPort: { name: 'HTTP_PORT', parse: 'number' },

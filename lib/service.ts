@@ -275,7 +275,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       makeFirestoreDriver(store, { logger, onPending: (n) => metrics.queueSize.set({ queue: 'firestore' }, n) })(effect$),
       makeRtdbDriver(store, { logger, onPending: (n) => metrics.queueSize.set({ queue: 'rtdb' }, n) })(effect$),
       makeSlackDriver({ webhookUrl: config.slack.webhookUrl, windowMs: config.slack.windowS * 1000 }, logger)(effect$),
-      makeFaceDriver({ command: config.face.command, timeoutMs: config.face.timeoutS * 1000 }, logger)(effect$),
+      makeFaceDriver({ ...config.face, timeoutMs: config.face.timeoutS * 1000 }, logger)(effect$),
       makeStateDriver({ dataDir: config.dataDir, resume }, logger)(effect$),
     );
 
