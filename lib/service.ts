@@ -12,6 +12,7 @@ import {
   asyncScheduler, distinctUntilChanged, from, ignoreElements, interval, map, merge, Observable, race, retry, share, skip,
   skipWhile, Subject, take, takeUntil, tap, timer, type MonoTypeOperatorFunction, type Subscription,
 } from 'rxjs';
+import pkg from '../package.json' with { type: 'json' };
 import { startBroker, type EmbeddedBroker } from './broker.js';
 import type { Config } from './config.js';
 import { startHttp, type HttpEndpoint, type SourceState } from './http.js';
@@ -57,6 +58,7 @@ export class StartupError extends Error {
 }
 
 const TICK: Event = { type: 'clock.tick' };
+const VERSION = pkg.version;
 
 /** Which metric label an event counts under (a table: this runs for every event). */
 const SOURCE_OF: Readonly<Record<Event['type'], string>> = {
@@ -325,9 +327,12 @@ export async function startService(config: Config, logger: Logger, options: Serv
     });
     closers.push(() => http.close());
 
+    // One Slack line at start and at stop, as the original's operators had (issue 13 item 7).
+    const where = `MQTT ${redactUrl(mqttUrl)}${broker ? ' (embedded broker)' : ''}, ` +
+      `store ${store.kind === 'local' ? `local in ${config.dataDir}` : `Firebase project ${config.firebase.projectId}`}`;
+    alert('info', `smarthome backend ${VERSION} started: ${where}`);
     logger.info(
-      `smarthome backend running: MQTT ${redactUrl(mqttUrl)}${broker ? ' (embedded broker)' : ''}, ` +
-        `store ${store.kind === 'local' ? `local in ${config.dataDir}` : `Firebase project ${config.firebase.projectId}`}, ` +
+      `smarthome backend running: ${where}, ` +
         `weather ${config.weather.apiKey ? `every ${config.weather.intervalS} s for ${config.weather.city}` : 'off'}, ` +
         `Slack ${config.slack.webhookUrl ? 'on' : 'off'}, health http://${config.httpHost}:${http.port}/healthz`,
     );
@@ -340,6 +345,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       stop: () => {
         stopping ??= (async () => {
           logger.info('stopping: sources first, then pending effects');
+          alert('info', `smarthome backend ${VERSION} stopping: ${where}`);
           stopSources.next();
           const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutS * 1000).unref());
           if ((await Promise.race([finished, timeout])) === 'timeout') {
