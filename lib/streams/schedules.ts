@@ -35,8 +35,8 @@ interface State {
   readonly warned: ReadonlyMap<string, string>;
   /** Per schedule, the latest occurrence handled (wall-clock minutes). */
   readonly handled: ReadonlyMap<string, number>;
-  /** One-off schedules already reported as past when learned of (cleared when the doc changes). */
-  readonly past: ReadonlySet<string>;
+  /** Per one-off schedule reported as past when learned of, the version reported (its JSON). */
+  readonly past: ReadonlyMap<string, string>;
 }
 
 /** How long after it is due an occurrence still fires in a running service: its minute and the next. */
@@ -83,7 +83,7 @@ export function schedules$(observed$: Observable<Observed>, deps: Deps): Observa
     schedules: new Map(),
     warned: new Map(),
     handled: new Map(Object.entries(deps.resume.scheduleFired)),
-    past: new Set(),
+    past: new Map(),
   };
 
   return defer(() => {
@@ -110,8 +110,9 @@ export function schedules$(observed$: Observable<Observed>, deps: Deps): Observa
           const inWindow = due === undefined || nowMs - due < WINDOW_MS;
           if (!inWindow && !missedWhileDown(due!)) {
             // Passed while this run was up, before the schedule was known or enabled: never late.
-            if (!schedule.when.repeat && !past.has(id)) {
-              past = new Set(past).add(id);
+            const version = schedule.when.repeat ? undefined : JSON.stringify(world.docs.schedule_mode.get(id) ?? null);
+            if (version !== undefined && past.get(id) !== version) {
+              past = new Map(past).set(id, version);
               effects.push(...warning(topics, `schedule ${id}: its one-off time ${label(at)} had passed when the service learned of it; it will not run`));
             }
             continue;
@@ -133,8 +134,8 @@ export function schedules$(observed$: Observable<Observed>, deps: Deps): Observa
 }
 
 function updateDoc(state: State, id: string, data: Doc | null, topics: Topics): readonly [State, readonly Effect[]] {
-  if (state.past.has(id)) {
-    const past = new Set(state.past);
+  if (data === null && state.past.has(id)) {
+    const past = new Map(state.past);
     past.delete(id);
     state = { ...state, past };
   }
