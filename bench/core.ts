@@ -23,7 +23,7 @@ import { topicMatches } from '../lib/protocol/topics.js';
 import { ALARMS, alarmIds, alarmsFor, excessIds, MAX_ALARMS } from '../lib/streams/alarms.js';
 import { deviceError, log, systemError, warning } from '../lib/streams/alerts.js';
 import { signinReply } from '../lib/streams/commands.js';
-import { DEFAULT_PRODUCERS, DEFAULT_TOPICS, deviceTopic, type Deps } from '../lib/streams/deps.js';
+import { DEFAULT_TOPICS, deviceTopic, type Deps } from '../lib/streams/deps.js';
 import type { Effect } from '../lib/streams/effects.js';
 import type { Event } from '../lib/streams/events.js';
 import { echoOf, pipeline } from '../lib/streams/pipeline.js';
@@ -49,7 +49,7 @@ export function benchClock(): { scheduler: SchedulerLike; advance(): void } {
 export function benchDeps(scheduler: SchedulerLike): Deps {
   return {
     scheduler,
-    settings: { tz: 'Asia/Seoul', commandConfirmS: 30, scheduleGraceS: 300, topics: DEFAULT_TOPICS, producers: DEFAULT_PRODUCERS },
+    settings: { tz: 'Asia/Seoul', commandConfirmS: 30, scheduleGraceS: 300, topics: DEFAULT_TOPICS },
     resume: { scheduleFired: {} },
   };
 }

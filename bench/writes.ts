@@ -19,7 +19,7 @@ import { silentLogger } from '../lib/log.js';
 import { makeFirestoreDriver } from '../lib/sinks/firestore.js';
 import { makeRtdbDriver } from '../lib/sinks/rtdb.js';
 import { openStore, type DocumentStore } from '../lib/store/index.js';
-import { DEFAULT_PRODUCERS, DEFAULT_TOPICS, type Deps } from '../lib/streams/deps.js';
+import { DEFAULT_TOPICS, type Deps } from '../lib/streams/deps.js';
 import type { Event } from '../lib/streams/events.js';
 import { pipeline } from '../lib/streams/pipeline.js';
 import { median, sig } from './stats.js';
@@ -76,7 +76,7 @@ async function storm(changes: number, outbox: boolean): Promise<StormResult> {
   const outboxDir = outbox ? path.join(dataDir, 'outbox') : undefined;
   const deps: Deps = {
     scheduler: asyncScheduler,
-    settings: { tz: 'Asia/Seoul', commandConfirmS: 30, scheduleGraceS: 300, topics: DEFAULT_TOPICS, producers: DEFAULT_PRODUCERS },
+    settings: { tz: 'Asia/Seoul', commandConfirmS: 30, scheduleGraceS: 300, topics: DEFAULT_TOPICS },
     resume: { scheduleFired: {} },
   };
   const pendingBy = { firestore: 0, rtdb: 0 };

@@ -7,7 +7,7 @@ import { Observable, VirtualTimeScheduler } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { isoLocal } from './protocol/local-time.js';
 import { decodeRecordedLine, encodeEffectLine, type Recorded } from './protocol/recording.js';
-import { DEFAULT_PRODUCERS, DEFAULT_TOPICS, type PipelineSettings } from './streams/deps.js';
+import { DEFAULT_TOPICS, type PipelineSettings } from './streams/deps.js';
 import type { Effect } from './streams/effects.js';
 import type { Event } from './streams/events.js';
 import { pipeline } from './streams/pipeline.js';
@@ -92,7 +92,6 @@ export function replay(text: string, options: ReplayOptions): ReplayResult {
     commandConfirmS: 30,
     scheduleGraceS: 300,
     topics: DEFAULT_TOPICS,
-    producers: DEFAULT_PRODUCERS,
     ...options.settings,
   };
   const subscription = pipeline(event$, { scheduler, settings, resume: { scheduleFired: {} } }).subscribe((effect: Effect) => {

@@ -9,7 +9,7 @@ import { COMMAND_NAMES, decodeCommand, decodeEnvelope, type Command, type Envelo
 import { truncate } from '../protocol/errors.js';
 import { topicMatches } from '../protocol/topics.js';
 import { deviceError, log, warning } from './alerts.js';
-import { deviceTopic, type Deps, type Producers, type Topics } from './deps.js';
+import { DEFAULT_PRODUCERS, deviceTopic, type Deps, type Producers, type Topics } from './deps.js';
 import type { Effect } from './effects.js';
 import { react } from './react.js';
 import type { Doc, Observed, World } from './world.js';
@@ -44,7 +44,7 @@ export function commands$(observed$: Observable<Observed>, deps: Deps): Observab
       if (ownTopic(env.Producer, topics)) {
         return [state, warning(topics, `ignored ${truncate(JSON.stringify(env.command), 60)} from Producer ${env.Producer}: its reply topic is one of the system's own`)];
       }
-      const refused = refusal(env, deps.settings.producers);
+      const refused = refusal(env, deps.settings.producers ?? DEFAULT_PRODUCERS);
       if (refused !== undefined) return [state, deviceError(topics, env.Producer, refused)];
       const command = decodeCommand(env, body);
       if (E.isLeft(command)) return [state, deviceError(topics, env.Producer, command.left.message)];

@@ -56,7 +56,8 @@ export interface PipelineSettings {
   readonly commandConfirmS: number;
   readonly scheduleGraceS: number;
   readonly topics: Topics;
-  readonly producers: Producers;
+  /** Who may send which command; `DEFAULT_PRODUCERS` when not given (replays, benchmarks). */
+  readonly producers?: Producers;
 }
 
 /** Durable state from the previous run (empty on a first start and in replays). */

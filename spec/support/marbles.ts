@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { TestScheduler } from 'rxjs/testing';
 import type { SchedulerLike } from 'rxjs';
 import { decode, type HomeCode } from '../../lib/protocol/home-code.js';
-import { DEFAULT_PRODUCERS, DEFAULT_TOPICS, type Deps, type PipelineSettings, type Resume } from '../../lib/streams/deps.js';
+import { DEFAULT_TOPICS, type Deps, type PipelineSettings, type Resume } from '../../lib/streams/deps.js';
 import type { Event } from '../../lib/streams/events.js';
 
 export const TZ = 'Asia/Seoul';
@@ -31,7 +31,7 @@ export function makeDeps(
 ): Deps {
   return {
     scheduler: clockFrom(ts, options.start ?? T0),
-    settings: { tz: TZ, commandConfirmS: 30, scheduleGraceS: 300, topics: DEFAULT_TOPICS, producers: DEFAULT_PRODUCERS, ...options.settings },
+    settings: { tz: TZ, commandConfirmS: 30, scheduleGraceS: 300, topics: DEFAULT_TOPICS, ...options.settings },
     resume: { scheduleFired: {}, ...options.resume },
   };
 }
