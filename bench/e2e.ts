@@ -207,7 +207,10 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       error: `${prefix}/backend/data/error/error`,
       serverStatus: `${b}/server/status`,
     };
-    await writeFile(path.join(configDir, 'local.json'), `${JSON.stringify({ topics }, null, 2)}\n`);
+    // Each simulated device signs in under its own Producer name (its replies get their own
+    // topic), so sign-up and sign-in are accepted from anyone here, not only android and car.
+    const producers = { signup: ['*'], signin: ['*'] };
+    await writeFile(path.join(configDir, 'local.json'), `${JSON.stringify({ topics, producers }, null, 2)}\n`);
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

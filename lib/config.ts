@@ -23,6 +23,7 @@ const PositiveInt = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0, 
 const NonNegativeInt = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, 'a whole number 0 or greater');
 const Bool = t.refinement(t.boolean, () => true, 'true or false');
 const NonEmpty = t.refinement(t.string, (s) => s.trim() !== '', 'a non-empty string');
+const DeviceOrAny = t.refinement(t.string, (s) => s === '*' || /^[A-Za-z0-9_-]{1,64}$/.test(s), 'a device name or "*"');
 const Host = t.refinement(t.string, (s) => /^[^\s/]+$/.test(s), 'a host name or IP address');
 const HostPort = t.refinement(t.string, (s) => /^(\[[0-9A-Fa-f:.]+\]|[^\s:/[\]]+):\d{1,5}$/.test(s), 'host:port, e.g. 127.0.0.1:8080');
 const LogLevel = t.keyof({ debug: null, info: null, warn: null, error: null }, 'one of debug, info, warn, error');
@@ -43,6 +44,13 @@ const Zone = t.refinement(t.string, (s) => {
   }
 }, 'an IANA time zone such as Asia/Seoul');
 
+const Producers = t.refinement(
+  t.record(t.string, t.array(DeviceOrAny)),
+  (table) => Object.keys(table).length > 0,
+  'a JSON object of command -> list of Producers ("*" = anyone), e.g. {"signin":["android","car"]}',
+);
+
+const EnvNames = t.array(t.refinement(t.string, (s) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), 'an environment variable name'), 'a JSON array of environment variable names, e.g. ["DISPLAY"]');
 const FaceCommand = t.refinement(t.array(NonEmpty), (a) => a.length > 0, 'a JSON array of strings, e.g. ["python3","face.py"]');
 
 // MQTT 3.1.1, 4.7: wildcards only as whole levels, `#` only last; published topics have none.
@@ -96,13 +104,17 @@ export const ConfigCodec = t.intersection([t.type({
     t.type({ city: NonEmpty, intervalS: PositiveNumber, baseUrl: HttpUrl, timeoutMs: PositiveNumber }),
   ]),
   slack: t.intersection([t.partial({ webhookUrl: HttpUrl }), t.type({ windowS: NonNegativeNumber })]),
-  face: t.intersection([t.partial({ command: FaceCommand }), t.type({ timeoutS: PositiveNumber })]),
+  face: t.intersection([
+    t.partial({ command: FaceCommand, cwd: NonEmpty, resultFile: NonEmpty, env: EnvNames }),
+    t.type({ timeoutS: PositiveNumber }),
+  ]),
   tz: Zone,
   httpHost: Host,
   httpPort: Port,
   dashboardStaleS: PositiveNumber,
   commandConfirmS: PositiveNumber,
   scheduleGraceS: NonNegativeNumber,
+  producers: Producers,
   logLevel: LogLevel,
   shutdownTimeoutS: PositiveNumber,
   topics: t.type({
@@ -177,6 +189,9 @@ const ENV: Readonly<Record<string, EnvName>> = {
   'slack.windowS': { name: 'SLACK_WINDOW_S', parse: 'number' }, // extra
   'face.command': { name: 'FACE_COMMAND', parse: 'json' },
   'face.timeoutS': { name: 'FACE_TIMEOUT_S', parse: 'number' }, // extra
+  'face.cwd': { name: 'FACE_CWD' },
+  'face.resultFile': { name: 'FACE_RESULT_FILE' },
+  'face.env': { name: 'FACE_ENV', parse: 'json' }, // extra
   tz: { name: 'SMARTHOME_TZ' },
   httpHost: { name: 'HTTP_HOST' }, // extra
   httpPort: { name: 'HTTP_PORT', parse: 'number' },
@@ -184,6 +199,7 @@ const ENV: Readonly<Record<string, EnvName>> = {
   dashboardStaleS: { name: 'DASHBOARD_STALE_S', parse: 'number' }, // extra
   commandConfirmS: { name: 'COMMAND_CONFIRM_S', parse: 'number' },
   scheduleGraceS: { name: 'SCHEDULE_GRACE_S', parse: 'number' },
+  producers: { name: 'COMMAND_PRODUCERS', parse: 'json' }, // extra
   logLevel: { name: 'LOG_LEVEL' },
   shutdownTimeoutS: { name: 'SHUTDOWN_TIMEOUT_S', parse: 'number' }, // extra
 };

@@ -13,6 +13,7 @@ import {
   asyncScheduler, distinctUntilChanged, from, ignoreElements, interval, map, merge, Observable, race, retry, share, skip,
   skipWhile, Subject, take, takeUntil, tap, timer, type MonoTypeOperatorFunction, type Subscription,
 } from 'rxjs';
+import pkg from '../package.json' with { type: 'json' };
 import { startBroker, type EmbeddedBroker } from './broker.js';
 import { openBrokerWarning, type Config } from './config.js';
 import { accessProblem, startDashboard } from './dashboard/index.js';
@@ -61,6 +62,7 @@ export class StartupError extends Error {
 }
 
 const TICK: Event = { type: 'clock.tick' };
+const VERSION = pkg.version;
 
 /** Which metric label an event counts under (a table: this runs for every event). */
 const SOURCE_OF: Readonly<Record<Event['type'], string>> = {
@@ -281,7 +283,10 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const resume = loadState(config.dataDir, logger);
     const deps: Deps = {
       scheduler: asyncScheduler,
-      settings: { tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics, limits: config.limits },
+      settings: {
+        tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics,
+        limits: config.limits, producers: config.producers,
+      },
       resume,
     };
     const dashboard = await startDashboard(config, () => health, logger);
@@ -305,7 +310,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       makeFirestoreDriver(store, { logger, onPending: (n) => metrics.queueSize.set({ queue: 'firestore' }, n) })(effect$),
       makeRtdbDriver(store, { logger, onPending: (n) => metrics.queueSize.set({ queue: 'rtdb' }, n) })(effect$),
       makeSlackDriver({ webhookUrl: config.slack.webhookUrl, windowMs: config.slack.windowS * 1000 }, logger)(effect$),
-      makeFaceDriver({ command: config.face.command, timeoutMs: config.face.timeoutS * 1000 }, logger)(effect$),
+      makeFaceDriver({ ...config.face, timeoutMs: config.face.timeoutS * 1000 }, logger)(effect$),
       makeStateDriver({ dataDir: config.dataDir, resume }, logger)(effect$),
     );
 
@@ -355,9 +360,12 @@ export async function startService(config: Config, logger: Logger, options: Serv
     });
     closers.push(() => http.close());
 
+    // One Slack line at start and at stop, as the original's operators had (issue 13 item 7).
+    const where = `MQTT ${redactUrl(mqttUrl)}${broker ? ' (embedded broker)' : ''}, ` +
+      `store ${store.kind === 'local' ? `local in ${config.dataDir}` : `Firebase project ${config.firebase.projectId}`}`;
+    alert('info', `smarthome backend ${VERSION} started: ${where}`);
     logger.info(
-      `smarthome backend running: MQTT ${redactUrl(mqttUrl)}${broker ? ' (embedded broker)' : ''}, ` +
-        `store ${store.kind === 'local' ? `local in ${config.dataDir}` : `Firebase project ${config.firebase.projectId}`}, ` +
+      `smarthome backend running: ${where}, ` +
         `weather ${config.weather.apiKey ? `every ${config.weather.intervalS} s for ${config.weather.city}` : 'off'}, ` +
         `Slack ${config.slack.webhookUrl ? 'on' : 'off'}, health http://${config.httpHost}:${http.port}/healthz`,
     );
@@ -375,6 +383,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       stop: () => {
         stopping ??= (async () => {
           logger.info('stopping: sources first, then pending effects');
+          alert('info', `smarthome backend ${VERSION} stopping: ${where}`);
           stopSources.next();
           const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutS * 1000).unref());
           if ((await Promise.race([finished, timeout])) === 'timeout') {

@@ -15,6 +15,7 @@ import {
   type Config,
 } from '../lib/config.js';
 import { systemZone } from '../lib/protocol/local-time.js';
+import { DEFAULT_PRODUCERS } from '../lib/streams/deps.js';
 
 const REPO = path.resolve(CONFIG_DIR, '..');
 const SECRET = 'pw-9f3c1e-not-for-logs';
@@ -101,7 +102,7 @@ describe('config', () => {
         'DATA_DIR', 'OPENWEATHER_API_KEY', 'OPENWEATHER_CITY', 'OPENWEATHER_INTERVAL_S', 'OPENWEATHER_BASE_URL',
         'SLACK_WEBHOOK_URL', 'FACE_COMMAND', 'SMARTHOME_TZ', 'HTTP_PORT', 'MQTT_CLIENT_ID', 'COMMAND_CONFIRM_S',
         'SCHEDULE_GRACE_S', 'LOG_LEVEL', 'EMBEDDED_MQTT_PASSWORD_FILE', 'EMBEDDED_MQTT_ACL_FILE', 'EMBEDDED_MQTT_ALLOW_ANONYMOUS',
-        'EMBEDDED_MQTTS_PORT',
+        'EMBEDDED_MQTTS_PORT', 'FACE_RESULT_FILE', 'FACE_CWD',
       ]) {
         expect(names).to.include(name);
       }
@@ -152,6 +153,24 @@ describe('config', () => {
       expect(c.face.command).to.deep.equal(['python3', 'face.py', '--once']);
       expect([c.tz, c.httpPort, c.commandConfirmS, c.scheduleGraceS, c.logLevel, c.dataDir])
         .to.deep.equal(['Asia/Seoul', 0, 45, 0, 'debug', '/var/lib/smarthome']);
+    });
+
+    it('reads the face recogniser settings and the Producer table (issue 13)', () => {
+      const c = loaded({
+        FACE_COMMAND: '["python3","realtime_facenet_git.py"]',
+        FACE_CWD: '/home/pi/Face-Recognition/real-time-deep-face-recognition-master',
+        FACE_RESULT_FILE: 'face.result',
+        FACE_ENV: '["DISPLAY","CUDA_VISIBLE_DEVICES"]',
+        COMMAND_PRODUCERS: '{"start_facer":["car","android"],"test":["*"]}',
+      });
+      expect(c.face).to.deep.include({ cwd: '/home/pi/Face-Recognition/real-time-deep-face-recognition-master', resultFile: 'face.result', env: ['DISPLAY', 'CUDA_VISIBLE_DEVICES'] });
+      expect(c.producers).to.deep.equal({ start_facer: ['car', 'android'], test: ['*'] });
+      expect(rejected({ FACE_ENV: '["NOT A NAME"]' })).to.match(/FACE_ENV: expected a JSON array of environment variable names/);
+      expect(rejected({ COMMAND_PRODUCERS: '{"signin":["android/#"]}' })).to.match(/COMMAND_PRODUCERS: expected a JSON object of command -> list of Producers/);
+    });
+
+    it('has the Producer table of SPEC 4 as its default, the same the replay uses', () => {
+      expect(loaded().producers).to.deep.equal(DEFAULT_PRODUCERS);
     });
 
     it('accepts ws:// and wss:// broker URLs', () => {

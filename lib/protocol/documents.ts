@@ -14,6 +14,17 @@ import type { Digit } from './home-code.js';
 export const UserDoc = t.type({ name: t.string });
 export type UserDoc = t.TypeOf<typeof UserDoc>;
 
+/**
+ * The clients write optional fields as `null` (the Android app saves `activeDate: null` and
+ * `name: null` on repeating schedules): SPEC 6 reads `null` as absent, so such keys are dropped
+ * before a schedule or mode document is decoded.
+ */
+export function withoutNulls(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+  const entries = Object.entries(input);
+  return entries.some(([, v]) => v === null) ? Object.fromEntries(entries.filter(([, v]) => v !== null)) : input;
+}
+
 /** `modes/*`: a numbered preset of appliance fields. */
 export const ModeDoc = t.intersection([
   t.type({ modeNum: ModeNumField }),
@@ -21,6 +32,10 @@ export const ModeDoc = t.intersection([
   ApplianceFields,
 ]);
 export type ModeDoc = t.TypeOf<typeof ModeDoc>;
+
+export function decodeMode(input: unknown, what = 'mode'): E.Either<DecodeError, ModeDoc> {
+  return formatErrors(what, ModeDoc.decode(withoutNulls(input)));
+}
 
 /** "HHMM" local time (a number such as 730 is read as "0730"). */
 export const StartTime = new t.Type<{ hour: number; minute: number }, string, unknown>(
@@ -56,28 +71,41 @@ export const ActiveDate = new t.Type<string, string, unknown>(
 
 const Weekdays = t.refinement(t.array(t.boolean), (a) => a.length === 7, '7 booleans (Sunday first)');
 
+/** Every field but the day fields, which are read according to `repeat` (SPEC 6). */
 export const ScheduleFields = t.intersection([
   t.type({ enabled: t.boolean, startTime: StartTime, repeat: t.boolean }),
-  t.partial({ daysOfWeek: Weekdays, activeDate: ActiveDate, modeNum: ModeNumField, title: t.string }),
+  t.partial({ modeNum: ModeNumField, title: t.string }),
   ApplianceFields,
 ]);
 
 /** A decoded schedule: either repeating on weekdays or once on a date (`YYYYMMDD`). */
-export type Schedule = Omit<t.TypeOf<typeof ScheduleFields>, 'daysOfWeek' | 'activeDate' | 'modeNum'> & {
+export type Schedule = Omit<t.TypeOf<typeof ScheduleFields>, 'modeNum'> & {
   readonly modeNum: Digit;
   readonly when: { readonly repeat: true; readonly daysOfWeek: readonly boolean[] } | { readonly repeat: false; readonly date: string };
 };
 
+/**
+ * `daysOfWeek` is read only when `repeat` is true and `activeDate` only when it is false
+ * (SPEC 6): whatever the other one holds does not matter.
+ */
 export function decodeSchedule(input: unknown, what = 'schedule'): E.Either<DecodeError, Schedule> {
-  return E.chain((doc: t.TypeOf<typeof ScheduleFields>): E.Either<DecodeError, Schedule> => {
-    const { daysOfWeek, activeDate, modeNum, ...rest } = doc;
-    if (doc.repeat) {
-      return daysOfWeek === undefined
-        ? E.left({ _tag: 'DecodeError', message: `${what}: daysOfWeek: expected 7 booleans (Sunday first) when repeat is true, got nothing` })
-        : E.right({ ...rest, modeNum: modeNum ?? 0, when: { repeat: true, daysOfWeek } });
+  const doc = withoutNulls(input);
+  return E.chain((fields: t.TypeOf<typeof ScheduleFields>): E.Either<DecodeError, Schedule> => {
+    const { modeNum, ...rest } = fields;
+    const days = doc as { daysOfWeek?: unknown; activeDate?: unknown };
+    if (fields.repeat) {
+      return E.map((daysOfWeek: readonly boolean[]) => ({ ...rest, modeNum: modeNum ?? 0, when: { repeat: true as const, daysOfWeek } }))(
+        dayField(what, 'daysOfWeek', Weekdays, days.daysOfWeek, 'when repeat is true'),
+      );
     }
-    return activeDate === undefined
-      ? E.left({ _tag: 'DecodeError', message: `${what}: activeDate: expected date "YYYY.MM.DD" when repeat is false, got nothing` })
-      : E.right({ ...rest, modeNum: modeNum ?? 0, when: { repeat: false, date: activeDate } });
-  })(formatErrors(what, ScheduleFields.decode(input)));
+    return E.map((date: string) => ({ ...rest, modeNum: modeNum ?? 0, when: { repeat: false as const, date } }))(
+      dayField(what, 'activeDate', ActiveDate, days.activeDate, 'when repeat is false'),
+    );
+  })(formatErrors(what, ScheduleFields.decode(doc)));
+}
+
+function dayField<A>(what: string, name: string, codec: t.Type<A, unknown, unknown>, value: unknown, when: string): E.Either<DecodeError, A> {
+  if (value === undefined) return E.left({ _tag: 'DecodeError', message: `${what}: ${name}: expected ${codec.name} ${when}, got nothing` });
+  // Decoded inside an object so that the error names the field, like every other one.
+  return E.map((r: Record<string, A>) => r[name] as A)(formatErrors(what, t.record(t.literal(name), codec).decode({ [name]: value })));
 }

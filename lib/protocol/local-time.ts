@@ -66,6 +66,44 @@ export function wallMinutes(p: Pick<LocalParts, 'year' | 'month' | 'day' | 'hour
   return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute) / 60000;
 }
 
+/** Instants of wall-clock minutes already asked for, per zone (a few schedules ask each tick). */
+const dueCache = new Map<string, number>();
+
+/**
+ * The first instant (epoch ms) at which the wall clock of `tz` reads `wall` (minutes, see
+ * `wallMinutes`) or later. Usually the instant of that minute; in a repeated hour (clock moved
+ * back) the first of its two; in a skipped hour (clock moved forward) the instant of the jump,
+ * when the clock goes straight past it.
+ */
+export function dueAt(wall: number, tz: string): number {
+  const key = `${tz}|${wall}`;
+  const cached = dueCache.get(key);
+  if (cached !== undefined) return cached;
+  const wallMs = wall * 60000;
+  const reads = (ms: number): number => wallMinutes(localParts(ms, tz));
+  // The offsets in force half a day before and after cover any transition near this minute.
+  const offsets = [...new Set([offsetMinutes(wallMs - 43_200_000, tz), offsetMinutes(wallMs + 43_200_000, tz)])];
+  const exact = offsets.map((off) => wallMs - off * 60000).filter((ms) => reads(ms) === wall);
+  let due: number;
+  if (exact.length > 0) {
+    due = Math.min(...exact);
+  } else {
+    // In a gap: the clock reads less than `wall` before the jump and more after it. Find the
+    // jump to the second by bisection between the two candidate instants.
+    let lo = Math.min(...offsets.map((off) => wallMs - off * 60000));
+    let hi = Math.max(...offsets.map((off) => wallMs - off * 60000));
+    while (hi - lo > 1000) {
+      const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+      if (reads(mid) >= wall) hi = mid;
+      else lo = mid;
+    }
+    due = hi;
+  }
+  if (dueCache.size > 1000) dueCache.clear();
+  dueCache.set(key, due);
+  return due;
+}
+
 /** The zone's offset from UTC at an instant, in minutes. */
 export function offsetMinutes(epochMs: number, tz: string): number {
   const p = localParts(epochMs, tz);

@@ -1,7 +1,8 @@
 /**
  * Appliance alarms (SPEC 5): when the tracked status changes, one alarm for a new mode, else one
  * per appliance switched on or off. Ids are `10000000000 - unix seconds` so they sort newest
- * first; alarms in the same second get `_1`, `_2`, ... Only the newest 20 are kept.
+ * first; alarms in the same second get `_1`, `_2`, ... (`sameSecondSuffix`). Only the 20
+ * smallest ids are kept.
  */
 import { filter, type Observable } from 'rxjs';
 import type { HomeCode } from '../protocol/home-code.js';
@@ -48,6 +49,16 @@ function modeName(n: number, modes: ReadonlyMap<string, Doc>): string {
 }
 
 /**
+ * The suffix of the n-th alarm of one second (n >= 1). `_1`..`_9` are SPEC 5's; from the tenth
+ * on, `_9`, then the number of digits minus one, then the number (`_10` -> `_9110`, `_99` ->
+ * `_9199`, `_100` -> `_92100`): so the ids of one second sort in creation order as plain strings,
+ * which is how Firestore and the app order them (a plain `_10` would sort before `_2`).
+ */
+export function sameSecondSuffix(n: number): string {
+  return n < 10 ? `_${n}` : `_9${String(n).length - 1}${n}`;
+}
+
+/**
  * The candidate ids of the second last asked for: `base`, `base_1`, `base_2`, ... A busy second
  * asks for them again and again, and a kept string is cheaper to look up than a new one (its
  * hash is known).
@@ -64,7 +75,7 @@ export function alarmIds(epochMs: number, count: number, existing: Pick<Readonly
   }
   const ids: string[] = [];
   for (let n = 0; ids.length < count; n++) {
-    const id = (candidates[n] ??= n === 0 ? base : `${base}_${n}`);
+    const id = (candidates[n] ??= n === 0 ? base : `${base}${sameSecondSuffix(n)}`);
     if (!existing.has(id)) ids.push(id);
   }
   return ids;
@@ -73,7 +84,8 @@ export function alarmIds(epochMs: number, count: number, existing: Pick<Readonly
 /**
  * The ids beyond the newest `MAX_ALARMS`: the largest ids in plain string order, which is the
  * order Firestore lists document ids in, so the app's first 20 are exactly the ones kept.
- * (Same-second suffixes sort as strings there too: `_10` before `_2`.)
+ * Within one second that is creation order (see `sameSecondSuffix`), so the last ones made in
+ * the oldest second go first.
  */
 export function excessIds(ids: Iterable<string>): string[] {
   const all = [...ids];

@@ -1,15 +1,18 @@
 /**
- * "Reported" (issue 3): a plain-text message on an MQTT error topic plus a Slack alert.
+ * "Reported" (issue 3): a message on an MQTT error topic plus a Slack alert. System warnings and
+ * errors are plain text (SPEC 2); an error for a device is JSON, as every message to a device
+ * (SPEC 4), in the original's shape `{"Producer":"server","command":"alert","msg":...}`: the car
+ * and the app parse what arrives on their topics as JSON.
  * Texts are cut to 200 characters, since they may embed what a device sent.
  */
 import { truncate } from '../protocol/errors.js';
 import type { Effect, LogLevel } from './effects.js';
 import { deviceTopic, type Topics } from './deps.js';
 
-function report(topic: string, label: string, text: string): Effect[] {
+function report(topic: string, label: string, text: string, asJson = false): Effect[] {
   const cut = truncate(text);
   return [
-    { type: 'mqtt.publish', topic, payload: cut },
+    { type: 'mqtt.publish', topic, payload: asJson ? deviceAlert(cut) : cut },
     { type: 'slack.alert', text: truncate(`${label}: ${text}`) },
   ];
 }
@@ -22,6 +25,9 @@ export const systemError = (topics: Topics, text: string): Effect[] => report(to
 
 /** An error about a message that `device` sent, on `webos/{device}/error`. */
 export const deviceError = (topics: Topics, device: string, text: string): Effect[] =>
-  report(deviceTopic(topics.deviceError, device), `error for ${device}`, text);
+  report(deviceTopic(topics.deviceError, device), `error for ${device}`, text, true);
+
+/** The original backend's error message to a device (its `alert_error`). */
+export const deviceAlert = (msg: string): string => JSON.stringify({ Producer: 'server', command: 'alert', msg });
 
 export const log = (level: LogLevel, msg: string): Effect => ({ type: 'log', level, msg: truncate(msg, 500) });

@@ -5,10 +5,11 @@
  */
 import { filter, type Observable } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeCommand, decodeEnvelope, type Command, type Envelope } from '../protocol/commands.js';
+import { COMMAND_NAMES, decodeCommand, decodeEnvelope, type Command, type Envelope } from '../protocol/commands.js';
+import { truncate } from '../protocol/errors.js';
 import { topicMatches } from '../protocol/topics.js';
 import { deviceError, log, warning } from './alerts.js';
-import { deviceTopic, type Deps, type Limits, type Topics } from './deps.js';
+import { DEFAULT_PRODUCERS, deviceTopic, type Deps, type Limits, type Producers, type Topics } from './deps.js';
 import type { Effect } from './effects.js';
 import { countUnknownUid, documentRefusal, limitsOf, refused, type UnknownUidWindows } from './limits.js';
 import { react } from './react.js';
@@ -17,6 +18,8 @@ import type { Doc, Observed, World } from './world.js';
 interface State {
   /** A face recognition runs; only one at a time (the camera and recogniser are single). */
   readonly facerBusy: boolean;
+  /** `start_facer` requests waiting for the running one to end (as the original: one after the other). */
+  readonly facerWaiting: number;
   /** Unknown-UID sign-ins answered per Producer this minute (limits.ts). */
   readonly unknownUid: UnknownUidWindows;
 }
@@ -27,6 +30,9 @@ interface Context {
   readonly limits: Limits;
   readonly now: number;
 }
+
+/** How many `start_facer` may wait behind the running one; more are refused (bounded memory). */
+export const FACER_QUEUE = 3;
 
 const CAMERA_TOPIC_DEVICE = 'camera';
 const CAR_DEVICE = 'car';
@@ -40,17 +46,45 @@ export function commands$(observed$: Observable<Observed>, deps: Deps): Observab
         (event.type === 'mqtt.message' && event.topic !== topics.serverStatus && topicMatches(topics.commands, event.topic)) ||
         event.type === 'face.result',
     ),
-    react<State, Observed>('commands', topics, { facerBusy: false, unknownUid: new Map() }, (state, { event, world }) => {
+    react<State, Observed>('commands', topics, { facerBusy: false, facerWaiting: 0, unknownUid: new Map() }, (state, { event, world }) => {
       if (event.type === 'face.result') return finishFacer(state, event.result, world, topics);
       if (event.type !== 'mqtt.message') return [state, []];
       const envelope = decodeEnvelope(event.payload);
       if (E.isLeft(envelope)) return [state, warning(topics, `ignored message on ${event.topic}: ${envelope.left.message}`)];
       const { envelope: env, body } = envelope.right;
+      if (ownTopic(env.Producer, topics)) {
+        return [state, warning(topics, `ignored ${truncate(JSON.stringify(env.command), 60)} from Producer ${env.Producer}: its reply topic is one of the system's own`)];
+      }
+      const refused = refusal(env, deps.settings.producers ?? DEFAULT_PRODUCERS);
+      if (refused !== undefined) return [state, deviceError(topics, env.Producer, refused)];
       const command = decodeCommand(env, body);
       if (E.isLeft(command)) return [state, deviceError(topics, env.Producer, command.left.message)];
       return run(state, env, command.right, world, { topics, limits, now: deps.scheduler.now() });
     }),
   );
+}
+
+/**
+ * A Producer whose reply or error topic is one the system itself listens to or commands the home
+ * on (`server` -> webos/server/info feeds our own input; `smarthome` -> webos/smarthome/info is
+ * the device command topic): answering it would publish JSON there. Derived from the topics, so
+ * it stays right when they are configured otherwise.
+ */
+function ownTopic(producer: string, topics: Topics): boolean {
+  const own = [topics.commands, topics.controls, topics.deviceCommand, ...(topics.status === '' ? [] : [topics.status])];
+  return [topics.reply, topics.deviceError].some((template) => {
+    const topic = deviceTopic(template, producer);
+    return own.some((filter) => topicMatches(filter, topic));
+  });
+}
+
+/** Why `env.Producer` may not send `env.command` (the Producer table), or undefined if it may. */
+function refusal(env: Envelope, producers: Producers): string | undefined {
+  if (!(COMMAND_NAMES as readonly string[]).includes(env.command)) return undefined; // unknown: decodeCommand says so
+  const allowed = producers[env.command] ?? [];
+  if (allowed.includes('*') || allowed.includes(env.Producer)) return undefined;
+  const from = allowed.length === 0 ? 'from no device' : `only from ${allowed.join(', ')}`;
+  return `${env.command} is not accepted from ${env.Producer} (accepted ${from})`;
 }
 
 function reply(topics: Topics, device: string, payload: string): Effect {
@@ -94,10 +128,14 @@ function run(state: State, env: Envelope, command: Command, world: World, contex
       return [state, [reply(topics, env.Producer, signinReply(user))]];
     }
     case 'start_facer':
-      if (state.facerBusy) {
-        return [state, deviceError(topics, env.Producer, 'start_facer: a face recognition is already running; try again when it ends')];
+      if (!state.facerBusy) return [{ ...state, facerBusy: true }, startFacer(topics)];
+      if (state.facerWaiting >= FACER_QUEUE) {
+        return [state, deviceError(topics, env.Producer, `start_facer: a face recognition runs and ${FACER_QUEUE} more wait; try again later`)];
       }
-      return [{ ...state, facerBusy: true }, [reply(topics, CAMERA_TOPIC_DEVICE, JSON.stringify(facerSign('start'))), { type: 'face.run' }]];
+      return [
+        { ...state, facerWaiting: state.facerWaiting + 1 },
+        [log('info', `start_facer from ${env.Producer} waits for the running recognition (${state.facerWaiting + 1} waiting)`)],
+      ];
     case 'add_schedule': {
       const schedules = world.docs.schedule_mode;
       const refusal = documentRefusal('schedule', command.doc, schedules.has(command.title), schedules.size, limits);
@@ -150,6 +188,10 @@ function facerSign(sign: 'start' | 'end'): Record<string, unknown> {
   return { Producer: 'server', command: 'facer_sign', sign };
 }
 
+function startFacer(topics: Topics): Effect[] {
+  return [reply(topics, CAMERA_TOPIC_DEVICE, JSON.stringify(facerSign('start'))), { type: 'face.run' }];
+}
+
 function finishFacer(state: State, result: string, world: World, topics: Topics): readonly [State, readonly Effect[]] {
   if (!state.facerBusy) return [state, [log('warn', `face result ${JSON.stringify(result)} arrived with no recognition running; ignored`)]];
   const user = world.docs.user_account.get(result);
@@ -162,5 +204,7 @@ function finishFacer(state: State, result: string, world: World, topics: Topics)
       payload: JSON.stringify({ Producer: 'server', command: 'return_facer', result, name }),
     },
   ];
+  // The next waiting request starts as this one's answer goes out.
+  if (state.facerWaiting > 0) return [{ ...state, facerWaiting: state.facerWaiting - 1 }, [...effects, ...startFacer(topics)]];
   return [{ ...state, facerBusy: false }, effects];
 }

@@ -47,6 +47,22 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = { docBytes: 16_384, schedules: 200, users: 200, unknownUidPerMin: 10 };
 
+/**
+ * Who may send which command (SPEC 4, the original's table): command -> Producers, `*` = anyone.
+ * A command missing from the table is accepted from nobody.
+ */
+export type Producers = Readonly<Record<string, readonly string[]>>;
+
+export const DEFAULT_PRODUCERS: Producers = {
+  signup: ['android', 'car'],
+  signin: ['android', 'car'],
+  start_facer: ['car'],
+  add_schedule: ['android', 'car'],
+  delete_schedule: ['android', 'car'],
+  test: ['*'],
+  alert: ['*'],
+};
+
 export interface PipelineSettings {
   /** IANA zone for schedules, alarm dates and the weather's update time. */
   readonly tz: string;
@@ -55,6 +71,9 @@ export interface PipelineSettings {
   readonly topics: Topics;
   /** Default DEFAULT_LIMITS (replays and specs need not set them). */
   readonly limits?: Limits;
+
+  /** Who may send which command; `DEFAULT_PRODUCERS` when not given (replays, benchmarks). */
+  readonly producers?: Producers;
 }
 
 /** Durable state from the previous run (empty on a first start and in replays). */

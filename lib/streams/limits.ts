@@ -8,15 +8,16 @@
  * same for every repeat, so the Slack sink posts it once and then summarises the repeats.
  */
 import { truncate } from '../protocol/errors.js';
+import { deviceAlert } from './alerts.js';
 import { DEFAULT_LIMITS, deviceTopic, type Limits, type Topics } from './deps.js';
 import type { Effect } from './effects.js';
 
 export const limitsOf = (settings: { readonly limits?: Limits }): Limits => settings.limits ?? DEFAULT_LIMITS;
 
-/** An error to `device` and one constant operator alert. */
+/** An error to `device` (JSON, as every message to a device) and one constant operator alert. */
 export function refused(topics: Topics, device: string, toSender: string, toOperator: string): Effect[] {
   return [
-    { type: 'mqtt.publish', topic: deviceTopic(topics.deviceError, device), payload: truncate(toSender) },
+    { type: 'mqtt.publish', topic: deviceTopic(topics.deviceError, device), payload: deviceAlert(truncate(toSender)) },
     { type: 'slack.alert', text: truncate(`limit: ${toOperator}`) },
   ];
 }

@@ -17,6 +17,7 @@ import { alarms$ } from './alarms.js';
 import { systemError } from './alerts.js';
 import { commands$ } from './commands.js';
 import { confirm$ } from './confirm.js';
+import { modes$ } from './modes.js';
 import type { Deps } from './deps.js';
 import type { Effect } from './effects.js';
 import type { Event } from './events.js';
@@ -37,6 +38,7 @@ export const STREAMS: Readonly<Record<string, Stream>> = {
   schedules: schedules$,
   weather: weather$,
   confirm: confirm$,
+  modes: modes$,
   service: service$,
 };
 

@@ -1,19 +1,24 @@
 /**
- * Schedules (SPEC 6, issue 7's restart rule). A schedule fires once per occurrence: at the first
- * tick inside its start minute or the minute after, on an active day, if enabled. An occurrence
- * that fell due while the service was down (after `resume.lastTickAt`) fires late if it is at
- * most SCHEDULE_GRACE_S old, else it is skipped and logged. What each schedule last handled
- * starts from `resume.scheduleFired` and is emitted as `state.schedule` effects to persist.
+ * Schedules (SPEC 6, issues 7 and 13). A schedule fires once per occurrence: at the first tick
+ * inside its start minute or the minute after, on an active day, if enabled. An occurrence that
+ * fell due while the service was down (after `resume.lastTickAt` and before this run started)
+ * fires late if it is at most SCHEDULE_GRACE_S old, else it is skipped and logged; one that
+ * passed while this run was up never fires late. What each schedule last handled starts from
+ * `resume.scheduleFired` and is emitted as `state.schedule` effects to persist.
  *
  * Times are compared on the local wall clock in minutes (see `wallMinutes`), so "07:30 every
- * Monday" means what the user sees on the clock.
+ * Monday" means what the user sees on the clock. Clock changes: an occurrence in a skipped hour
+ * is due when the clock jumps past it (`dueAt`), so it fires once at the first minute that
+ * exists; an occurrence in a repeated hour is one wall-clock minute, handled once.
  */
-import { filter, type Observable } from 'rxjs';
+import { defer, filter, type Observable } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { targetFrom, wouldChange } from '../protocol/appliance.js';
-import { decodeSchedule, ModeDoc, type Schedule } from '../protocol/documents.js';
+import { decodeMode, decodeSchedule, type ModeDoc, type Schedule } from '../protocol/documents.js';
+import type { DecodeError } from '../protocol/errors.js';
+import { ModeNumField } from '../protocol/fields.js';
 import { encode, type HomeCode } from '../protocol/home-code.js';
-import { localParts, wallMinutes, type LocalParts } from '../protocol/local-time.js';
+import { dueAt, localParts, wallMinutes, type LocalParts } from '../protocol/local-time.js';
 import { log, warning } from './alerts.js';
 import type { Deps, Topics } from './deps.js';
 import type { Effect } from './effects.js';
@@ -30,7 +35,12 @@ interface State {
   readonly warned: ReadonlyMap<string, string>;
   /** Per schedule, the latest occurrence handled (wall-clock minutes). */
   readonly handled: ReadonlyMap<string, number>;
+  /** Per one-off schedule reported as past when learned of, the version reported (its JSON). */
+  readonly past: ReadonlyMap<string, string>;
 }
+
+/** How long after it is due an occurrence still fires in a running service: its minute and the next. */
+const WINDOW_MS = 120_000;
 
 /** The latest occurrence at or before `now` (wall minutes), if any within the look-back. */
 export function latestOccurrence(s: Schedule, now: LocalParts): number | undefined {
@@ -54,56 +64,81 @@ function label(wall: number): string {
   return new Date(wall * 60000).toISOString().slice(0, 16).replace('T', ' ');
 }
 
-function findMode(n: number, modes: ReadonlyMap<string, Doc>): ModeDoc | undefined {
-  for (const doc of modes.values()) {
-    const mode = ModeDoc.decode(doc);
-    if (E.isRight(mode) && mode.right.modeNum === n) return mode.right;
+/**
+ * Mode n: the first `modes` document whose `modeNum` is n, decoded; a document with that number
+ * but a bad field is an error naming the field, not a missing mode.
+ */
+function findMode(n: number, modes: ReadonlyMap<string, Doc>): E.Either<string, ModeDoc> {
+  for (const [id, doc] of modes) {
+    if (!E.isRight(ModeNumField.decode(doc.modeNum)) || Number(doc.modeNum) !== n) continue;
+    return E.mapLeft((err: DecodeError) => err.message)(decodeMode(doc, `modes/${id}`));
   }
-  return undefined;
+  return E.left(`no document in modes defines mode ${n}`);
 }
 
 export function schedules$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
   const { topics, tz, scheduleGraceS } = deps.settings;
   const { lastTickAt } = deps.resume;
-  const aliveUntil = lastTickAt === undefined ? undefined : wallOf(localParts(lastTickAt, tz));
-  const initial: State = { schedules: new Map(), warned: new Map(), handled: new Map(Object.entries(deps.resume.scheduleFired)) };
+  const initial: State = {
+    schedules: new Map(),
+    warned: new Map(),
+    handled: new Map(Object.entries(deps.resume.scheduleFired)),
+    past: new Map(),
+  };
 
-  return observed$.pipe(
-    filter(({ event }) => event.type === 'clock.tick' || (event.type === 'firestore.doc' && event.collection === SCHEDULES)),
-    react<State, Observed>('schedules', topics, initial, (state, { event, world }) => {
-      if (event.type === 'firestore.doc') return updateDoc(state, event.id, event.data, topics);
-      const now = localParts(deps.scheduler.now(), tz);
-      const nowMinute = wallMinutes(now);
-      const nowWall = nowMinute + now.second / 60;
-      let handled = state.handled;
-      const effects: Effect[] = [];
-      for (const [id, schedule] of state.schedules) {
-        if (!schedule.enabled) continue;
-        const at = latestOccurrence(schedule, now);
-        if (at === undefined || at <= (handled.get(id) ?? -Infinity)) continue;
-        const inWindow = nowMinute - at <= 1;
-        const missedWhileDown = aliveUntil !== undefined && at > aliveUntil;
-        if (!inWindow && !missedWhileDown) continue; // passed while running but not enabled/known then
-        handled = new Map(handled).set(id, at);
-        effects.push({ type: 'state.schedule', id, occurrence: at });
-        if (!inWindow && (nowWall - at) * 60 > scheduleGraceS) {
-          effects.push(log('warn', `schedule ${id}: skipped the occurrence at ${label(at)}, missed while the service was down`));
-        } else {
-          if (!inWindow) effects.push(log('info', `schedule ${id}: firing the occurrence at ${label(at)} late, after a restart`));
-          effects.push(...fire(id, schedule, world, topics));
+  return defer(() => {
+    // The service was down from the previous run's last tick until now: only occurrences due in
+    // between are "missed while down" (SPEC 6), for the whole of this run.
+    const startedAt = deps.scheduler.now();
+    const missedWhileDown = (due: number): boolean => lastTickAt !== undefined && due > lastTickAt && due <= startedAt;
+    return observed$.pipe(
+      filter(({ event }) => event.type === 'clock.tick' || (event.type === 'firestore.doc' && event.collection === SCHEDULES)),
+      react<State, Observed>('schedules', topics, initial, (state, { event, world }) => {
+        if (event.type === 'firestore.doc') return updateDoc(state, event.id, event.data, topics);
+        const nowMs = deps.scheduler.now();
+        const now = localParts(nowMs, tz);
+        const nowMinute = wallMinutes(now);
+        let { handled, past } = state;
+        const effects: Effect[] = [];
+        for (const [id, schedule] of state.schedules) {
+          if (!schedule.enabled) continue;
+          const at = latestOccurrence(schedule, now);
+          if (at === undefined || at <= (handled.get(id) ?? -Infinity)) continue;
+          // Its minute or the next on the wall clock; or, after the clock jumped over it, the
+          // two minutes after the jump.
+          const due = nowMinute - at <= 1 ? undefined : dueAt(at, tz);
+          const inWindow = due === undefined || nowMs - due < WINDOW_MS;
+          if (!inWindow && !missedWhileDown(due!)) {
+            // Passed while this run was up, before the schedule was known or enabled: never late.
+            const version = schedule.when.repeat ? undefined : JSON.stringify(world.docs.schedule_mode.get(id) ?? null);
+            if (version !== undefined && past.get(id) !== version) {
+              past = new Map(past).set(id, version);
+              effects.push(...warning(topics, `schedule ${id}: its one-off time ${label(at)} had passed when the service learned of it; it will not run`));
+            }
+            continue;
+          }
+          handled = new Map(handled).set(id, at);
+          effects.push({ type: 'state.schedule', id, occurrence: at });
+          if (!inWindow && (nowMs - due!) / 1000 > scheduleGraceS) {
+            effects.push(log('warn', `schedule ${id}: skipped the occurrence at ${label(at)}, missed while the service was down`));
+          } else {
+            if (!inWindow) effects.push(log('info', `schedule ${id}: firing the occurrence at ${label(at)} late, after a restart`));
+            effects.push(...fire(id, schedule, world, topics));
+          }
+          if (!schedule.when.repeat) effects.push({ type: 'firestore.delete', collection: SCHEDULES, id });
         }
-        if (!schedule.when.repeat) effects.push({ type: 'firestore.delete', collection: SCHEDULES, id });
-      }
-      return [handled === state.handled ? state : { ...state, handled }, effects];
-    }),
-  );
-}
-
-function wallOf(p: LocalParts): number {
-  return wallMinutes(p) + p.second / 60;
+        return [handled === state.handled && past === state.past ? state : { ...state, handled, past }, effects];
+      }),
+    );
+  });
 }
 
 function updateDoc(state: State, id: string, data: Doc | null, topics: Topics): readonly [State, readonly Effect[]] {
+  if (data === null && state.past.has(id)) {
+    const past = new Map(state.past);
+    past.delete(id);
+    state = { ...state, past };
+  }
   const schedules = new Map(state.schedules);
   if (data === null) {
     schedules.delete(id);
@@ -131,10 +166,8 @@ function fire(id: string, schedule: Schedule, world: World, topics: Topics): Eff
     target = targetFrom(schedule, 0);
   } else {
     const mode = findMode(schedule.modeNum, world.docs.modes);
-    if (mode === undefined) {
-      return warning(topics, `schedule ${id} uses mode ${schedule.modeNum}, which no document in modes defines; nothing sent`);
-    }
-    target = targetFrom(mode, schedule.modeNum);
+    if (E.isLeft(mode)) return warning(topics, `schedule ${id} uses mode ${schedule.modeNum}: ${mode.left}; nothing sent`);
+    target = targetFrom(mode.right, schedule.modeNum);
   }
   if (world.status !== undefined && !wouldChange(world.status, target)) {
     return [log('info', `schedule ${id}: ${encode(target)} would change nothing; not sent`)];

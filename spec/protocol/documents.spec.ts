@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeSchedule, ModeDoc, UserDoc } from '../../lib/protocol/documents.js';
+import { decodeMode, decodeSchedule, ModeDoc, UserDoc } from '../../lib/protocol/documents.js';
 import { leftOf, rightOf } from './helpers.js';
 
 const WEEKDAYS = [false, true, true, true, true, true, false];
@@ -102,6 +102,36 @@ describe('documents', () => {
     it('rejects a document that is not an object', () => {
       expect(E.isLeft(decodeSchedule(null))).to.equal(true);
       expect(E.isLeft(decodeSchedule('wake'))).to.equal(true);
+    });
+  });
+
+  describe('null is absent (the Android app saves optional fields as null)', () => {
+    it('decodes a repeating schedule as the app saves it: activeDate, name and unused fields null', () => {
+      const saved = { ...repeating, name: null, activeDate: null, lightBrightness: null, lightColor: null, lightMode: null, gasValveEnable: null };
+      const s = rightOf(decodeSchedule(saved));
+      expect(s.when).to.deep.equal({ repeat: true, daysOfWeek: WEEKDAYS });
+      expect([s.lightBrightness, s.lightColor, s.gasValveEnable]).to.deep.equal([undefined, undefined, undefined]);
+    });
+
+    it('decodes a one-off with daysOfWeek null, and a null modeNum as 0', () => {
+      const s = rightOf(decodeSchedule({ ...oneOff, daysOfWeek: null, modeNum: null }));
+      expect([s.when, s.modeNum]).to.deep.equal([{ repeat: false, date: '20210922' }, 0]);
+    });
+
+    it('reads daysOfWeek only when repeat is true and activeDate only when it is false', () => {
+      expect(rightOf(decodeSchedule({ ...repeating, activeDate: 'someday' })).when.repeat).to.equal(true);
+      expect(rightOf(decodeSchedule({ ...oneOff, daysOfWeek: 'weekends' })).when.repeat).to.equal(false);
+      expect(leftOf(decodeSchedule({ ...repeating, daysOfWeek: null })).message).to.equal(
+        'schedule: daysOfWeek: expected 7 booleans (Sunday first) when repeat is true, got nothing',
+      );
+      expect(leftOf(decodeSchedule({ ...oneOff, activeDate: '2021.02.30' })).message).to.equal(
+        'schedule: activeDate: expected date "YYYY.MM.DD", got "2021.02.30"',
+      );
+    });
+
+    it('decodes a mode with null fields, and names a field that is really wrong', () => {
+      expect(rightOf(decodeMode({ modeNum: 2, modeName: '수면', lightColor: null, lightEnable: true }))).to.deep.equal({ modeNum: 2, modeName: '수면', lightEnable: 1 });
+      expect(leftOf(decodeMode({ modeNum: 2, lightColor: 'red' }, 'modes/sleep')).message).to.equal('modes/sleep: lightColor: expected digit 0-9, got "red"');
     });
   });
 

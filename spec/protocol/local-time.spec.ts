@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { alarmDate, checkZone, isoLocal, localParts, offsetMinutes, wallMinutes } from '../../lib/protocol/local-time.js';
+import { alarmDate, checkZone, dueAt, isoLocal, localParts, offsetMinutes, wallMinutes } from '../../lib/protocol/local-time.js';
 
 const SEOUL = 'Asia/Seoul';
 const at = (iso: string): number => Date.parse(iso);
@@ -106,6 +106,24 @@ describe('local-time', () => {
     it('checkZone accepts IANA zones and throws a RangeError for unknown ones', () => {
       expect(() => checkZone(SEOUL)).not.to.throw();
       expect(() => checkZone('Mars/Olympus_Mons')).to.throw(RangeError);
+    });
+  });
+
+  describe('dueAt: when the wall clock first reads a minute', () => {
+    const wall = (y: number, mo: number, d: number, h: number, mi: number) => Date.UTC(y, mo - 1, d, h, mi) / 60000;
+    it('is the instant of that minute on an ordinary day', () => {
+      expect(dueAt(wall(2021, 9, 22, 7, 30), 'Asia/Seoul')).to.equal(Date.parse('2021-09-22T07:30:00+09:00'));
+    });
+    it('is the jump itself for a minute the clock skips (spring forward)', () => {
+      // New York, 14 March 2021: 01:59:59 EST is followed by 03:00:00 EDT.
+      expect(dueAt(wall(2021, 3, 14, 2, 30), 'America/New_York')).to.equal(Date.parse('2021-03-14T03:00:00-04:00'));
+      expect(dueAt(wall(2021, 3, 14, 2, 0), 'America/New_York')).to.equal(Date.parse('2021-03-14T03:00:00-04:00'));
+      // Berlin, 28 March 2021: 02:00 CET becomes 03:00 CEST.
+      expect(dueAt(wall(2021, 3, 28, 2, 59), 'Europe/Berlin')).to.equal(Date.parse('2021-03-28T03:00:00+02:00'));
+    });
+    it('is the first of the two for a minute the clock shows twice (fall back)', () => {
+      expect(dueAt(wall(2021, 11, 7, 1, 30), 'America/New_York')).to.equal(Date.parse('2021-11-07T01:30:00-04:00'));
+      expect(dueAt(wall(2021, 10, 31, 2, 15), 'Europe/Berlin')).to.equal(Date.parse('2021-10-31T02:15:00+02:00'));
     });
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,7 +63,7 @@ describe('makeFaceDriver (real child processes)', function () {
     }
   });
 
-  it('answers the first line of the standard output', async () => {
+  it('answers the last non-empty line of the standard output', async () => {
     const logs = captureLogs();
     expect(await runOnce({ command: node('prints-uid.mjs') }, logs.logger)).to.deep.equal(result('u1-kitchen'));
     expect(logs.lines().map((l) => l.msg)).to.deep.equal(['face recogniser answered "u1-kitchen"']);
@@ -135,13 +135,50 @@ describe('makeFaceDriver (real child processes)', function () {
     ]);
   });
 
-  it('keeps the backend secrets out of the program environment', async () => {
-    const saved = { ...process.env };
-    Object.assign(process.env, { SLACK_WEBHOOK_URL: 'http://127.0.0.1:1/hook', OPENWEATHER_API_KEY: 'k', FACE_SPEC_VAR: 'passed' });
+  it('answers the UID a recogniser like the original writes to its result file, after a slow start with progress on stdout', async () => {
+    const logs = captureLogs();
+    const options = { command: node('like-original.mjs', 'Xk3pQ9', '400'), cwd: dir, resultFile: 'face.result' };
+    expect(await runOnce(options, logs.logger)).to.deep.equal(result('Xk3pQ9'));
+    expect(logs.lines().map((l) => l.msg)).to.deep.equal(['face recogniser answered "Xk3pQ9"']);
+    // Without the result file setting the same program's last line is no UID worth having: it is
+    // "detected Person is :  hyeon", which shows why the setting exists.
+    expect(await runOnce({ command: node('like-original.mjs', 'Xk3pQ9', '0'), cwd: dir })).to.deep.equal(result('detected Person is :  hyeon'));
+  });
+
+  it('never takes an old result file for a new answer: it is removed before the run', async () => {
+    writeFileSync(join(dir, 'face.result'), 'old-uid\n1630913305.574249');
+    const logs = captureLogs();
+    expect(await runOnce({ command: node('prints-uid.mjs'), cwd: dir, resultFile: 'face.result' }, logs.logger)).to.deep.equal(result('fail'));
+    expect(String(logs.lines()[0]?.msg)).to.match(/no result file .*face\.result after the program exited \(ENOENT\)/);
+  });
+
+  it('gives the program an allow-list environment: PATH, HOME, LANG and FACE_ENV, never a secret or a URL with credentials', async () => {
+    const names = ['SLACK_WEBHOOK_URL', 'OPENWEATHER_API_KEY', 'MQTT_PASSWORD', 'MQTT_URL', 'FACE_SPEC_VAR', 'FACE_SPEC_URL', 'FACE_SPEC_OTHER', 'LANG'];
+    const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+    Object.assign(process.env, {
+      SLACK_WEBHOOK_URL: 'http://127.0.0.1:1/hook',
+      OPENWEATHER_API_KEY: 'k',
+      MQTT_PASSWORD: 'pw',
+      MQTT_URL: 'mqtt://backend:pw@127.0.0.1:1883',
+      FACE_SPEC_VAR: 'passed',
+      FACE_SPEC_URL: 'http://user:secret@127.0.0.1:9/x',
+      FACE_SPEC_OTHER: 'not named',
+      LANG: 'ko_KR.UTF-8',
+    });
+    const logs = captureLogs();
     try {
-      expect(await runOnce({ command: node('prints-env.mjs') })).to.deep.equal(result('no-secrets:passed'));
+      const file = join(dir, 'env.json');
+      const env = ['FACE_SPEC_VAR', 'FACE_SPEC_URL', 'MQTT_PASSWORD', 'MQTT_URL'];
+      expect(await runOnce({ command: node('prints-env.mjs', file), env }, logs.logger)).to.deep.equal(result('env-written'));
+      const seen = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+      // What the child sees is exactly the allow-list (HOME only where the service has one).
+      const expected = ['FACE_SPEC_VAR', 'LANG', 'PATH', ...(process.env.HOME === undefined ? [] : ['HOME'])];
+      expect(Object.keys(seen).sort()).to.deep.equal(expected.sort());
+      expect(seen).to.include({ FACE_SPEC_VAR: 'passed', LANG: 'ko_KR.UTF-8', PATH: process.env.PATH });
+      expect(JSON.stringify(seen)).not.to.match(/pw|secret|hook|not named/);
+      expect(logs.lines().map((l) => l.msg)).to.include('not passed to the face recogniser (a secret, or a URL with credentials): FACE_SPEC_URL, MQTT_PASSWORD, MQTT_URL');
     } finally {
-      for (const name of ['SLACK_WEBHOOK_URL', 'OPENWEATHER_API_KEY', 'FACE_SPEC_VAR']) {
+      for (const name of names) {
         if (saved[name] === undefined) delete process.env[name];
         else process.env[name] = saved[name];
       }

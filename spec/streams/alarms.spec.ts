@@ -56,9 +56,22 @@ describe('streams/alarms', () => {
     expect(excessIds(ids.reverse())).to.deep.equal(['8000000020', '8000000021', '8000000022']);
   });
 
-  it("orders ids as Firestore lists them (plain strings), so the app's first 20 are the ones kept", () => {
-    const ids = [ID0, ...Array.from({ length: 11 }, (_, i) => `${ID0}_${i + 1}`), ...Array.from({ length: 10 }, (_, i) => `800000000${i}`)];
-    expect(excessIds(ids)).to.deep.equal([`${ID0}_8`, `${ID0}_9`]);
+  it('names the alarms of one second so that they sort in creation order as strings; _1.._9 as SPEC 5', () => {
+    const ids = alarmIds(T0, 120, new Set());
+    expect(ids.slice(0, 12)).to.deep.equal([ID0, ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => `${ID0}_${n}`), `${ID0}_9110`, `${ID0}_9111`]);
+    expect(ids[99]).to.equal(`${ID0}_9199`);
+    expect(ids[100]).to.equal(`${ID0}_92100`);
+    expect([...ids].sort()).to.deep.equal(ids);
+    expect(new Set(ids).size).to.equal(120);
+    // A later second still sorts before all of them (newest first).
+    expect(alarmIds(T0 + 1000, 1, new Set())[0]! < ids[0]!).to.equal(true);
+  });
+
+  it("orders ids as Firestore lists them (plain strings): the app's first 20 are the ones kept, the last made of the oldest second go", () => {
+    const older = alarmIds(T0 - 1000, 12, new Set());
+    const newer = alarmIds(T0, 10, new Set());
+    expect(excessIds([...older, ...newer].reverse())).to.deep.equal([older[10], older[11]]);
+    expect(older[10]).to.equal(`${String(Number(ID0) + 1)}_9110`);
   });
 
   it('deletes the oldest alarm docs once there are more than 20', () => {

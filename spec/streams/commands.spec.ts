@@ -1,6 +1,7 @@
 import { expect } from 'chai';
-import { commands$ } from '../../lib/streams/commands.js';
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
+import { deviceAlert } from '../../lib/streams/alerts.js';
+import { commands$, FACER_QUEUE } from '../../lib/streams/commands.js';
+import { DEFAULT_PRODUCERS, DEFAULT_TOPICS } from '../../lib/streams/deps.js';
 import type { Effect } from '../../lib/streams/effects.js';
 import type { Event } from '../../lib/streams/events.js';
 import { observe } from '../../lib/streams/world.js';
@@ -48,7 +49,7 @@ describe('streams/commands', () => {
 
   it('answers signin of an unknown UID with an error to the device and to Slack', () => {
     check('-s-', { s: command({ Producer: 'car', command: 'signin', UID: 'nobody' }) }, '-(ab)-', {
-      a: pub('webos/car/error', 'signin: unknown UID "nobody"'),
+      a: pub('webos/car/error', { Producer: 'server', command: 'alert', msg: 'signin: unknown UID "nobody"' }),
       b: slack('error for car: signin: unknown UID "nobody"'),
     });
   });
@@ -94,7 +95,7 @@ describe('streams/commands', () => {
   it('answers an unknown command on webos/{Producer}/error, naming the known ones', () => {
     const [first] = effectsOf([command({ Producer: 'android', command: 'dance' })]);
     expect(first).to.include({ type: 'mqtt.publish', topic: 'webos/android/error' });
-    expect((first as { payload: string }).payload).to.match(/unknown command "dance".*signin/);
+    expect(JSON.parse((first as { payload: string }).payload).msg).to.match(/unknown command "dance".*signin/);
   });
 
   it('answers a handler with a missing or invalid field on webos/{Producer}/error', () => {
@@ -140,16 +141,61 @@ describe('streams/commands', () => {
     }
   });
 
-  it('refuses a second start_facer while one runs, and accepts one after the result', () => {
-    const effects = mqttOnly(
-      effectsOf([
-        command({ Producer: 'car', command: 'start_facer' }),
-        command({ Producer: 'android', command: 'start_facer' }),
-        { type: 'face.result', result: 'none' },
-        command({ Producer: 'car', command: 'start_facer' }),
-      ]),
-    ).map((e) => (e as { topic: string }).topic);
-    expect(effects).to.deep.equal(['webos/camera/info', 'webos/android/error', 'webos/camera/info', 'webos/car/info', 'webos/camera/info']);
+  it('queues a start_facer that arrives while one runs and starts it as the first one is answered', () => {
+    const start = command({ Producer: 'car', command: 'start_facer' });
+    const effects = effectsOf([start, start, { type: 'face.result', result: 'none' }, { type: 'face.result', result: 'fail' }, start]);
+    const shown = effects.filter((e) => e.type !== 'log').map((e) => (e.type === 'mqtt.publish' ? `${e.topic} ${JSON.parse(e.payload).sign ?? JSON.parse(e.payload).result}` : e.type));
+    expect(shown).to.deep.equal([
+      'webos/camera/info start', 'face.run', // first request
+      'webos/camera/info end', 'webos/car/info none', 'webos/camera/info start', 'face.run', // its answer, then the waiting one
+      'webos/camera/info end', 'webos/car/info fail', // the second's answer; nothing waits
+      'webos/camera/info start', 'face.run', // a later one starts at once
+    ]);
+  });
+
+  it(`refuses a start_facer beyond ${FACER_QUEUE} waiting, with a JSON error for the car`, () => {
+    const start = command({ Producer: 'car', command: 'start_facer' });
+    const effects = mqttOnly(effectsOf(Array.from({ length: FACER_QUEUE + 2 }, () => start)));
+    expect(effects.map((e) => (e as { topic: string }).topic)).to.deep.equal(['webos/camera/info', 'webos/car/error']);
+    expect(JSON.parse((effects[1] as { payload: string }).payload)).to.deep.equal({
+      Producer: 'server',
+      command: 'alert',
+      msg: `start_facer: a face recognition runs and ${FACER_QUEUE} more wait; try again later`,
+    });
+  });
+
+  it('accepts each command only from the Producers of the table (SPEC 4 defaults)', () => {
+    const from = (Producer: string, body: Record<string, unknown>) => mqttOnly(effectsOf([doc('user_account', 'u1', { name: 'Kim' }), command({ Producer, ...body })]));
+    const start = { command: 'start_facer' };
+    const signin = { command: 'signin', UID: 'u1' };
+    expect(from('android', start).map((e) => (e as { topic: string }).topic)).to.deep.equal(['webos/android/error']);
+    expect(JSON.parse((from('android', start)[0] as { payload: string }).payload).msg).to.equal('start_facer is not accepted from android (accepted only from car)');
+    expect(from('fridge', signin).map((e) => (e as { topic: string }).topic)).to.deep.equal(['webos/fridge/error']);
+    expect(from('car', signin).map((e) => (e as { topic: string }).topic)).to.deep.equal(['webos/car/info']);
+    expect(from('android', signin).map((e) => (e as { topic: string }).topic)).to.deep.equal(['webos/android/info']);
+    expect(mqttOnly(effectsOf([command({ Producer: 'fridge', command: 'test' })]))).to.deep.equal([]);
+  });
+
+  it('takes its Producer table from the settings', () => {
+    const ts = testScheduler();
+    const out: Effect[] = [];
+    ts.run(({ cold }) => {
+      const deps = makeDeps(ts, { settings: { producers: { ...DEFAULT_PRODUCERS, start_facer: ['car', 'android'], signin: [] } } });
+      const events = cold<Event>('ab', { a: command({ Producer: 'android', command: 'start_facer' }), b: command({ Producer: 'car', command: 'signin', UID: 'u1' }) });
+      commands$(events.pipe(observe(DEFAULT_TOPICS)), deps).subscribe((e) => out.push(e));
+    });
+    const published = mqttOnly(out) as Array<{ topic: string; payload: string }>;
+    expect(published.map((e) => e.topic)).to.deep.equal(['webos/camera/info', 'webos/car/error']);
+    expect(JSON.parse(published[1]!.payload).msg).to.equal('signin is not accepted from car (accepted from no device)');
+  });
+
+  it('refuses the Producers server and smarthome with a warning and publishes nothing to their topics', () => {
+    for (const Producer of ['server', 'smarthome']) {
+      const effects = effectsOf([doc('user_account', 'u1', { name: 'Kim' }), command({ Producer, command: 'signin', UID: 'u1' })]);
+      const published = mqttOnly(effects) as Array<{ topic: string; payload: string }>;
+      expect(published.map((e) => e.topic), Producer).to.deep.equal(['data/error/warning']);
+      expect(published[0]!.payload).to.equal(`ignored "signin" from Producer ${Producer}: its reply topic is one of the system's own`);
+    }
   });
 
   it('ignores a face result nobody asked for (logged)', () => {
@@ -198,8 +244,8 @@ describe('streams/commands limits (issue 14)', () => {
 
   it('refuses a document larger than the limit, with an error to the sender and a constant alert', () => {
     run('a 8ms b', { a: schedule('big', { name: 'x'.repeat(300) }), b: schedule('big', { name: 'y'.repeat(400) }) }, '(ef) 5ms (gf)', {
-      e: pub('webos/android/error', 'add_schedule: the schedule is 400 bytes as JSON, more than the 200 allowed; it was not saved'),
-      g: pub('webos/android/error', 'add_schedule: the schedule is 500 bytes as JSON, more than the 200 allowed; it was not saved'),
+      e: pub('webos/android/error', deviceAlert('add_schedule: the schedule is 400 bytes as JSON, more than the 200 allowed; it was not saved')),
+      g: pub('webos/android/error', deviceAlert('add_schedule: the schedule is 500 bytes as JSON, more than the 200 allowed; it was not saved')),
       f: slack('limit: android: a schedule larger than 200 bytes (LIMIT_DOC_BYTES) was refused'),
     });
   });
@@ -211,7 +257,7 @@ describe('streams/commands limits (issue 14)', () => {
       c: schedule('s3'),
       d: schedule('s2'),
     }, '-----(ef) 6ms (sl)', {
-      e: pub('webos/android/error', 'add_schedule: there are already 2 schedules, the most allowed; delete one first (this schedule was not saved)'),
+      e: pub('webos/android/error', deviceAlert('add_schedule: there are already 2 schedules, the most allowed; delete one first (this schedule was not saved)')),
       f: slack('limit: android: a new schedule was refused: the 2 schedules allowed (LIMIT_SCHEDULES) exist'),
       s: saved('s2'),
       l: log('android added schedule s2'),
@@ -221,7 +267,7 @@ describe('streams/commands limits (issue 14)', () => {
       b: doc('user_account', 'u2', { name: 'B' }),
       c: command({ Producer: 'car', command: 'signup', UID: 'u3', name: 'C' }),
     }, '-----(ef)-', {
-      e: pub('webos/car/error', 'signup: there are already 2 users, the most allowed; delete one first (this user was not saved)'),
+      e: pub('webos/car/error', deviceAlert('signup: there are already 2 users, the most allowed; delete one first (this user was not saved)')),
       f: slack('limit: car: a new user was refused: the 2 users allowed (LIMIT_USERS) exist'),
     });
   });
@@ -232,13 +278,13 @@ describe('streams/commands limits (issue 14)', () => {
       a: signin('car', 'x1'), b: signin('car', 'x2'), c: signin('car', 'x3'), d: signin('car', 'x4'), e: signin('android', 'x5'),
       f: signin('car', 'x6'), g: signin('car', 'x7'),
     }, '(12)(34)(LM)----(56) 59997ms (78)(9X)', {
-      1: pub('webos/car/error', 'signin: unknown UID "x1"'), 2: slack('error for car: signin: unknown UID "x1"'),
-      3: pub('webos/car/error', 'signin: unknown UID "x2"'), 4: slack('error for car: signin: unknown UID "x2"'),
-      L: pub('webos/car/error', 'signin: more than 2 unknown UIDs this minute; further sign-ins with unknown UIDs get no answer until the minute ends'),
+      1: pub('webos/car/error', deviceAlert('signin: unknown UID "x1"')), 2: slack('error for car: signin: unknown UID "x1"'),
+      3: pub('webos/car/error', deviceAlert('signin: unknown UID "x2"')), 4: slack('error for car: signin: unknown UID "x2"'),
+      L: pub('webos/car/error', deviceAlert('signin: more than 2 unknown UIDs this minute; further sign-ins with unknown UIDs get no answer until the minute ends')),
       M: slack("limit: car: more than 2 sign-ins with unknown UIDs in a minute (LIMIT_UNKNOWN_UID_PER_MIN); the rest of the minute's are not answered"),
-      5: pub('webos/android/error', 'signin: unknown UID "x5"'), 6: slack('error for android: signin: unknown UID "x5"'),
-      7: pub('webos/car/error', 'signin: unknown UID "x6"'), 8: slack('error for car: signin: unknown UID "x6"'),
-      9: pub('webos/car/error', 'signin: unknown UID "x7"'), X: slack('error for car: signin: unknown UID "x7"'),
+      5: pub('webos/android/error', deviceAlert('signin: unknown UID "x5"')), 6: slack('error for android: signin: unknown UID "x5"'),
+      7: pub('webos/car/error', deviceAlert('signin: unknown UID "x6"')), 8: slack('error for car: signin: unknown UID "x6"'),
+      9: pub('webos/car/error', deviceAlert('signin: unknown UID "x7"')), X: slack('error for car: signin: unknown UID "x7"'),
     });
   });
 });
