@@ -16,6 +16,8 @@ import { startBroker, type EmbeddedBroker } from './broker.js';
 import type { Config } from './config.js';
 import { startHttp, type HttpEndpoint, type SourceState } from './http.js';
 import type { Logger } from './log.js';
+import { CheckpointTracker, keepCheckpoint } from './journal/checkpoint.js';
+import { EventJournal } from './journal/events.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { isoLocal } from './protocol/local-time.js';
 import { encodeEventLine } from './protocol/recording.js';
@@ -28,7 +30,7 @@ import { makeRtdbDriver } from './sinks/rtdb.js';
 import { makeSlackDriver } from './sinks/slack.js';
 import { loadState, makeStateDriver } from './sinks/state.js';
 import { COLLECTIONS, fromFirestore } from './sources/firestore.js';
-import { fromMqtt } from './sources/mqtt.js';
+import { acknowledge, fromMqtt } from './sources/mqtt.js';
 import { connectionState, redactUrl, shareMqttConnection } from './sources/mqtt-connection.js';
 import { fromRtdb, PATHS } from './sources/rtdb.js';
 import { fromWeather } from './sources/weather.js';
@@ -152,6 +154,24 @@ export async function startService(config: Config, logger: Logger, options: Serv
     closers.push(() => store.close());
     health.set('store', { up: true });
 
+    // ---- the event journal (docs/storage.md) ----
+    const opened = await EventJournal.open(config.dataDir, {
+      logger, tz: config.tz, fsyncMs: config.events.fsyncMs, retainDays: config.events.retainDays, maxBytes: config.events.maxMb * 1024 * 1024,
+    }).catch((err: unknown) => {
+      throw new StartupError(`cannot open the event journal: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    const { journal } = opened;
+    closers.push(async () => journal.close());
+    const resume = loadState(config.dataDir, logger);
+    const tracker = new CheckpointTracker(opened.checkpoint);
+    tracker.setStatus(resume.status);
+    const scheduleFired: Record<string, number> = { ...resume.scheduleFired };
+    journal.start(resume, Date.now(), opened.checkpoint.seq);
+    let journalFailed = false;
+    const checkpoints = keepCheckpoint(tracker, (c) => journal.saveCheckpoint(c), 1000, (err) =>
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'event journal: cannot save the checkpoint'));
+    closers.push(async () => checkpoints.stop());
+
     // ---- sources ----
     const { topics } = config;
     const connection$ = shareMqttConnection({
@@ -161,6 +181,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
       password: config.mqtt.password,
       status: { topic: topics.serverStatus, online: 'online', offline: 'offline' },
       logger,
+      // a message is acknowledged once journaled, so one that comes before the source listens waits
+      holdUnhandled: true,
     });
     const inbound = [topics.commands, topics.controls, ...(topics.status === '' ? [] : [topics.status])];
     const report = (text: string): void => alert('error', text);
@@ -194,7 +216,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       timer(STORE_LOAD_WAIT_MS).pipe(tap(() => logger.warn(`the store's first state did not arrive within ${STORE_LOAD_WAIT_MS / 1000} s; handling MQTT messages without it`))),
     );
     const events$: Observable<Event> = merge(
-      supervised('mqtt', fromMqtt(connection$, inbound, { qos: config.mqtt.qos, acceptRetained: topics.status === '' ? [] : [topics.status] }), report)
+      supervised('mqtt', fromMqtt(connection$, inbound, { qos: config.mqtt.qos, acceptRetained: topics.status === '' ? [] : [topics.status], manualAck: true }), report)
         .pipe(holdUntil(storeLoaded$)),
       supervised('firestore', fromFirestore(store.docs, COLLECTIONS, listeners), report),
       supervised('rtdb', fromRtdb(store.tree, PATHS, listeners), report),
@@ -236,14 +258,30 @@ export async function startService(config: Config, logger: Logger, options: Serv
           metrics.eventsIn.inc({ source: sourceOf(event) });
           if (event.type === 'weather.result') health.set('weather', { up: true });
           if (event.type === 'weather.failure') health.set('weather', { up: false, reason: event.reason });
+          const now = Date.now();
           if (recording !== undefined) {
-            const line = encodeEventLine(event, isoLocal(Date.now(), config.tz));
+            const line = encodeEventLine(event, isoLocal(now, config.tz));
             if (line !== null) recording.write(`${line}\n`);
           }
+          // Journal first (to the OS), acknowledge to the broker next, handle last.
+          let seq: number | undefined;
+          try {
+            seq = event.type === 'clock.tick'
+              ? journal.tick(now, () => ({ scheduleFired, lastTickAt: now, ...(tracker.trackedStatus === undefined ? {} : { status: tracker.trackedStatus }) }), () => tracker.checkpoint.seq)
+              : journal.append(event, now);
+            journalFailed = false;
+          } catch (err) {
+            // A failing disk must not stop the home: the event is still handled (and acknowledged).
+            if (!journalFailed) alert('error', `cannot write the event journal (${err instanceof Error ? err.message : String(err)}); events are handled without it`);
+            journalFailed = true;
+          }
+          acknowledge(event);
+          if (seq !== undefined) tracker.begin(seq, event);
           // Effects of a command are emitted while it is handled: mark them for the latency metric.
           commandStarted = event.type === 'mqtt.message' && topicMatches(topics.commands, event.topic) ? performance.now() : undefined;
           subscriber.next(event);
           commandStarted = undefined;
+          tracker.end();
         },
         error: (err: unknown) => subscriber.error(err),
         complete: () => subscriber.complete(),
@@ -251,7 +289,6 @@ export async function startService(config: Config, logger: Logger, options: Serv
       return () => sub.unsubscribe();
     });
 
-    const resume = loadState(config.dataDir, logger);
     const deps: Deps = {
       scheduler: asyncScheduler,
       settings: { tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics },
@@ -261,6 +298,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
       tap((effect) => {
         if (commandStarted !== undefined && effect.type === 'mqtt.publish') started.set(effect, commandStarted);
         if (effect.type === 'log') logger[effect.level](effect.msg);
+        if (effect.type === 'state.schedule') scheduleFired[effect.id] = effect.occurrence;
+        tracker.effect(effect);
       }),
       share(),
     );
@@ -294,6 +333,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     function handleReport(r: SinkReport): void {
       switch (r.kind) {
         case 'done': {
+          tracker.settled(r.effect);
           metrics.effectsOut.inc({ sink: r.sink });
           const t0 = started.get(r.effect);
           if (t0 !== undefined) {
@@ -303,6 +343,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           return;
         }
         case 'failed':
+          tracker.settled(r.effect);
           metrics.errors.inc({ kind: `sink.${r.sink}` });
           logger.warn({ sink: r.sink, effect: r.effect.type }, `${r.sink}: ${r.error}`);
           return;
@@ -345,6 +386,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           if ((await Promise.race([finished, timeout])) === 'timeout') {
             logger.warn(`pending effects did not finish within ${config.shutdownTimeoutS} s; stopping anyway`);
           }
+          await checkpoints.flush();
           await closeAll();
           logger.info('stopped');
         })();
