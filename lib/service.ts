@@ -35,6 +35,7 @@ import { connectionState, redactUrl, shareMqttConnection } from './sources/mqtt-
 import { fromRtdb, PATHS } from './sources/rtdb.js';
 import { fromWeather } from './sources/weather.js';
 import { openStore, type Store } from './store/index.js';
+import { lockDir, LockedError } from './store/lock.js';
 import type { Deps } from './streams/deps.js';
 import type { Effect } from './streams/effects.js';
 import type { Event } from './streams/events.js';
@@ -130,6 +131,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
   };
 
   try {
+    // ---- one process per DATA_DIR (a lock the OS releases when the process dies: lib/store/lock.ts) ----
+    mkdirSync(config.dataDir, { recursive: true });
+    const dataLock = await lockDir(config.dataDir, 'DATA_DIR').catch((err: unknown) => {
+      throw err instanceof LockedError ? new StartupError(err.message) : err;
+    });
+    closers.push(() => dataLock.release());
+
     // ---- the broker ----
     let broker: EmbeddedBroker | undefined;
     let mqttUrl = config.mqtt.url;
