@@ -28,6 +28,26 @@ export class EpochVirtualScheduler extends VirtualTimeScheduler {
   }
 }
 
+/**
+ * The events of `timeline`, each at its instant on `scheduler` (in order; one that is late for
+ * its instant comes at once), after `first` (emitted at subscription).
+ */
+export function onVirtualClock(scheduler: EpochVirtualScheduler, timeline: readonly Recorded[], first: readonly Event[] = []): Observable<Event> {
+  return new Observable<Event>((subscriber) => {
+    for (const event of first) subscriber.next(event);
+    // One pending action at a time: the virtual scheduler sorts its queue on every schedule().
+    const emitFrom = (i: number): void => {
+      const item = timeline[i];
+      if (item === undefined) return;
+      scheduler.schedule(() => {
+        subscriber.next(item.event);
+        emitFrom(i + 1);
+      }, Math.max(0, item.at - scheduler.now()));
+    };
+    emitFrom(0);
+  });
+}
+
 export interface ReplayOptions {
   readonly tz: string;
   /** Stop at this instant (epoch ms) instead of the last event + 60 s. */
@@ -95,18 +115,7 @@ export function replay(text: string, options: ReplayOptions): ReplayResult {
   const end = options.until ?? Math.max(...instants) + TAIL_MS;
   const scheduler = new EpochVirtualScheduler(start, end - start);
   const timeline = buildTimeline(records.filter((r) => r.event.type !== 'clock.tick'), start, end);
-  const event$ = new Observable<Event>((subscriber) => {
-    // One pending action at a time: the virtual scheduler sorts its queue on every schedule().
-    const emitFrom = (i: number): void => {
-      const item = timeline[i];
-      if (item === undefined) return;
-      scheduler.schedule(() => {
-        subscriber.next(item.event);
-        emitFrom(i + 1);
-      }, item.at - scheduler.now());
-    };
-    emitFrom(0);
-  });
+  const event$ = onVirtualClock(scheduler, timeline);
   const settings: PipelineSettings = {
     tz: options.tz,
     commandConfirmS: 30,

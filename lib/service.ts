@@ -9,7 +9,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  asyncScheduler, distinctUntilChanged, from, ignoreElements, interval, map, merge, Observable, race, retry, share, skip,
+  asyncScheduler, concat, connectable, distinctUntilChanged, from, ignoreElements, interval, map, merge, Observable, race, retry, skip,
   skipWhile, Subject, take, takeUntil, tap, timer, type MonoTypeOperatorFunction, type Subscription,
 } from 'rxjs';
 import { startBroker, type EmbeddedBroker } from './broker.js';
@@ -19,6 +19,7 @@ import type { Logger } from './log.js';
 import { CheckpointTracker, keepCheckpoint } from './journal/checkpoint.js';
 import { EventJournal } from './journal/events.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { recover, storeEvents } from './recovery.js';
 import { isoLocal } from './protocol/local-time.js';
 import { encodeEventLine } from './protocol/recording.js';
 import { topicMatches } from './protocol/topics.js';
@@ -170,9 +171,32 @@ export async function startService(config: Config, logger: Logger, options: Serv
     });
     const { journal } = opened;
     closers.push(async () => journal.close());
-    const resume = loadState(config.dataDir, logger);
+    const saved = loadState(config.dataDir, logger);
     const tracker = new CheckpointTracker(opened.checkpoint);
+    const settings = { tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics: config.topics };
+    // ---- recovery: the events past the checkpoint are handled again (lib/recovery.ts) ----
+    const recovered = opened.pending.length === 0
+      ? undefined
+      : recover(await storeEvents(store, logger, STORE_LOAD_WAIT_MS), opened.pending, opened.checkpoint, saved, settings);
+    const resume = recovered === undefined ? saved : { ...saved, ...(recovered.status === undefined ? {} : { status: recovered.status }) };
+    if (recovered !== undefined) {
+      tracker.begin(opened.pending.at(-1)!.seq);
+      for (const effect of recovered.effects) tracker.effect(effect);
+      tracker.setStatus(recovered.status);
+      tracker.end();
+      logger.warn(
+        { events: opened.pending.length, effects: recovered.effects.length, after: opened.checkpoint.seq },
+        `handling again the ${opened.pending.length} journaled event(s) past the checkpoint (a crash cut them off)`,
+      );
+    }
     tracker.setStatus(resume.status);
+    // The sources start once the recovered store writes are done (so that their first state has them).
+    const unwritten = new Set<Effect>((recovered?.effects ?? []).filter((e) => e.type !== 'mqtt.publish'));
+    let recoveryWritten: () => void = () => undefined;
+    const recoveryWritten$ = race(
+      from(new Promise<void>((resolve) => (unwritten.size === 0 ? resolve() : (recoveryWritten = resolve)))),
+      timer(STORE_LOAD_WAIT_MS).pipe(tap(() => logger.warn(`the recovered store writes were not all done within ${STORE_LOAD_WAIT_MS / 1000} s; going on`))),
+    ).pipe(take(1), ignoreElements());
     const scheduleFired: Record<string, number> = { ...resume.scheduleFired };
     journal.start(resume, Date.now(), opened.checkpoint.seq);
     let journalFailed = false;
@@ -223,14 +247,14 @@ export async function startService(config: Config, logger: Logger, options: Serv
       from(loaded),
       timer(STORE_LOAD_WAIT_MS).pipe(tap(() => logger.warn(`the store's first state did not arrive within ${STORE_LOAD_WAIT_MS / 1000} s; handling MQTT messages without it`))),
     );
-    const events$: Observable<Event> = merge(
+    const events$: Observable<Event> = concat(recoveryWritten$, merge(
       supervised('mqtt', fromMqtt(connection$, inbound, { qos: config.mqtt.qos, acceptRetained: topics.status === '' ? [] : [topics.status], manualAck: true }), report)
         .pipe(holdUntil(storeLoaded$)),
       supervised('firestore', fromFirestore(store.docs, COLLECTIONS, listeners), report),
       supervised('rtdb', fromRtdb(store.tree, PATHS, listeners), report),
       supervised('weather', fromWeather({ ...config.weather }, logger), report),
       ticks$,
-    ).pipe(takeUntil(stopSources));
+    )).pipe(takeUntil(stopSources));
 
     // Health and outage alerts of the broker link: one alert when it goes down, one when it is
     // back (after the first connection, every change is news). Part of the root subscription.
@@ -297,20 +321,17 @@ export async function startService(config: Config, logger: Logger, options: Serv
       return () => sub.unsubscribe();
     });
 
-    const deps: Deps = {
-      scheduler: asyncScheduler,
-      settings: { tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics },
-      resume,
-    };
-    const effect$ = pipeline(event$, deps).pipe(
+    const deps: Deps = { scheduler: asyncScheduler, settings, resume };
+    // The recovered effects go first (already counted by the checkpoint tracker). They are there
+    // at once, so every sink subscribes before the effects start (`connect()` below).
+    const effect$ = connectable(concat(from(recovered?.effects ?? []), pipeline(event$, deps).pipe(
       tap((effect) => {
         if (commandStarted !== undefined && effect.type === 'mqtt.publish') started.set(effect, commandStarted);
         if (effect.type === 'log') logger[effect.level](effect.msg);
         if (effect.type === 'state.schedule') scheduleFired[effect.id] = effect.occurrence;
         tracker.effect(effect);
       }),
-      share(),
-    );
+    )), { connector: () => new Subject<Effect>(), resetOnDisconnect: false });
 
     // ---- sinks ----
     const reports$: Observable<SinkReport> = merge(
@@ -335,13 +356,19 @@ export async function startService(config: Config, logger: Logger, options: Serv
         },
         complete: () => resolve(),
       });
+      root.add(effect$.connect());
       closers.push(async () => root.unsubscribe());
     });
+
+    function settled(effect: Effect): void {
+      tracker.settled(effect);
+      if (unwritten.delete(effect) && unwritten.size === 0) recoveryWritten();
+    }
 
     function handleReport(r: SinkReport): void {
       switch (r.kind) {
         case 'done': {
-          tracker.settled(r.effect);
+          settled(r.effect);
           metrics.effectsOut.inc({ sink: r.sink });
           const t0 = started.get(r.effect);
           if (t0 !== undefined) {
@@ -351,7 +378,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           return;
         }
         case 'failed':
-          tracker.settled(r.effect);
+          settled(r.effect);
           metrics.errors.inc({ kind: `sink.${r.sink}` });
           logger.warn({ sink: r.sink, effect: r.effect.type }, `${r.sink}: ${r.error}`);
           return;

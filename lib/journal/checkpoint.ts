@@ -53,8 +53,8 @@ export class CheckpointTracker {
   }
 
   /** Event `seq` is being handled: effects from now until `end()` are its own. */
-  begin(seq: number, event: Event): void {
-    if (event.type === 'firestore.doc' && event.collection === ALARMS) this.alarm(event.id, event.data !== null);
+  begin(seq: number, event?: Event): void {
+    if (event?.type === 'firestore.doc' && event.collection === ALARMS) this.alarm(event.id, event.data !== null);
     this.current = { seq, left: 0, handled: false };
     this.entries.push(this.current);
   }
@@ -85,11 +85,6 @@ export class CheckpointTracker {
     if (entry === undefined) return;
     this.owner.delete(effect);
     entry.left--;
-  }
-
-  /** Adds a completed event with a known state after it (a recovered event whose effects are all done). */
-  pushComplete(seq: number, status: string | undefined, alarms: readonly string[]): void {
-    this.entries.push({ seq, left: 0, handled: true, status, alarms });
   }
 
   /** How many handled events are not complete yet. */
