@@ -17,7 +17,7 @@ import type { Config } from './config.js';
 import { startHttp, type HttpEndpoint, type SourceState } from './http.js';
 import type { Logger } from './log.js';
 import { CheckpointTracker, keepCheckpoint } from './journal/checkpoint.js';
-import { EventJournal } from './journal/events.js';
+import { deliveryKey, EventJournal } from './journal/events.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { recover, storeEvents } from './recovery.js';
 import { isoLocal } from './protocol/local-time.js';
@@ -31,7 +31,7 @@ import { makeRtdbDriver } from './sinks/rtdb.js';
 import { makeSlackDriver } from './sinks/slack.js';
 import { loadState, makeStateDriver } from './sinks/state.js';
 import { COLLECTIONS, fromFirestore } from './sources/firestore.js';
-import { acknowledge, fromMqtt } from './sources/mqtt.js';
+import { acknowledge, deliveryOf, fromMqtt } from './sources/mqtt.js';
 import { connectionState, redactUrl, shareMqttConnection } from './sources/mqtt-connection.js';
 import { fromRtdb, PATHS } from './sources/rtdb.js';
 import { fromWeather } from './sources/weather.js';
@@ -296,11 +296,18 @@ export async function startService(config: Config, logger: Logger, options: Serv
             if (line !== null) recording.write(`${line}\n`);
           }
           // Journal first (to the OS), acknowledge to the broker next, handle last.
+          const delivery = event.type === 'mqtt.message' ? deliveryOf(event) : undefined;
+          if (delivery?.dup === true && delivery.messageId !== undefined && event.type === 'mqtt.message' &&
+            opened.redelivered.delete(deliveryKey(delivery.messageId, event.topic, event.payload))) {
+            logger.info({ topic: event.topic }, 'a message journaled before the crash came again (its PUBACK was lost): not handled twice');
+            acknowledge(event);
+            return;
+          }
           let seq: number | undefined;
           try {
             seq = event.type === 'clock.tick'
               ? journal.tick(now, () => ({ scheduleFired, lastTickAt: now, ...(tracker.trackedStatus === undefined ? {} : { status: tracker.trackedStatus }) }), () => tracker.checkpoint.seq)
-              : journal.append(event, now);
+              : journal.append(event, now, delivery?.messageId);
             journalFailed = false;
           } catch (err) {
             // A failing disk must not stop the home: the event is still handled (and acknowledged).

@@ -47,6 +47,34 @@ export interface JournaledEvent extends Recorded {
   readonly seq: number;
 }
 
+/** The key of an MQTT message for `redelivered`. */
+export const deliveryKey = (messageId: number, topic: string, payload: string): string => `${messageId} ${topic} ${payload}`;
+
+/** How many of the last MQTT lines may be ones whose PUBACK a crash cut off (more than any broker keeps in flight). */
+const REDELIVERY_WINDOW = 500;
+
+/**
+ * The newest MQTT lines of the journal (their `mid`, topic and payload): a message the broker
+ * sends again with DUP=1 and the same key was journaled and acknowledged, and only its PUBACK was
+ * lost with the process. Handling it again, after the recovered events, could reorder controls.
+ */
+function recentDeliveries(segments: readonly Segment[]): Set<string> {
+  const keys = new Set<string>();
+  // the last two files: a run that crashed while starting journaled nothing of its own
+  const lines = segments.slice(-2).flatMap((segment) => readFileSync(segment.file, 'utf8').split('\n'))
+    .filter((l) => l.includes('"source":"mqtt"'))
+    .slice(-REDELIVERY_WINDOW);
+  for (const line of lines) {
+    try {
+      const json = JSON.parse(line) as { mid?: unknown; topic?: unknown; payload?: unknown };
+      if (typeof json.mid === 'number' && typeof json.topic === 'string' && typeof json.payload === 'string') keys.add(deliveryKey(json.mid, json.topic, json.payload));
+    } catch {
+      // a damaged line is reported by readSegment
+    }
+  }
+  return keys;
+}
+
 export interface EventJournalOptions {
   readonly logger: Logger;
   readonly tz: string;
@@ -163,7 +191,7 @@ export class EventJournal {
    * Opens the journal in `dataDir/events`, cutting a torn last line, and reads the checkpoint and
    * the events after it. Call `start` to begin a new file.
    */
-  static async open(dataDir: string, options: EventJournalOptions): Promise<{ journal: EventJournal; checkpoint: Checkpoint; pending: JournaledEvent[] }> {
+  static async open(dataDir: string, options: EventJournalOptions): Promise<{ journal: EventJournal; checkpoint: Checkpoint; pending: JournaledEvent[]; redelivered: Set<string> }> {
     const dir = path.join(dataDir, EVENTS_DIR);
     await mkdir(dir, { recursive: true });
     const checkpoint = readCheckpoint(path.join(dir, CHECKPOINT_FILE), options.logger);
@@ -179,7 +207,7 @@ export class EventJournal {
       pending.push(...read.events);
       next = Math.max(next, read.next);
     });
-    return { journal: new EventJournal(dir, next, options), checkpoint, pending };
+    return { journal: new EventJournal(dir, next, options), checkpoint, pending, redelivered: recentDeliveries(segments) };
   }
 
   /** The sequence number the next event gets. */
@@ -206,9 +234,11 @@ export class EventJournal {
    * Appends an event (written to the OS before this returns) and returns its sequence number, or
    * `undefined` for an event that is not journaled (ticks: see `tick`; the service's own alerts).
    */
-  append(event: Event, now: number): number | undefined {
-    const line = encodeEventLine(event, isoLocal(now, this.options.tz));
-    if (line === null) return undefined;
+  append(event: Event, now: number, messageId?: number): number | undefined {
+    const encoded = encodeEventLine(event, isoLocal(now, this.options.tz));
+    if (encoded === null) return undefined;
+    // an MQTT message's packet id (`mid`, ignored by replays): see `redelivered`
+    const line = messageId === undefined ? encoded : `${encoded.slice(0, -1)},"mid":${messageId}}`;
     if (event.type === 'firestore.doc') this.latest.set(`f ${event.collection}/${event.id}`, event);
     else if (event.type === 'rtdb.value') this.latest.set(`r ${event.path}`, event);
     this.write(`${line}\n`);

@@ -34,16 +34,25 @@ export interface MqttSourceOptions {
   readonly manualAck?: boolean;
 }
 
-/** The PUBACK of each emitted message that waits for `acknowledge` (`manualAck`). */
-const pendingAcks = new WeakMap<MqttMessage, () => void>();
+/** How a message came (`manualAck`): its packet id, and DUP=1 when the broker sends it again. */
+export interface Delivery {
+  readonly messageId?: number;
+  readonly dup: boolean;
+}
+
+/** The PUBACK of each emitted message that waits for `acknowledge` (`manualAck`), and its delivery. */
+const pendingAcks = new WeakMap<MqttMessage, { readonly ack: () => void; readonly delivery: Delivery }>();
 
 /** Lets mqtt.js acknowledge `event` to the broker (a no-op for anything else, or when done already). */
 export function acknowledge(event: object): void {
-  const ack = pendingAcks.get(event as MqttMessage);
-  if (ack === undefined) return;
+  const pending = pendingAcks.get(event as MqttMessage);
+  if (pending === undefined) return;
   pendingAcks.delete(event as MqttMessage);
-  ack();
+  pending.ack();
 }
+
+/** The delivery of a message not acknowledged yet (`manualAck`). */
+export const deliveryOf = (event: object): Delivery | undefined => pendingAcks.get(event as MqttMessage)?.delivery;
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -77,7 +86,7 @@ export function fromMqtt(
         subscriber.next(event);
         return ack();
       }
-      pendingAcks.set(event, ack);
+      pendingAcks.set(event, { ack, delivery: { dup: packet.dup, ...(packet.messageId === undefined ? {} : { messageId: packet.messageId }) } });
       subscriber.next(event);
     }));
 

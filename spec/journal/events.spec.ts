@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pino } from 'pino';
 import { silentLogger } from '../../lib/log.js';
-import { EventJournal, EVENTS_DIR } from '../../lib/journal/events.js';
+import { deliveryKey, EventJournal, EVENTS_DIR } from '../../lib/journal/events.js';
 import { replay } from '../../lib/replay.js';
 import type { Event } from '../../lib/streams/events.js';
 import { removeDir, tempDir } from '../store/helpers.js';
@@ -112,6 +112,20 @@ describe('event journal', function () {
     const after = await files();
     expect(after[0]! > kept[0]!).to.equal(true);
     journal.close();
+  });
+
+  it('keeps the packet id of each MQTT message, so that a redelivery of one whose PUBACK a crash cut off is recognised', async () => {
+    const { journal } = await EventJournal.open(dir, options);
+    journal.start({ scheduleFired: {} }, T0, 0);
+    journal.append(signup('u1'), T0 + 1000, 17);
+    journal.append(signup('u2'), T0 + 2000);
+    journal.close();
+    const reopened = await EventJournal.open(dir, options);
+    const u1 = signup('u1') as { topic: string; payload: string };
+    expect([...reopened.redelivered]).to.deep.equal([deliveryKey(17, u1.topic, u1.payload)]);
+    // the line still replays (a replay ignores `mid`)
+    expect(reopened.pending.map((p) => p.event)).to.deep.equal([signup('u1'), signup('u2')]);
+    reopened.journal.close();
   });
 
   it('a journal file replays on its own, from its resume header', async () => {
