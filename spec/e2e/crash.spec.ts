@@ -20,7 +20,7 @@ import { skipBecause, startOwnMosquitto, suffix, BrokerUnavailable, type Restart
 import {
   PROJECT_ID, guardLoopback, startDatabaseEmulator, startFirestoreEmulator, type DatabaseEmulator, type FirestoreEmulator,
 } from '../support/emulators.js';
-import { connectDevice, killAll, startService, type Device, type RunningService, type ServiceEnv } from '../support/service.js';
+import { connectDevice, killAll, spawnService, startService, type Device, type ServiceEnv, type ServiceProcess } from '../support/service.js';
 import { collectionOf, peekCollection, poll, readLocalStore, removeDir, tempDir } from './helpers.js';
 
 const TZ = 'Asia/Seoul';
@@ -51,34 +51,37 @@ interface DrillResult {
   readonly killedAt: number[];
   /** How many restarts handled events again after the checkpoint. */
   readonly recoveries: number;
-  readonly service: RunningService;
+  readonly service: ServiceProcess;
 }
 
 /**
  * Publishes `burst` (QoS 1, all at once) and kills the service at each of KILL_AT (counted in
- * journal lines beyond `before`), restarting it each time. Resolves once the broker has
- * acknowledged the whole burst, with the last service running.
+ * journal lines beyond `before`), restarting it each time at once (a kill may come before the
+ * restarted service is fully up). Resolves once the broker has acknowledged the whole burst and
+ * the last service is up.
  */
-async function drill(settings: ServiceEnv, device: Device, burst: ReadonlyArray<readonly [string, string]>, before: number, first: RunningService): Promise<DrillResult> {
+async function drill(settings: ServiceEnv, device: Device, burst: ReadonlyArray<readonly [string, string]>, before: number, first: ServiceProcess): Promise<DrillResult> {
   let service = first;
-  let recoveries = 0;
-  const countRecovery = (s: RunningService): void => {
-    if (s.logs().some((l) => /^handling again the \d+ journaled event/.test(l.msg ?? ''))) recoveries++;
-  };
+  const started: ServiceProcess[] = [];
   const published = Promise.all(burst.map(([topic, payload]) => device.publish(topic, payload)));
   const killedAt: number[] = [];
   for (const share of KILL_AT) {
     const target = before + Math.round(share * burst.length);
-    const seen = await poll(async () => {
-      const n = await journaledMqtt(settings.DATA_DIR!);
-      return n >= target ? n : undefined;
-    }, `${target} journaled MQTT lines`, 60_000);
+    const deadline = Date.now() + 60_000;
+    let seen = await journaledMqtt(settings.DATA_DIR!);
+    while (seen < target) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${target} journaled MQTT lines (${seen}); kills so far at ${killedAt.join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      seen = await journaledMqtt(settings.DATA_DIR!);
+    }
     await service.kill();
     killedAt.push(seen);
-    service = await startService(settings, { ms: 30_000 });
-    countRecovery(service);
+    service = spawnService(settings);
+    started.push(service);
   }
+  await service.waitForLog(/^smarthome backend running/, 'the last restart', 30_000);
   await published;
+  const recoveries = started.filter((s) => s.logs().some((l) => /^handling again the \d+ journaled event/.test(l.msg ?? ''))).length;
   return { killedAt, recoveries, service };
 }
 
@@ -98,6 +101,12 @@ function toggleAt(i: number, n: number): string | undefined {
 /** 3,000 controls: no-ops ('keep' everywhere) but for the ten toggles. */
 const controlBurst = (): Array<readonly [string, string]> =>
   Array.from({ length: BURST }, (_, i) => ['webos/smarthome', toggleAt(i, BURST) ?? '022222222'] as const);
+
+/** Five different points, all inside the burst (before its last message was journaled). */
+function expectKillPoints(killedAt: readonly number[], end: number): void {
+  expect(killedAt.every((n, i) => i === 0 || n > killedAt[i - 1]!), `kills at ${killedAt.join(', ')}`).to.equal(true);
+  expect(killedAt.at(-1)!, `kills at ${killedAt.join(', ')}`).to.be.below(end);
+}
 
 function expectAlarms(alarms: Map<string, DocData>): void {
   const informs = [...alarms.values()].map((a) => a.inform);
@@ -149,7 +158,7 @@ describe('SIGKILL drills: nothing acknowledged is lost (real process, own Mosqui
     const missing = Array.from({ length: BURST }, (_, i) => `${tag}-${i}`).filter((uid) => docs.get(uid)?.name !== `name ${uid.slice(tag.length + 1)}`);
     expect(missing, `kills at ${result.killedAt.join(', ')} journaled messages`).to.deep.equal([]);
     expect(docs.size).to.equal(BURST);
-    expect(new Set(result.killedAt).size).to.equal(KILL_AT.length);
+    expectKillPoints(result.killedAt, BURST);
     console.log(`      (killed at ${result.killedAt.join(', ')} journaled messages; ${result.recoveries} restart(s) handled events past the checkpoint again)`);
   });
 
@@ -163,6 +172,7 @@ describe('SIGKILL drills: nothing acknowledged is lost (real process, own Mosqui
     expect((await result.service.stop()).code).to.equal(0);
     const { docs } = await readLocalStore(dataDir, 'appliance_alarm', 'smarthome');
     expectAlarms(docs);
+    expectKillPoints(result.killedAt, BURST + 1);
     console.log(`      (killed at ${result.killedAt.join(', ')} journaled messages; ${result.recoveries} restart(s) handled events past the checkpoint again)`);
   });
 
@@ -227,6 +237,7 @@ describe('SIGKILL drills: nothing acknowledged is lost (real process, own Mosqui
       const missing = Array.from({ length: FIREBASE_BURST }, (_, i) => `${tag}-${i}`).filter((uid) => users.get(uid)?.name !== `name ${uid.slice(tag.length + 1)}`);
       expect(missing, `kills at ${result.killedAt.join(', ')} journaled messages`).to.deep.equal([]);
       expectAlarms(await collectionOf(store, 'appliance_alarm'));
+      expectKillPoints(result.killedAt, burst.length);
       console.log(`      (killed at ${result.killedAt.join(', ')} journaled messages; ${result.recoveries} restart(s) handled events past the checkpoint again)`);
     });
   });
