@@ -99,6 +99,7 @@ export const ConfigCodec = t.intersection([t.type({
     databaseEmulatorHost: HostPort,
   }),
   dataDir: NonEmpty,
+  events: t.type({ fsyncMs: PositiveNumber, retainDays: PositiveNumber, maxMb: PositiveNumber }),
   weather: t.intersection([
     t.partial({ apiKey: NonEmpty }),
     t.type({ city: NonEmpty, intervalS: PositiveNumber, baseUrl: HttpUrl, timeoutMs: PositiveNumber }),
@@ -180,6 +181,9 @@ const ENV: Readonly<Record<string, EnvName>> = {
   'firebase.firestoreEmulatorHost': { name: 'FIRESTORE_EMULATOR_HOST', envOnly: true },
   'firebase.databaseEmulatorHost': { name: 'FIREBASE_DATABASE_EMULATOR_HOST', envOnly: true },
   dataDir: { name: 'DATA_DIR' },
+  'events.fsyncMs': { name: 'EVENTS_FSYNC_MS', parse: 'number' }, // extra
+  'events.retainDays': { name: 'EVENTS_RETAIN_DAYS', parse: 'number' },
+  'events.maxMb': { name: 'EVENTS_MAX_MB', parse: 'number' },
   'weather.apiKey': { name: 'OPENWEATHER_API_KEY', secret: true },
   'weather.city': { name: 'OPENWEATHER_CITY' },
   'weather.intervalS': { name: 'OPENWEATHER_INTERVAL_S', parse: 'number' },
