@@ -15,9 +15,7 @@
  * midnight and when one grows past `segmentBytes`. Old files are pruned by age (`retainDays`) and
  * total size (`maxBytes`), never one that holds an event past the checkpoint.
  */
-import {
-  closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync,
-} from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
@@ -26,6 +24,7 @@ import { isoLocal } from '../protocol/local-time.js';
 import {
   decodeRecordedLine, decodeResumeLine, encodeClockLine, encodeEventLine, encodeResumeLine, isResumeLine, type Recorded,
 } from '../protocol/recording.js';
+import { AppendLog } from '../store/append-log.js';
 import { replaceFile } from '../store/files.js';
 import type { Resume } from '../streams/deps.js';
 import type { Event } from '../streams/events.js';
@@ -127,22 +126,8 @@ function readCheckpoint(file: string, logger: Logger): Checkpoint {
   }
 }
 
-/** Cuts a torn last line (a write cut off by a crash: never acknowledged) and says how much. */
-function cutTornTail(file: string, logger: Logger): void {
-  const fd = openSync(file, 'r+');
-  try {
-    const size = fstatSync(fd).size;
-    if (size === 0) return;
-    const text = readFileSync(fd);
-    const good = text.lastIndexOf(0x0a) + 1;
-    if (good < size) {
-      logger.warn({ file, dropped: size - good }, 'event journal: cutting off a torn last line (a write cut off by a crash, never acknowledged)');
-      ftruncateSync(fd, good);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
+/** The lines of the journal are read as they are (a bad line is reported by `readSegment`). */
+const asWritten = (line: string): string => line;
 
 /** The events of `file` with sequence numbers after `after`, and the number after its last line. */
 function readSegment(segment: Segment, after: number, logger: Logger): { events: JournaledEvent[]; next: number } {
@@ -165,12 +150,9 @@ function readSegment(segment: Segment, after: number, logger: Logger): { events:
 }
 
 export class EventJournal {
-  private fd: number | undefined;
+  private log: AppendLog<string> | undefined;
   private file = '';
-  private bytes = 0;
   private day = '';
-  private dirty = false;
-  private syncing = false;
   private readonly timer: NodeJS.Timeout;
   private lastMinute = -1;
   private readonly segmentBytes: number;
@@ -197,7 +179,8 @@ export class EventJournal {
     const checkpoint = readCheckpoint(path.join(dir, CHECKPOINT_FILE), options.logger);
     const segments = listSegments(dir);
     const last = segments.at(-1);
-    if (last !== undefined) cutTornTail(last.file, options.logger);
+    // cuts a torn last line (a write cut off by a crash: never acknowledged)
+    if (last !== undefined) AppendLog.open(last.file, { logger: options.logger, owner: 'event journal', decode: asWritten }).close();
     const pending: JournaledEvent[] = [];
     let next = checkpoint.seq + 1;
     segments.forEach((segment, i) => {
@@ -223,8 +206,7 @@ export class EventJournal {
   start(resume: Resume, now: number, checkpointSeq: number): void {
     this.closeFile();
     this.file = path.join(this.dir, segmentName(this.nextSeq));
-    this.fd = openSync(this.file, 'a');
-    this.bytes = fstatSync(this.fd).size;
+    this.log = AppendLog.open(this.file, { logger: this.options.logger, owner: 'event journal', decode: asWritten });
     this.day = localDay(now, this.options.tz);
     this.write(`${encodeResumeLine({ at: now, seq: this.nextSeq, resume }, isoLocal(now, this.options.tz))}\n`);
     this.prune(checkpointSeq);
@@ -254,7 +236,7 @@ export class EventJournal {
     const minute = Math.floor(now / 60_000);
     if (minute === this.lastMinute) return undefined;
     this.lastMinute = minute;
-    if (this.fd !== undefined && (this.bytes >= this.segmentBytes || localDay(now, this.options.tz) !== this.day)) {
+    if (this.log !== undefined && (this.log.size >= this.segmentBytes || localDay(now, this.options.tz) !== this.day)) {
       this.start(resume(), now, checkpointSeq());
       for (const event of this.latest.values()) this.append(event, now);
     }
@@ -263,24 +245,16 @@ export class EventJournal {
   }
 
   private write(text: string): void {
-    if (this.fd === undefined) throw new Error('event journal: not started');
-    const buffer = Buffer.from(text, 'utf8');
-    let offset = 0;
-    while (offset < buffer.length) offset += writeSync(this.fd, buffer, offset, buffer.length - offset);
-    this.bytes += buffer.length;
-    this.dirty = true;
+    if (this.log === undefined) throw new Error('event journal: not started');
+    this.log.append(text);
   }
 
   /** One fdatasync in the thread pool, if anything was written since the last one. */
   private sync(): void {
-    if (!this.dirty || this.syncing || this.fd === undefined) return;
-    const fd = this.fd;
-    this.dirty = false;
-    this.syncing = true;
-    fdatasync(fd, (err) => {
-      this.syncing = false;
+    const log = this.log;
+    log?.sync().catch((err: unknown) => {
       // a file closed meanwhile was synced by `closeFile`
-      if (err && fd === this.fd) this.options.logger.error({ err: err.message }, 'event journal: fdatasync failed');
+      if (log === this.log) this.options.logger.error({ err: (err as Error).message }, 'event journal: fdatasync failed');
     });
   }
 
@@ -314,19 +288,10 @@ export class EventJournal {
     }
   }
 
+  /** A file left behind must be complete on disk before the next one begins: `close` syncs it. */
   private closeFile(): void {
-    if (this.fd === undefined) return;
-    if (this.dirty) {
-      try {
-        // a file left behind must be complete on disk before the next one begins
-        fdatasyncSync(this.fd);
-      } catch (err) {
-        this.options.logger.error({ err: (err as Error).message }, 'event journal: fdatasync failed');
-      }
-    }
-    closeSync(this.fd);
-    this.fd = undefined;
-    this.dirty = false;
+    this.log?.close();
+    this.log = undefined;
   }
 
   /** Syncs and closes the current file. */

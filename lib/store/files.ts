@@ -1,6 +1,7 @@
 /**
- * Durable files for the local store and the outbox: append-only NDJSON journals that tolerate a
- * torn last line, and whole files replaced atomically (write, fsync, rename, fsync the folder).
+ * Durable files: reading an append-only file that may end in a torn line (the log itself, appending
+ * and syncing, is `append-log.ts`), and whole files replaced atomically (write, fsync, rename,
+ * fsync the folder).
  */
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -17,10 +18,7 @@ export interface JournalContents {
 const NEWLINE = 0x0a;
 
 /**
- * Reads an NDJSON journal. A torn tail (a last line without its newline, or lines that do not
- * parse with nothing good after them, as a crash or a power cut leaves behind) is left out and
- * reported through `goodBytes`. A bad line followed by good ones is corruption: that throws.
- * A missing file reads as empty.
+ * Reads an NDJSON journal (see `scanLines`). A missing file reads as empty.
  */
 export async function readJournal(file: string): Promise<JournalContents> {
   let buffer: Buffer;
@@ -30,7 +28,26 @@ export async function readJournal(file: string): Promise<JournalContents> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], goodBytes: 0, size: 0 };
     throw err;
   }
-  const records: unknown[] = [];
+  return scanLines(buffer, file, parseJson);
+}
+
+/** A line as JSON, or `undefined` when it does not parse (JSON itself never yields `undefined`). */
+export function parseJson(line: string): unknown {
+  try {
+    return JSON.parse(line) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The lines of an append-only file, each read by `decode` (blank lines are skipped). A torn tail
+ * (a last line without its newline, or lines `decode` rejects with nothing good after them, as a
+ * crash or a power cut leaves behind) is left out and reported through `goodBytes`. A rejected
+ * line followed by good ones is corruption: that throws, naming the file, line and byte.
+ */
+export function scanLines<T>(buffer: Buffer, file: string, decode: (line: string) => T | undefined): { records: T[]; goodBytes: number; size: number } {
+  const records: T[] = [];
   let goodBytes = 0;
   let firstBad: { line: number; offset: number } | undefined;
   let start = 0;
@@ -43,14 +60,8 @@ export async function readJournal(file: string): Promise<JournalContents> {
     if (text.trim() === '') {
       if (firstBad === undefined) goodBytes = end + 1;
     } else {
-      let record: unknown;
-      let parsed = true;
-      try {
-        record = JSON.parse(text);
-      } catch {
-        parsed = false;
-      }
-      if (!parsed) {
+      const record = decode(text);
+      if (record === undefined) {
         firstBad ??= { line, offset: start };
       } else {
         if (firstBad !== undefined) {
@@ -92,13 +103,4 @@ export async function replaceFile(file: string, data: string): Promise<void> {
   }
   await fs.rename(tmp, file);
   await fsyncDir(path.dirname(file));
-}
-
-/** Writes all of `buffer` at the end of an append-mode file. */
-export async function appendAll(handle: FileHandle, buffer: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < buffer.length) {
-    const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset);
-    offset += bytesWritten;
-  }
 }

@@ -12,14 +12,14 @@
  * only after it is durable. One process at a time: see `lock.ts` (a lock the OS releases).
  */
 import { promises as fs } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from '../log.js';
 import {
   checkDocWrite, checkTreeWrite, fromTree, isPlainObject, mergeData, nodeAt, normalPath, pathKeys, pathsOverlap,
   plainData, toTree, withNode, type TreeNode,
 } from './data.js';
-import { appendAll, fsyncDir, readJournal, replaceFile } from './files.js';
+import { AppendLog } from './append-log.js';
+import { fsyncDir, replaceFile } from './files.js';
 import { lockDir, LockedError, type DirLock } from './lock.js';
 import {
   StoreError, errorText, type DocChange, type DocData, type DocSnapshot, type DocWrite, type DocumentStore, type Store,
@@ -115,7 +115,6 @@ export class LocalStore implements Store {
   private readonly collections = new Map<string, Map<string, DocData>>();
   private root: TreeNode | null = null;
   private seq = 0;
-  private journalBytes = 0;
   private queue: Pending[] = [];
   private flushing: Promise<void> | undefined;
   private closed = false;
@@ -126,7 +125,7 @@ export class LocalStore implements Store {
 
   private constructor(
     readonly dir: string,
-    private readonly journal: FileHandle,
+    private readonly journal: AppendLog,
     private readonly lock: DirLock,
     options: LocalStoreOptions,
   ) {
@@ -145,18 +144,17 @@ export class LocalStore implements Store {
       const journalFile = path.join(absolute, 'journal.ndjson');
       await fs.rm(path.join(absolute, 'snapshot.json.tmp'), { force: true });
       const snapshot = await LocalStore.readSnapshot(path.join(absolute, 'snapshot.json'));
-      const contents = await readJournal(journalFile);
-      if (contents.goodBytes < contents.size) {
-        options.logger.warn({ file: journalFile, dropped: contents.size - contents.goodBytes }, 'local store: cutting off a torn journal tail (an unacknowledged write)');
-        await fs.truncate(journalFile, contents.goodBytes);
-      }
-      const journal = await fs.open(journalFile, 'a');
-      if (contents.size === 0) await fsyncDir(absolute); // a new journal's name must survive a power cut too
+      const journal = AppendLog.open(journalFile, { logger: options.logger, owner: 'local store' });
+      if (journal.size === 0) await fsyncDir(absolute); // a new journal's name must survive a power cut too
       const store = new LocalStore(absolute, journal, lock, options);
-      store.load(snapshot, contents.records, journalFile);
-      store.journalBytes = contents.goodBytes;
-      if (store.journalBytes > 0) await store.compact();
-      options.logger.info({ dir: absolute, seq: store.seq, replayed: contents.records.length }, 'local store open');
+      try {
+        store.load(snapshot, journal.records, journalFile);
+        if (journal.size > 0) await store.compact();
+      } catch (err) {
+        journal.close();
+        throw err;
+      }
+      options.logger.info({ dir: absolute, seq: store.seq, replayed: journal.records.length }, 'local store open');
       return store;
     } catch (err) {
       openDirs.delete(absolute);
@@ -225,26 +223,22 @@ export class LocalStore implements Store {
       const record: JournalRecord = { seq: this.seq + i + 1, at, ...(p.docs ? { docs: p.docs } : {}), ...(p.tree ? { tree: p.tree } : {}) };
       return JSON.stringify(record);
     });
-    const buffer = Buffer.from(`${lines.join('\n')}\n`, 'utf8');
     try {
-      await appendAll(this.journal, buffer);
-      await this.journal.datasync();
+      // Nothing of this batch is acknowledged if this fails: it is cut off again, so it cannot reappear.
+      await this.journal.appendDurably(`${lines.join('\n')}\n`);
     } catch (err) {
-      // Nothing of this batch is acknowledged: cut it off again so that it cannot reappear.
-      await this.journal.truncate(this.journalBytes).catch(() => undefined);
       const error = new StoreError(`local store: journal write failed: ${errorText(err)}`, false, { cause: err });
       this.logger.error({ err: errorText(err) }, 'local store: journal write failed');
       for (const p of batch) p.reject(error);
       return;
     }
-    this.journalBytes += buffer.length;
     lines.forEach((line, i) => {
       // What is applied is what the journal holds, read back: a replay gives the same state.
       this.apply(JSON.parse(line) as JournalRecord, true);
       this.seq += 1;
       batch[i]?.resolve();
     });
-    if (this.journalBytes >= this.compactBytes) {
+    if (this.journal.size >= this.compactBytes) {
       await this.compact().catch((err: unknown) => this.logger.error({ err: errorText(err) }, 'local store: compaction failed (will retry)'));
     }
   }
@@ -258,8 +252,7 @@ export class LocalStore implements Store {
     const snapshot: Snapshot = { format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, seq: this.seq, savedAt: new Date().toISOString(), collections, tree: this.root };
     await replaceFile(path.join(this.dir, 'snapshot.json'), `${JSON.stringify(snapshot, null, 1)}\n`);
     // A crash before this truncation leaves lines the snapshot covers: their seq makes them skipped.
-    await this.journal.truncate(0);
-    this.journalBytes = 0;
+    this.journal.truncate(0);
   }
 
   private apply(record: JournalRecord, notify: boolean): void {
@@ -399,11 +392,11 @@ export class LocalStore implements Store {
     this.docWatchers.clear();
     this.treeWatchers.clear();
     try {
-      if (this.journalBytes > 0) await this.compact();
+      if (this.journal.size > 0) await this.compact();
     } catch (err) {
       this.logger.error({ err: errorText(err) }, 'local store: final compaction failed (the journal still has everything)');
     } finally {
-      await this.journal.close();
+      this.journal.close();
       openDirs.delete(this.dir);
       await this.lock.release();
     }

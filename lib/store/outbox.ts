@@ -7,14 +7,14 @@
  *
  * Opening it yields the entries without a `done`, oldest first, and rewrites the file to just
  * those. Once everything is delivered and the file has grown, it is emptied. A torn last line
- * (a crash while appending) is ignored: it was never acknowledged.
+ * (a crash while appending) is cut off: it was never acknowledged (see `append-log.ts`).
  */
 import { promises as fs } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from '../log.js';
+import { AppendLog } from './append-log.js';
 import { isPlainObject } from './data.js';
-import { appendAll, fsyncDir, readJournal, replaceFile } from './files.js';
+import { fsyncDir } from './files.js';
 import { errorText } from './types.js';
 
 export interface OutboxEntry<T> {
@@ -45,8 +45,7 @@ export class Outbox<T> {
 
   private constructor(
     readonly file: string,
-    private readonly handle: FileHandle,
-    private bytes: number,
+    private readonly log: AppendLog,
     private nextSeq: number,
     /** What a previous run accepted and did not deliver, oldest first. */
     readonly restored: readonly OutboxEntry<T>[],
@@ -58,11 +57,10 @@ export class Outbox<T> {
 
   static async open<T>(file: string, options: OutboxOptions<T>): Promise<Outbox<T>> {
     await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.rm(`${file}.tmp`, { force: true });
-    const contents = await readJournal(file);
+    const log = AppendLog.open(file, { logger: options.logger, owner: 'outbox' });
     const entries = new Map<number, OutboxEntry<T>>();
     let maxSeq = 0;
-    for (const record of contents.records) {
+    for (const record of log.records) {
       if (!isPlainObject(record)) continue;
       if (Array.isArray(record.done)) {
         for (const seq of record.done) if (typeof seq === 'number') entries.delete(seq);
@@ -74,13 +72,17 @@ export class Outbox<T> {
       }
     }
     const restored = [...entries.values()].sort((a, b) => a.seq - b.seq);
-    // Start from just the waiting entries (also cuts off a torn tail).
+    // Start from just the waiting entries.
     const text = restored.map((e) => `${JSON.stringify({ seq: e.seq, at: new Date().toISOString(), item: e.item })}\n`).join('');
-    if (contents.size !== Buffer.byteLength(text)) await replaceFile(file, text);
-    const handle = await fs.open(file, 'a');
-    if (contents.size === 0) await fsyncDir(path.dirname(file));
+    try {
+      if (log.size !== Buffer.byteLength(text)) await log.replace(text);
+      if (log.size === 0) await fsyncDir(path.dirname(file));
+    } catch (err) {
+      log.close();
+      throw err;
+    }
     if (restored.length > 0) options.logger.warn({ file, waiting: restored.length }, 'outbox: writes from a previous run are waiting');
-    return new Outbox(file, handle, Buffer.byteLength(text), maxSeq + 1, restored, options.logger, options.compactBytes ?? 1024 * 1024);
+    return new Outbox(file, log, maxSeq + 1, restored, options.logger, options.compactBytes ?? 1024 * 1024);
   }
 
   /** How many accepted writes are not delivered yet. */
@@ -127,27 +129,22 @@ export class Outbox<T> {
     let text = '';
     for (const a of adding) for (const e of a.entries) text += `${JSON.stringify({ seq: e.seq, at, item: e.item })}\n`;
     if (finished.length > 0) text += `${JSON.stringify({ done: finished })}\n`;
-    const buffer = Buffer.from(text, 'utf8');
     try {
-      await appendAll(this.handle, buffer);
-      if (adding.length > 0) await this.handle.datasync();
+      // on failure the log is cut back: nothing of this batch was acknowledged
+      if (adding.length > 0) await this.log.appendDurably(text);
+      else this.log.append(text);
     } catch (err) {
-      await this.handle.truncate(this.bytes).catch(() => undefined);
       this.logger.error({ file: this.file, err: errorText(err) }, 'outbox: write failed');
       const error = new Error(`outbox ${this.file}: ${errorText(err)}`, { cause: err });
       for (const a of adding) a.reject(error);
       // Lost `done` marks only mean that those writes are delivered again after a restart.
       return;
     }
-    this.bytes += buffer.length;
     for (const a of adding) {
       for (const e of a.entries) this.waitingSeqs.add(e.seq);
       a.resolve();
     }
-    if (this.waitingSeqs.size === 0 && this.adding.length === 0 && this.bytes >= this.compactBytes) {
-      await this.handle.truncate(0);
-      this.bytes = 0;
-    }
+    if (this.waitingSeqs.size === 0 && this.adding.length === 0 && this.log.size >= this.compactBytes) this.log.truncate(0);
   }
 
   /** Finishes pending file writes and releases the file; waiting entries stay for the next run. */
@@ -155,7 +152,13 @@ export class Outbox<T> {
     if (this.closed) return;
     this.closed = true;
     while (this.flushing) await this.flushing;
-    if (this.waitingSeqs.size === 0 && this.bytes > 0) await this.handle.truncate(0).catch(() => undefined);
-    await this.handle.close();
+    if (this.waitingSeqs.size === 0 && this.log.size > 0) {
+      try {
+        this.log.truncate(0);
+      } catch {
+        // the entries are all done: reading them back next time finds nothing waiting
+      }
+    }
+    this.log.close();
   }
 }

@@ -1,0 +1,179 @@
+/**
+ * The one append-only log (issue 16) behind the local store's journal, the outbox and the event
+ * journal: a file of lines, each written whole with its newline, so that a crash can only leave a
+ * torn *last* line, which was never acknowledged.
+ *
+ * - `open` reads the lines back and cuts a torn tail off, with a warning naming the file and the
+ *   byte where it was cut;
+ * - `append` hands lines to the operating system before it returns (a synchronous write: a killed
+ *   process loses none of them; only a power cut can, until the next sync);
+ * - `sync` is one fdatasync in libuv's thread pool, grouped: callers that arrive while one runs
+ *   share the next one; `syncNow` is the same on the calling thread;
+ * - `appendDurably` appends and syncs, and on failure cuts the file back to where it was, so that
+ *   nothing unacknowledged can reappear after a restart;
+ * - `truncate` empties (or cuts back) the file; `replace` swaps in new contents atomically.
+ *
+ * One log at a time per file; the callers hold the folder's lock (see `lock.ts`).
+ */
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import type { Logger } from '../log.js';
+import { parseJson, replaceFile, scanLines } from './files.js';
+
+export interface AppendLogOptions<T> {
+  readonly logger: Logger;
+  /** Who keeps the log, at the start of its messages: 'local store', 'outbox', 'event journal'. */
+  readonly owner: string;
+  /**
+   * Reads a complete line back; `undefined` marks it damaged (trailing damaged lines are a torn
+   * tail, a damaged line before good ones stops `open`: see `scanLines`). Default: JSON.
+   */
+  readonly decode?: (line: string) => T | undefined;
+}
+
+function readAll(fd: number): Buffer {
+  const buffer = Buffer.alloc(fstatSync(fd).size);
+  let offset = 0;
+  while (offset < buffer.length) {
+    const n = readSync(fd, buffer, offset, buffer.length - offset, offset);
+    if (n === 0) break;
+    offset += n;
+  }
+  return buffer.subarray(0, offset);
+}
+
+export class AppendLog<T = unknown> {
+  private dirty = false;
+  private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+  private open = true;
+
+  private constructor(
+    readonly file: string,
+    private fd: number,
+    private bytes: number,
+    /** The lines found at `open`, read by `decode`, oldest first. */
+    readonly records: readonly T[],
+    private readonly options: AppendLogOptions<T>,
+  ) {}
+
+  /** Opens (creating) `file` for appending, reading its lines back and cutting a torn tail off. */
+  static open<T = unknown>(file: string, options: AppendLogOptions<T>): AppendLog<T> {
+    rmSync(`${file}.tmp`, { force: true }); // what a `replace` cut off by a crash left
+    const fd = openSync(file, 'a+');
+    try {
+      const { records, goodBytes, size } = scanLines(readAll(fd), file, options.decode ?? (parseJson as (line: string) => T | undefined));
+      if (goodBytes < size) {
+        options.logger.warn({ file, offset: goodBytes, dropped: size - goodBytes },
+          `${options.owner}: cutting off a torn last line at byte ${goodBytes} of ${file} (a write cut off by a crash, never acknowledged)`);
+        ftruncateSync(fd, goodBytes);
+      }
+      return new AppendLog(file, fd, goodBytes, records, options);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+  }
+
+  /** The length of the file. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  /** Writes `text` (whole lines) to the operating system; on failure the file is cut back and it throws. */
+  append(text: string): void {
+    const buffer = Buffer.from(text, 'utf8');
+    const before = this.bytes;
+    try {
+      let offset = 0;
+      while (offset < buffer.length) offset += writeSync(this.fd, buffer, offset, buffer.length - offset);
+    } catch (err) {
+      this.cutBack(before);
+      throw err;
+    }
+    this.bytes += buffer.length;
+    this.dirty = true;
+  }
+
+  /** Appends and syncs; on failure cuts the file back to where it was (nothing of `text` was acknowledged). */
+  async appendDurably(text: string): Promise<void> {
+    const before = this.bytes;
+    this.append(text);
+    try {
+      await this.sync();
+    } catch (err) {
+      this.cutBack(before);
+      throw err;
+    }
+  }
+
+  /**
+   * Makes everything appended so far durable: one fdatasync in the thread pool. While one runs,
+   * callers share the one that follows it (group commit); with nothing new it resolves at once.
+   */
+  sync(): Promise<void> {
+    if (this.running) {
+      this.queued ??= this.running.catch(() => undefined).then(() => {
+        this.queued = undefined;
+        return this.sync();
+      });
+      return this.queued;
+    }
+    if (!this.dirty) return Promise.resolve();
+    this.dirty = false;
+    const running = new Promise<void>((resolve, reject) => {
+      fdatasync(this.fd, (err) => {
+        this.running = undefined;
+        if (err) reject(err);
+        else resolve();
+      });
+    });
+    this.running = running;
+    return running;
+  }
+
+  /** `sync` on the calling thread (before a file is left behind for good). */
+  syncNow(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    fdatasyncSync(this.fd);
+  }
+
+  /** Cuts the file to `size` bytes (0: empties it). */
+  truncate(size = 0): void {
+    ftruncateSync(this.fd, size);
+    this.bytes = size;
+  }
+
+  /** Replaces the whole file with `text` so that a crash leaves either the old or the new contents. */
+  async replace(text: string): Promise<void> {
+    await replaceFile(this.file, text);
+    closeSync(this.fd); // the old file, now unlinked
+    this.fd = openSync(this.file, 'a');
+    this.bytes = Buffer.byteLength(text);
+    this.dirty = false;
+  }
+
+  /** Syncs what is not yet synced (a failure is logged: the lines are with the OS) and closes the file. */
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    try {
+      this.syncNow();
+    } catch (err) {
+      this.options.logger.error({ file: this.file, err: (err as Error).message }, `${this.options.owner}: fdatasync failed`);
+    }
+    closeSync(this.fd);
+  }
+
+  get closed(): boolean {
+    return !this.open;
+  }
+
+  private cutBack(size: number): void {
+    try {
+      this.truncate(size);
+    } catch {
+      // the failure being reported is the write's; a restart cuts an unfinished line anyway
+    }
+  }
+}
