@@ -118,7 +118,7 @@ export class AppendLog<T = unknown> {
       });
       return this.queued;
     }
-    if (!this.dirty) return Promise.resolve();
+    if (!this.dirty || !this.open) return Promise.resolve(); // `close` synced what a closed log held
     this.dirty = false;
     const running = new Promise<void>((resolve, reject) => {
       fdatasync(this.fd, (err) => {
