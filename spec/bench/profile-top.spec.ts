@@ -39,10 +39,15 @@ describe('bench/profile-top', () => {
     times.sort((a, b) => b[1] - a[1]);
     const busy = times.reduce((n, [, us]) => n + us, 0);
     const [top, topUs] = times[0]!;
-    expect(top.functionName).to.equal('burnForMs');
-    expect(fileOf(top)).to.equal('spec/bench/profile-top.spec.ts');
-    expect(topUs / busy).to.be.greaterThan(0.5);
-    expect(busy / 1000).to.be.within(200, 2000);
+    const seen = times
+      .slice(0, 5)
+      .map(([f, us]) => `${f.functionName} ${fileOf(f)} ${Math.round(us / 1000)} ms`)
+      .join('; ');
+    expect(top.functionName, seen).to.equal('burnForMs');
+    expect(fileOf(top), seen).to.equal('spec/bench/profile-top.spec.ts');
+    expect(topUs / busy, seen).to.be.greaterThan(0.5);
+    // microseconds, summed: about the 300 ms the loop ran (more if the machine is loaded)
+    expect(busy / 1000, seen).to.be.within(250, 5000);
 
     const late = [...selfTimes([profile], 10_000)].reduce((n, [, us]) => n + us, 0);
     expect(late).to.equal(0);
