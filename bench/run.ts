@@ -177,7 +177,7 @@ function text(): string {
     if (l.lost > 0 || l.duplicated > 0) row(`  of which ${l.target}, ${l.phase} rounds`, `${l.lost} / ${l.duplicated}`, `of ${n(l.sent)} commands`);
   }
   if (e2e) {
-    row('CPU per command, us: relay / backend (median)', `${e2e.cpu_us_per_command.relay} / ${e2e.cpu_us_per_command.backend}`, 'own process, user + system, after warm-up');
+    row('CPU us per command: relay / backend (median)', `${e2e.cpu_us_per_command.relay} / ${e2e.cpu_us_per_command.backend}`, 'own process, user + system, after warm-up');
     row('CPU ratio backend / relay (median of pairs)', e2e.cpu_ratio_vs_relay, `goal <= 1.1; pairs ${e2e.cpu_ratios.join(' ')}`);
     const c = e2e.cpu_ms_per_1000_replies;
     row('CPU ms per 1,000 replies: relay', `${c.relay.target}`, `broker ${c.relay.broker ?? '-'}, devices ${c.relay.devices}`);
