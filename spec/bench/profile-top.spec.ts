@@ -35,9 +35,11 @@ async function profileOf(work: () => void): Promise<Profile> {
 describe('bench/profile-top', () => {
   it('puts the busy function first, under its file, and skips the start when asked', async () => {
     const profile = await profileOf(() => burnForMs(300));
-    const times = [...selfTimes([profile])].filter(([frame]) => frame.functionName !== '(idle)');
+    // JavaScript frames only: the inspector's own `dispatch` (native) may hold the samples taken
+    // while a loaded machine starts or stops the profiler
+    const times = [...selfTimes([profile])].filter(([frame]) => frame.url !== '');
     times.sort((a, b) => b[1] - a[1]);
-    const busy = times.reduce((n, [, us]) => n + us, 0);
+    const js = times.reduce((n, [, us]) => n + us, 0);
     const [top, topUs] = times[0]!;
     const seen = times
       .slice(0, 5)
@@ -45,9 +47,9 @@ describe('bench/profile-top', () => {
       .join('; ');
     expect(top.functionName, seen).to.equal('burnForMs');
     expect(fileOf(top), seen).to.equal('spec/bench/profile-top.spec.ts');
-    expect(topUs / busy, seen).to.be.greaterThan(0.5);
+    expect(topUs / js, seen).to.be.greaterThan(0.5);
     // microseconds, summed: about the 300 ms the loop ran (more if the machine is loaded)
-    expect(busy / 1000, seen).to.be.within(250, 5000);
+    expect(topUs / 1000, seen).to.be.within(150, 5000);
 
     const late = [...selfTimes([profile], 10_000)].reduce((n, [, us]) => n + us, 0);
     expect(late).to.equal(0);
