@@ -15,7 +15,12 @@ const DIR = 'spec/fixtures/traffic';
 const TZ = 'Asia/Seoul';
 const recordings = readdirSync(DIR).filter((f) => f.endsWith('.ndjson'));
 /** Recordings made in a home with clock changes (the others are in Seoul). */
-const ZONES: Readonly<Record<string, string>> = { 'dst-spring.ndjson': 'America/New_York', 'dst-fall.ndjson': 'Europe/Berlin' };
+const ZONES: Readonly<Record<string, string>> = {
+  'dst-spring.ndjson': 'America/New_York',
+  'dst-fall.ndjson': 'Europe/Berlin',
+  'restart-dst-spring.ndjson': 'America/New_York',
+  'restart-dst-fall.ndjson': 'Europe/Berlin',
+};
 const zoneOf = (name: string): string => ZONES[name] ?? TZ;
 
 async function replayCli(file: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
@@ -52,6 +57,16 @@ describe('replay', function () {
       const text = readFileSync(join(DIR, name), 'utf8');
       expect(replay(text, { tz: zoneOf(name) }).lines, name).to.deep.equal(replay(text, { tz: zoneOf(name) }).lines);
     }
+  });
+
+  it('logs what a restart fired late and what it skipped as older than SCHEDULE_GRACE_S (restart-late.ndjson)', async () => {
+    const { stderr, code } = await replayCli(join(DIR, 'restart-late.ndjson'), '--tz', TZ);
+    expect(code).to.equal(0);
+    expect(stderr.trim().split('\n')).to.deep.equal([
+      'INFO schedule coffee: firing the occurrence at 2021-09-22 08:10 late, after a restart',
+      'INFO schedule coffee: sent 020190022',
+      'WARN schedule air-out: skipped the occurrence at 2021-09-22 08:06, missed while the service was down',
+    ]);
   });
 
   it('skips a garbage line in the middle, names its line on stderr, still gives every other effect, and exits 1', async () => {
