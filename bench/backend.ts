@@ -9,7 +9,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { applyEmulatorSafety, loadConfig } from '../lib/config.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger } from '../lib/base/log.js';
 import { startService } from '../lib/service.js';
 import { childArgs, serveBench } from './child.js';
 

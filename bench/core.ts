@@ -31,8 +31,8 @@ import { deviceError, log, systemError, warning } from '../lib/streams/alerts.js
 import { signinReply } from '../lib/streams/commands.js';
 import { DEFAULT_TOPICS, deviceTopic, type Deps } from '../lib/streams/deps.js';
 import { countUnknownUid, documentRefusal, limitsOf, refused, type UnknownUidWindows } from '../lib/streams/limits.js';
-import type { Effect } from '../lib/streams/effects.js';
-import type { Event } from '../lib/streams/events.js';
+import type { Effect } from '../lib/protocol/effects.js';
+import type { Event } from '../lib/protocol/events.js';
 import { echoOf, pipeline } from '../lib/streams/pipeline.js';
 import { NOTIFICATION_PATH, recommend } from '../lib/streams/recommendation.js';
 import { emptyWorld, foldEvent, touches, valueAt, type StatusChange, type World } from '../lib/streams/world.js';

@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import { allowed, parseAclFile, type Acl } from './broker-acl.js';
 import { parsePasswordFile, verifyPassword, type PasswordTable } from './broker-passwords.js';
-import { silentLogger, type Logger } from './log.js';
+import { silentLogger, type Logger } from './base/log.js';
 
 export interface EmbeddedBrokerOptions {
   /** Default `127.0.0.1` (SPEC 11 `EMBEDDED_MQTT_HOST`). */

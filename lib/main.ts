@@ -7,7 +7,7 @@
  * that goes wrong once the service runs is reported and lived with.
  */
 import { applyEmulatorSafety, loadConfigOrExit, redactConfig } from './config.js';
-import { createLogger } from './log.js';
+import { createLogger } from './base/log.js';
 import { recordTarget, startService, StartupError } from './service.js';
 
 const config = loadConfigOrExit();

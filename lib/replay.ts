@@ -8,8 +8,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { isoLocal } from './protocol/local-time.js';
 import { decodeRecordedLine, encodeEffectLine, type Recorded } from './protocol/recording.js';
 import { DEFAULT_TOPICS, type PipelineSettings } from './streams/deps.js';
-import type { Effect } from './streams/effects.js';
-import type { Event } from './streams/events.js';
+import type { Effect } from './protocol/effects.js';
+import type { Event } from './protocol/events.js';
 import { pipeline } from './streams/pipeline.js';
 
 export const TAIL_MS = 60_000;

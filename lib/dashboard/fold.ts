@@ -15,7 +15,7 @@ import { decodeSchedule } from '../protocol/documents.js';
 import { decode, type HomeCode } from '../protocol/home-code.js';
 import { topicMatches } from '../protocol/topics.js';
 import type { Topics } from '../streams/deps.js';
-import type { Effect } from '../streams/effects.js';
+import type { Effect } from '../protocol/effects.js';
 import { touches, valueAt, type Doc, type Observed, type StatusChange } from '../streams/world.js';
 
 export const MAX_COMMANDS = 100;

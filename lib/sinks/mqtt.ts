@@ -1,6 +1,6 @@
 /**
  * MQTT sink: publishes `mqtt.publish` effects, in order, on the shared connection
- * (`lib/sources/mqtt-connection.ts`, which also announces the retained `online` status and
+ * (`lib/mqtt/connection.ts`, which also announces the retained `online` status and
  * carries the `offline` last will). Other effect types are ignored.
  *
  * While the connection is down, publishes wait in a bounded queue; on overflow the oldest are
@@ -12,8 +12,8 @@
  */
 import type { QoS } from 'async-mqtt';
 import { Observable, map, switchMap } from 'rxjs';
-import type { MqttConnection, ConnectionState } from '../sources/mqtt-connection.js';
-import type { Effect, MqttPublish } from '../streams/effects.js';
+import type { MqttConnection, ConnectionState } from '../mqtt/connection.js';
+import type { Effect, MqttPublish } from '../protocol/effects.js';
 import type { SinkReport } from './report.js';
 
 export interface MqttDriverOptions {

@@ -41,9 +41,9 @@ import {
   type SchedulerLike,
   type Subscription,
 } from 'rxjs';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { truncate } from '../protocol/errors.js';
-import type { Effect, SlackAlert } from '../streams/effects.js';
+import type { Effect, SlackAlert } from '../protocol/effects.js';
 import type { SinkReport } from './report.js';
 
 export interface SlackOptions {

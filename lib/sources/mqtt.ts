@@ -18,8 +18,8 @@ import {
   type Observable,
 } from 'rxjs';
 import { topicMatches } from '../protocol/topics.js';
-import type { MqttMessage } from '../streams/events.js';
-import type { MqttConnection } from './mqtt-connection.js';
+import type { MqttMessage } from '../protocol/events.js';
+import type { MqttConnection } from '../mqtt/connection.js';
 
 export interface MqttSourceOptions {
   /** Subscription QoS; default 1. */

@@ -34,10 +34,10 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { truncate } from '../protocol/errors.js';
 import { decodeAirPollution, decodeCurrentWeather } from '../protocol/weather.js';
-import type { WeatherFailure, WeatherResult } from '../streams/events.js';
+import type { WeatherFailure, WeatherResult } from '../protocol/events.js';
 
 export interface WeatherOptions {
   /** `OPENWEATHER_API_KEY`; unset or empty turns the poll off. */

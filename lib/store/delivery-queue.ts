@@ -12,7 +12,7 @@
  *   `TestScheduler` the whole queue runs on virtual time (spec/store/delivery-queue.spec.ts).
  */
 import { asyncScheduler, defer, Observable, type ObservableInput, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import type { Backoff } from './backoff.js';
+import type { Backoff } from '../base/backoff.js';
 import { errorText, isPermanent } from './types.js';
 
 /**

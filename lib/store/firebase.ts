@@ -9,7 +9,7 @@
 import type { App } from 'firebase-admin/app';
 import type { Firestore } from 'firebase-admin/firestore';
 import type { Database, DataSnapshot } from 'firebase-admin/database';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { checkDocWrite, checkTreeWrite, isPlainObject, normalPath, pathsOverlap, toTree } from './data.js';
 import {
   StoreError, errorText, type DocData, type DocSnapshot, type DocWrite, type DocumentStore, type Store, type TreeStore,

@@ -7,7 +7,7 @@
  *   <DATA_DIR>/outbox/   the sinks' durable outboxes when Firebase is used (firestore.ndjson, rtdb.ndjson)
  */
 import * as path from 'node:path';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { openFirebaseStore, type FirebaseOptions } from './firebase.js';
 import { openLocalStore } from './local.js';
 import type { Store } from './types.js';

@@ -14,7 +14,7 @@
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import {
   checkDocWrite, checkTreeWrite, fromTree, isPlainObject, mergeData, nodeAt, normalPath, pathKeys, pathsOverlap,
   plainData, toTree, withNode, type TreeNode,

@@ -12,7 +12,7 @@
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { isPlainObject } from './data.js';
 import { appendAll, fsyncDir, readJournal, replaceFile } from './files.js';
 import { errorText } from './types.js';

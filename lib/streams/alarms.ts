@@ -8,7 +8,7 @@ import { filter, type Observable } from 'rxjs';
 import type { HomeCode } from '../protocol/home-code.js';
 import { alarmDate } from '../protocol/local-time.js';
 import type { Deps } from './deps.js';
-import type { Effect } from './effects.js';
+import type { Effect } from '../protocol/effects.js';
 import { handle } from './react.js';
 import type { Doc, Observed } from './world.js';
 

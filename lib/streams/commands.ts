@@ -10,7 +10,7 @@ import { truncate } from '../protocol/errors.js';
 import { topicMatches } from '../protocol/topics.js';
 import { deviceError, log, warning } from './alerts.js';
 import { DEFAULT_PRODUCERS, deviceTopic, type Deps, type Limits, type Producers, type Topics } from './deps.js';
-import type { Effect } from './effects.js';
+import type { Effect } from '../protocol/effects.js';
 import { countUnknownUid, documentRefusal, limitsOf, refused, type UnknownUidWindows } from './limits.js';
 import { react } from './react.js';
 import type { Doc, Observed, World } from './world.js';

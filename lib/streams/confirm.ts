@@ -13,7 +13,7 @@ import { confirms } from '../protocol/apply.js';
 import { encode, type HomeCode } from '../protocol/home-code.js';
 import { systemError } from './alerts.js';
 import type { Deps } from './deps.js';
-import type { Effect } from './effects.js';
+import type { Effect } from '../protocol/effects.js';
 import { react } from './react.js';
 import type { Observed } from './world.js';
 

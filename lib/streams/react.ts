@@ -8,7 +8,7 @@
  * stream, and an inner subscription per event was the pipeline's largest cost.
  */
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { Effect } from './effects.js';
+import type { Effect } from '../protocol/effects.js';
 import type { Topics } from './deps.js';
 import { systemError } from './alerts.js';
 

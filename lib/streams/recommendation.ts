@@ -7,7 +7,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { SensorNumber } from '../protocol/fields.js';
 import type { HomeCode } from '../protocol/home-code.js';
 import type { Deps } from './deps.js';
-import type { Effect } from './effects.js';
+import type { Effect } from '../protocol/effects.js';
 import { react } from './react.js';
 import { touches, valueAt, type Observed } from './world.js';
 

@@ -6,8 +6,8 @@
 import { filter, type Observable } from 'rxjs';
 import { log, systemError, warning } from './alerts.js';
 import type { Deps } from './deps.js';
-import type { Effect } from './effects.js';
-import type { ServiceAlert } from './events.js';
+import type { Effect } from '../protocol/effects.js';
+import type { ServiceAlert } from '../protocol/events.js';
 import { handle } from './react.js';
 import type { Observed } from './world.js';
 

@@ -11,7 +11,7 @@ import asyncMqtt, { type AsyncMqttClient } from 'async-mqtt';
 import { expect } from 'chai';
 import * as E from 'fp-ts/lib/Either.js';
 import { loadConfig } from '../../lib/config.js';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { startService, type Service } from '../../lib/service.js';
 import { suffix } from '../support/brokers.js';
 import { ok, startServer, type TestServer } from '../support/http.js';

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { interval, map, merge, take } from 'rxjs';
 import { confirm$ } from '../../lib/streams/confirm.js';
 import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
-import type { Effect } from '../../lib/streams/effects.js';
-import type { Event } from '../../lib/streams/events.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { observe } from '../../lib/streams/world.js';
 import { control, makeDeps, status, testScheduler, tick } from '../support/marbles.js';
 

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { defer, EMPTY, map, of, type Observable } from 'rxjs';
 import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
-import type { Effect } from '../../lib/streams/effects.js';
-import type { Event } from '../../lib/streams/events.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { pipeline, STREAMS, type Stream } from '../../lib/streams/pipeline.js';
 import { command, control, makeDeps, rtdb, status, testScheduler } from '../support/marbles.js';
 

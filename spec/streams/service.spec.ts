@@ -1,5 +1,5 @@
 import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
-import type { Event } from '../../lib/streams/events.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { service$ } from '../../lib/streams/service.js';
 import { observe } from '../../lib/streams/world.js';
 import { makeDeps, mqtt, testScheduler } from '../support/marbles.js';

@@ -14,7 +14,7 @@ import {
   EMPTY, Observable, asyncScheduler, defer, distinctUntilChanged, fromEvent, map, merge, of, scan,
   shareReplay, startWith, switchMap, timer, type SchedulerLike,
 } from 'rxjs';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../base/log.js';
 
 export type ConnectionState = 'up' | 'down';
 
