@@ -25,11 +25,11 @@ import { decodeCommand, decodeEnvelope, type Command, type Envelope } from '../l
 import { truncate } from '../lib/protocol/errors.js';
 import { encode, type HomeCode } from '../lib/protocol/home-code.js';
 import { alarmDate, localParts, wallMinutes } from '../lib/protocol/local-time.js';
-import { topicMatches } from '../lib/protocol/topics.js';
+import { DEFAULT_TOPICS, deviceTopic, topicMatches } from '../lib/protocol/topics.js';
 import { ALARMS, alarmIds, alarmsFor, excessIds, MAX_ALARMS } from '../lib/streams/alarms.js';
 import { deviceError, log, systemError, warning } from '../lib/streams/alerts.js';
 import { signinReply } from '../lib/streams/commands.js';
-import { DEFAULT_TOPICS, deviceTopic, type Deps } from '../lib/streams/deps.js';
+import type { Deps } from '../lib/streams/deps.js';
 import { countUnknownUid, documentRefusal, limitsOf, refused, type UnknownUidWindows } from '../lib/streams/limits.js';
 import type { Effect } from '../lib/protocol/effects.js';
 import type { Event } from '../lib/protocol/events.js';

@@ -12,6 +12,8 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { formatErrors, truncate } from './protocol/errors.js';
 import { checkZone, systemZone } from './protocol/local-time.js';
+import { usesEmulator } from './store/firebase.js';
+import { errorText } from './base/error-text.js';
 
 // ---- leaf codecs: their names are the "expected ..." part of error messages ----
 
@@ -314,7 +316,7 @@ function readFileLayer(file: string, optional: boolean, into: Map<string, Given>
  * with the position as line and column.
  */
 function jsonProblem(err: unknown, text: string): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   const reason = (message.split('"')[0] ?? '').replace(/,\s*(\.\.\.)?\s*$/, '').replace(/ at position \d+.*$/, '').replace(/ in JSON$/, '');
   const at = /at position (\d+)/.exec(message);
   if (at === null) return truncate(reason, 80);
@@ -388,7 +390,7 @@ function readEnv(setting: Setting, env: NodeJS.ProcessEnv, into: Map<string, Giv
 }
 
 const isNodeError = (err: unknown): err is NodeJS.ErrnoException => err instanceof Error && 'code' in err;
-const errorCode = (err: unknown): string => (isNodeError(err) && err.code ? err.code : err instanceof Error ? err.message : String(err));
+const errorCode = (err: unknown): string => (isNodeError(err) && err.code ? err.code : errorText(err));
 
 // ---- checks that span settings or touch the file system ----
 
@@ -515,16 +517,13 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env, dir: stri
   return result.right;
 }
 
-/** True when firebase-admin will talk to an emulator. */
-export const usesEmulator = (config: Config): boolean =>
-  config.firebase.firestoreEmulatorHost !== undefined || config.firebase.databaseEmulatorHost !== undefined;
-
 /**
  * With emulators, firebase-admin must never probe the cloud metadata server (slow, and wrong
  * off-cloud): SPEC 11 says the service sets METADATA_SERVER_DETECTION=none. Returns whether it did.
+ * Whether there is an emulator is the store's one rule (`usesEmulator` in store/firebase.ts).
  */
 export function applyEmulatorSafety(config: Config, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (!usesEmulator(config)) return false;
+  if (!usesEmulator(config.firebase, env)) return false;
   env.METADATA_SERVER_DETECTION = 'none';
   return true;
 }

@@ -9,6 +9,7 @@
 import { applyEmulatorSafety, loadConfigOrExit, redactConfig } from './config.js';
 import { createLogger } from './base/log.js';
 import { recordTarget, startService, StartupError } from './service.js';
+import { errorText } from './base/error-text.js';
 
 const config = loadConfigOrExit();
 applyEmulatorSafety(config, process.env);
@@ -55,7 +56,7 @@ try {
   }
   // Not a setting to fix, but the service did not start: there is nothing to live on with.
   logger.error({ err }, 'start-up failed');
-  process.stderr.write(`smarthome backend: start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`smarthome backend: start-up failed: ${errorText(err)}\n`);
   logger.flush();
   process.exit(1);
 }

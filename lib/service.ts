@@ -18,6 +18,7 @@ import { startBroker, type EmbeddedBroker } from './broker.js';
 import { openBrokerWarning, type Config } from './config.js';
 import { accessProblem, startDashboard } from './dashboard/index.js';
 import { startHttp, type HttpEndpoint, type SourceState } from './http/endpoint.js';
+import { defaultBackoff } from './base/backoff.js';
 import type { Logger } from './base/log.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { isoLocal } from './protocol/local-time.js';
@@ -40,6 +41,7 @@ import type { Deps } from './streams/deps.js';
 import type { Effect } from './protocol/effects.js';
 import type { Event } from './protocol/events.js';
 import { pipeline, STREAMS } from './streams/pipeline.js';
+import { errorText } from './base/error-text.js';
 
 export interface ServiceOptions {
   /** Append every inbound event to this file as replay lines (SPEC 10). */
@@ -86,8 +88,8 @@ function supervised<T>(name: string, source$: Observable<T>, report: (text: stri
     retry({
       resetOnSuccess: true,
       delay: (err: unknown, attempt) => {
-        report(`source ${name} failed and is restarted: ${err instanceof Error ? err.message : String(err)}`);
-        return timer(Math.min(30_000, 500 * 2 ** (attempt - 1)));
+        report(`source ${name} failed and is restarted: ${errorText(err)}`);
+        return timer(defaultBackoff(attempt));
       },
     }),
   );
@@ -168,7 +170,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         onAlert: (text) => alert('warning', text),
         logger,
       }).catch((err: unknown) => {
-        throw new StartupError(err instanceof Error ? err.message : String(err));
+        throw new StartupError(errorText(err));
       });
       closers.push(() => broker!.close());
       mqttUrl = broker.url;
@@ -176,7 +178,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
 
     // ---- the store ----
     const store: Store = await openStore({ dataDir: config.dataDir, firebase: config.firebase }, logger).catch((err: unknown) => {
-      throw new StartupError(`cannot open the store: ${err instanceof Error ? err.message : String(err)}`);
+      throw new StartupError(`cannot open the store: ${errorText(err)}`);
     });
     closers.push(() => store.close());
     health.set('store', { up: true });

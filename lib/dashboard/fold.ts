@@ -13,8 +13,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { confirms } from '../protocol/apply.js';
 import { decodeSchedule } from '../protocol/documents.js';
 import { decode, type HomeCode } from '../protocol/home-code.js';
-import { topicMatches } from '../protocol/topics.js';
-import type { Topics } from '../streams/deps.js';
+import { topicMatches, type Topics } from '../protocol/topics.js';
 import type { Effect } from '../protocol/effects.js';
 import { touches, valueAt, type Doc, type Observed, type StatusChange } from '../streams/world.js';
 

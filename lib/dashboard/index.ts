@@ -11,7 +11,8 @@
 import { Observable } from 'rxjs';
 import type { Health } from '../http/endpoint.js';
 import type { Logger } from '../base/log.js';
-import type { Deps, Topics } from '../streams/deps.js';
+import type { Deps } from '../streams/deps.js';
+import type { Topics } from '../protocol/topics.js';
 import type { Effect } from '../protocol/effects.js';
 import type { Observed } from '../streams/world.js';
 import { makeAccess } from './access.js';
@@ -19,6 +20,7 @@ import { Feed } from './feed.js';
 import { emptyState, fold, inputsOf, inputsOfEffect, type DashboardState, type Input } from './fold.js';
 import { loadHistory } from './journal.js';
 import { dashboardHandler } from './server.js';
+import { errorText } from '../base/error-text.js';
 
 export { accessProblem } from './access.js';
 
@@ -82,7 +84,7 @@ export async function startDashboard(config: DashboardConfig, health: () => Heal
   const settings = { topics: config.topics, commandConfirmS: config.commandConfirmS };
   const state = emptyState();
   const loaded = await loadHistory(state, config.dataDir, Date.now(), settings).catch((err: unknown) => {
-    logger.warn(`dashboard: could not read the event journal for its history: ${err instanceof Error ? err.message : String(err)}`);
+    logger.warn(`dashboard: could not read the event journal for its history: ${errorText(err)}`);
     return 0;
   });
   if (loaded > 0) logger.info(`dashboard: 24-hour history rebuilt from ${loaded} journal events`);

@@ -22,7 +22,7 @@ import type { Effect } from '../protocol/effects.js';
 import { defaultBackoff, type Backoff } from '../base/backoff.js';
 import { delivery, type Job as QueueJob, type Note, type QueueRules } from '../store/delivery-queue.js';
 import { Outbox } from '../store/outbox.js';
-import { errorText } from '../store/types.js';
+import { errorText } from '../base/error-text.js';
 
 export interface DeliveryOptions {
   readonly logger: Logger;

@@ -15,6 +15,7 @@ import { Observable, map, switchMap } from 'rxjs';
 import type { MqttConnection, ConnectionState } from '../mqtt/connection.js';
 import type { Effect, MqttPublish } from '../protocol/effects.js';
 import type { SinkReport } from './report.js';
+import { errorText } from '../base/error-text.js';
 
 export interface MqttDriverOptions {
   /** QoS per publish; default 1 (device commands, replies, errors). */
@@ -29,9 +30,6 @@ export type MqttDriver = (effect$: Observable<Effect>) => Observable<SinkReport>
 
 export const defaultQueueSize = 1000;
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * Why `topic` cannot be published to, if it cannot (MQTT 3.1.1 4.7). mqtt.js does not check:

@@ -21,9 +21,10 @@ import {
 } from './data.js';
 import { appendAll, fsyncDir, readJournal, replaceFile } from './files.js';
 import {
-  StoreError, errorText, type DocChange, type DocData, type DocSnapshot, type DocWrite, type DocumentStore, type Store,
+  StoreError, type DocChange, type DocData, type DocSnapshot, type DocWrite, type DocumentStore, type Store,
   type TreeStore, type TreeWrite, type Unwatch,
 } from './types.js';
+import { errorText } from '../base/error-text.js';
 
 export interface LocalStoreOptions {
   readonly logger: Logger;

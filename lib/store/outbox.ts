@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import type { Logger } from '../base/log.js';
 import { isPlainObject } from './data.js';
 import { appendAll, fsyncDir, readJournal, replaceFile } from './files.js';
-import { errorText } from './types.js';
+import { errorText } from '../base/error-text.js';
 
 export interface OutboxEntry<T> {
   readonly seq: number;

@@ -7,7 +7,7 @@
  */
 import { truncate } from '../protocol/errors.js';
 import type { Effect, LogLevel } from '../protocol/effects.js';
-import { deviceTopic, type Topics } from './deps.js';
+import { deviceTopic, type Topics } from '../protocol/topics.js';
 
 function report(topic: string, label: string, text: string, asJson = false): Effect[] {
   const cut = truncate(text);

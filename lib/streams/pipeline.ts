@@ -27,6 +27,7 @@ import { service$ } from './service.js';
 import { status$ } from './status.js';
 import { weather$ } from './weather.js';
 import { observe, type Observed } from './world.js';
+import { errorText } from '../base/error-text.js';
 
 export type Stream = (observed$: Observable<Observed>, deps: Deps) => Observable<Effect>;
 
@@ -116,7 +117,7 @@ function supervise(name: string, deps: Deps) {
   return (effect$: Observable<Effect>): Observable<Effect> =>
     effect$.pipe(
       catchError((err: unknown, caught) => {
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = errorText(err);
         return concat(of(...systemError(deps.settings.topics, `stream ${name} failed and was restarted: ${reason}`)), caught);
       }),
     );

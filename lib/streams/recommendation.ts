@@ -9,11 +9,11 @@ import type { HomeCode } from '../protocol/home-code.js';
 import type { Deps } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
 import { react } from './react.js';
-import { touches, valueAt, type Observed } from './world.js';
+import { WEATHER_PATH } from './weather.js';
+import { STATUS_PATH, touches, valueAt, type Observed } from './world.js';
 
 export const NOTIFICATION_PATH = 'server/notification';
 const RAIN_PATH = 'sensor/hometemp/rain';
-const WEATHER_PATH = 'sensor/openweather';
 // Built once: a path made by a template on every call is a new string to hash on every lookup.
 const WEATHER_ICON_PATH = `${WEATHER_PATH}/icon`;
 const AIR_LEVEL_PATH = `${WEATHER_PATH}/air_level`;
@@ -45,7 +45,7 @@ export function recommend({ status, rain, weatherIcon, airLevel }: Conditions): 
 }
 
 function relevant({ event, change, statusBefore, world }: Observed): boolean {
-  if (event.type === 'rtdb.value') return touches(event.path, 'sensor') || touches(event.path, 'smarthome/status');
+  if (event.type === 'rtdb.value') return touches(event.path, 'sensor') || touches(event.path, STATUS_PATH);
   return change.kind !== 'none' && change.kind !== 'invalid' && statusBefore !== world.status;
 }
 

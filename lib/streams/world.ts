@@ -10,9 +10,8 @@ import { defer, scan, type OperatorFunction } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { apply, sameCode } from '../protocol/apply.js';
 import { decode, type HomeCode, type ProtocolError } from '../protocol/home-code.js';
-import { topicMatches } from '../protocol/topics.js';
+import { topicMatches, type Topics } from '../protocol/topics.js';
 import type { Event } from '../protocol/events.js';
-import type { Topics } from './deps.js';
 
 export const COLLECTIONS = ['user_account', 'modes', 'schedule_mode', 'appliance_alarm'] as const;
 export type Collection = (typeof COLLECTIONS)[number];

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { interval, map, merge, take } from 'rxjs';
 import { confirm$ } from '../../lib/streams/confirm.js';
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
+import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
 import type { Effect } from '../../lib/protocol/effects.js';
 import type { Event } from '../../lib/protocol/events.js';
 import { observe } from '../../lib/streams/world.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { defer, EMPTY, map, of, type Observable } from 'rxjs';
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
+import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
 import type { Effect } from '../../lib/protocol/effects.js';
 import type { Event } from '../../lib/protocol/events.js';
 import { pipeline, STREAMS, type Stream } from '../../lib/streams/pipeline.js';

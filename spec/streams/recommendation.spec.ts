@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
+import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
 import type { Effect } from '../../lib/protocol/effects.js';
 import type { Event } from '../../lib/protocol/events.js';
 import { recommend, recommendation$ } from '../../lib/streams/recommendation.js';

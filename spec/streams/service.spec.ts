@@ -1,4 +1,4 @@
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
+import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
 import type { Event } from '../../lib/protocol/events.js';
 import { service$ } from '../../lib/streams/service.js';
 import { observe } from '../../lib/streams/world.js';
