@@ -337,7 +337,7 @@ function addCommand(state: DashboardState, input: Extract<Input, { type: 'contro
   c.origin[slot] = origin;
   c.reportsBefore[slot] = state.reports.count;
   c.scanned[slot] = state.reports.count;
-  // As the check of work does (streams/confirm.ts): a control the last report already agrees
+  // As the check of work does (streams/check-of-work.ts): a control the last report already agrees
   // with is confirmed at once.
   const report = state.lastReport;
   const atOnce = report !== undefined && confirms(report, input.code);

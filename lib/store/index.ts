@@ -21,9 +21,6 @@ export interface StoreOptions {
   readonly firebase?: FirebaseOptions;
 }
 
-/** True when `options` select Firebase rather than the local store. */
-export const usesFirebase = (options: StoreOptions): boolean => options.firebase?.projectId !== undefined;
-
 export async function openStore(options: StoreOptions, logger: Logger): Promise<Store> {
   const projectId = options.firebase?.projectId;
   if (projectId !== undefined) {

@@ -49,7 +49,7 @@ export interface PipelineSettings {
 
 /** Durable state from the previous run (empty on a first start and in replays). */
 export interface Resume {
-  /** Per schedule id, the last occurrence handled (local wall-clock minutes, see ScheduleFired). */
+  /** Per schedule id, the last occurrence handled (local wall-clock minutes, see ScheduleHandled). */
   readonly scheduleFired: Readonly<Record<string, number>>;
   /** When the previous run last ticked (epoch ms): occurrences after it were missed while down. */
   readonly lastTickAt?: number;

@@ -24,7 +24,7 @@ interface Pending {
 
 type State = ReadonlyMap<string, Pending>;
 
-export function confirm$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+export function checkOfWork$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
   const { topics, commandConfirmS } = deps.settings;
   const waitMs = commandConfirmS * 1000;
   return observed$.pipe(

@@ -11,7 +11,7 @@ import type { ServiceAlert } from '../protocol/events.js';
 import { handle } from './react.js';
 import type { Observed } from './world.js';
 
-export function service$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+export function serviceAlerts$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
   const { topics } = deps.settings;
   return observed$.pipe(
     filter((o): o is Observed & { event: ServiceAlert } => o.event.type === 'service.alert'),
