@@ -10,13 +10,15 @@ import type { Deps } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
 import { react } from './react.js';
 import { WEATHER_PATH } from './weather.js';
-import { STATUS_PATH, touches, valueAt, type Observed } from './world.js';
+import { splitPath, STATUS_PATH, touches, valueAt, type Observed } from './world.js';
 
 export const NOTIFICATION_PATH = 'server/notification';
 const RAIN_PATH = 'sensor/hometemp/rain';
-// Built once: a path made by a template on every call is a new string to hash on every lookup.
-const WEATHER_ICON_PATH = `${WEATHER_PATH}/icon`;
-const AIR_LEVEL_PATH = `${WEATHER_PATH}/air_level`;
+// Split once: these are read on every change of the status or the sensors.
+const RAIN_PARTS = splitPath(RAIN_PATH);
+const WEATHER_ICON_PARTS = splitPath(`${WEATHER_PATH}/icon`);
+const AIR_LEVEL_PARTS = splitPath(`${WEATHER_PATH}/air_level`);
+const NOTIFICATION_PARTS = splitPath(NOTIFICATION_PATH);
 const RAIN_ICONS = new Set(['09d', '09n', '10d', '10n', '11d', '11n']);
 const SNOW_ICONS = new Set(['13d', '13n']);
 
@@ -59,11 +61,11 @@ export function recommendation$(observed$: Observable<Observed>, deps: Deps): Ob
     react<string | undefined, Observed>('recommendation', deps.settings.topics, undefined, (last, { world }) => {
       const advice = recommend({
         status: world.status!,
-        rain: valueAt(world.tree, RAIN_PATH),
-        weatherIcon: valueAt(world.tree, WEATHER_ICON_PATH),
-        airLevel: valueAt(world.tree, AIR_LEVEL_PATH),
+        rain: valueAt(world.tree, RAIN_PARTS),
+        weatherIcon: valueAt(world.tree, WEATHER_ICON_PARTS),
+        airLevel: valueAt(world.tree, AIR_LEVEL_PARTS),
       });
-      const current = last ?? valueAt(world.tree, NOTIFICATION_PATH);
+      const current = last ?? valueAt(world.tree, NOTIFICATION_PARTS);
       return advice === current ? [last, []] : [advice, [{ type: 'rtdb.set', path: NOTIFICATION_PATH, value: advice }]];
     }),
   );
