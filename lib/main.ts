@@ -6,7 +6,8 @@
  * setting must fix (a taken port, a locked store), 1 on any other start-up failure. Anything
  * that goes wrong once the service runs is reported and lived with.
  */
-import { applyEmulatorSafety, loadConfigOrExit, redactConfig } from './config.js';
+import { applyEmulatorSafety, loadConfigOrExit } from './config/load.js';
+import { redactConfig } from './config/redact.js';
 import { createLogger } from './base/log.js';
 import { recordTarget, startService, StartupError } from './service.js';
 import { errorText } from './base/error-text.js';

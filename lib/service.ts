@@ -15,7 +15,8 @@ import {
 } from 'rxjs';
 import pkg from '../package.json' with { type: 'json' };
 import { startBroker, type EmbeddedBroker } from './broker.js';
-import { openBrokerWarning, type Config } from './config.js';
+import { openBrokerWarning } from './config/checks.js';
+import type { Config } from './config/codec.js';
 import { accessProblem, startDashboard } from './dashboard/index.js';
 import { startHttp, type HttpEndpoint, type SourceState } from './http/endpoint.js';
 import { defaultBackoff } from './base/backoff.js';

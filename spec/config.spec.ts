@@ -4,16 +4,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import {
-  applyEmulatorSafety,
-  CONFIG_DIR,
-  displayConfig,
-  loadConfig,
-  openBrokerWarning,
-  redactConfig,
-  SETTINGS,
-  type Config,
-} from '../lib/config.js';
+import { openBrokerWarning } from '../lib/config/checks.js';
+import type { Config } from '../lib/config/codec.js';
+import { applyEmulatorSafety, CONFIG_DIR, loadConfig } from '../lib/config/load.js';
+import { displayConfig, redactConfig } from '../lib/config/redact.js';
+import { SETTINGS } from '../lib/config/settings.js';
 import { systemZone } from '../lib/protocol/local-time.js';
 import { DEFAULT_LIMITS, DEFAULT_PRODUCERS } from '../lib/streams/deps.js';
 import { DEFAULT_TOPICS } from '../lib/protocol/topics.js';

@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 import asyncMqtt, { type AsyncMqttClient } from 'async-mqtt';
 import { expect } from 'chai';
 import * as E from 'fp-ts/lib/Either.js';
-import { loadConfig } from '../../lib/config.js';
+import { loadConfig } from '../../lib/config/load.js';
 import { silentLogger } from '../../lib/base/log.js';
 import { startService, type Service } from '../../lib/service.js';
 import { suffix } from '../support/brokers.js';
