@@ -104,6 +104,15 @@ export interface E2eResult {
     readonly relay: { readonly target: number; readonly broker: number | null; readonly devices: number };
     readonly backend: { readonly target: number; readonly broker: number | null; readonly devices: number };
   };
+  /**
+   * CPU time (user + system, `process.cpuUsage()` of the target's own process, all its threads)
+   * per answered command in the throughput rounds, counted after each round's warm-up; medians
+   * over rounds. The service spawns no process on sign-ins, so its process is all of its cost.
+   */
+  readonly cpu_us_per_command: { readonly relay: number; readonly backend: number };
+  /** Median over back-to-back round pairs of backend / relay CPU per command, and the pairs. */
+  readonly cpu_ratio_vs_relay: number;
+  readonly cpu_ratios: readonly number[];
   /** Whole-machine CPU busy during the throughput rounds (all processes, also other users'), median. */
   readonly machine_busy_pct: { readonly relay: number | null; readonly backend: number | null };
   /** Full runs: the same at a tenth of the relay's maximum, where queueing is small. */
@@ -323,7 +332,9 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       const own = process.cpuUsage();
       return { target: t, broker: br, devices: (own.user + own.system) / 1000 };
     };
-    const closedRound = async (target: Target): Promise<{ perS: number; busyPct: number | null; cpuPer1000: { target: number; broker: number | null; devices: number } }> => {
+    const closedRound = async (
+      target: Target,
+    ): Promise<{ perS: number; busyPct: number | null; cpuUsPerCommand: number; cpuPer1000: { target: number; broker: number | null; devices: number } }> => {
       const { slots: own, payloads } = await openSlots(target, 'throughput');
       let sending = true;
       let total = 0;
@@ -352,6 +363,8 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       const per = (a: number, z: number): number => sig(((z - a) / replies) * 1000, 3);
       return {
         perS: (replies / (t1 - t0)) * 1000,
+        // ms per reply * 1000 = us per reply; unrounded, for the pair ratio
+        cpuUsPerCommand: ((c1.target - c0.target) / replies) * 1000,
         busyPct: m0 === undefined || m1 === undefined ? null : ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100,
         cpuPer1000: {
           target: per(c0.target, c1.target),
@@ -364,20 +377,29 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
     const rates: Record<Target, number[]> = { relay: [], backend: [] };
     const cpus: Record<Target, Array<{ target: number; broker: number | null; devices: number }>> = { relay: [], backend: [] };
     const ratios: number[] = [];
+    const cpuUs: Record<Target, number[]> = { relay: [], backend: [] };
+    const cpuRatios: number[] = [];
     const busy: Record<Target, number[]> = { relay: [], backend: [] };
     for (let r = 0; r < options.rounds; r++) {
       // alternate which goes first, so neither always follows the other
       const order: Target[] = r % 2 === 0 ? ['relay', 'backend'] : ['backend', 'relay'];
       const got: Partial<Record<Target, number>> = {};
+      const gotCpu: Partial<Record<Target, number>> = {};
       for (const target of order) {
         const res = await closedRound(target);
         got[target] = res.perS;
+        gotCpu[target] = res.cpuUsPerCommand;
+        cpuUs[target].push(res.cpuUsPerCommand);
         rates[target].push(res.perS);
         cpus[target].push(res.cpuPer1000);
         if (res.busyPct !== null) busy[target].push(res.busyPct);
       }
       ratios.push(got.backend! / got.relay!);
-      progress(`e2e: round ${r + 1}/${options.rounds}: relay ${Math.round(got.relay!)}/s, backend ${Math.round(got.backend!)}/s, ratio ${(got.backend! / got.relay!).toFixed(2)}`);
+      cpuRatios.push(gotCpu.backend! / gotCpu.relay!);
+      progress(
+        `e2e: round ${r + 1}/${options.rounds}: relay ${Math.round(got.relay!)}/s, backend ${Math.round(got.backend!)}/s, ratio ${(got.backend! / got.relay!).toFixed(2)}; ` +
+          `CPU per command relay ${gotCpu.relay!.toFixed(1)} us, backend ${gotCpu.backend!.toFixed(1)} us, ratio ${(gotCpu.backend! / gotCpu.relay!).toFixed(2)}`,
+      );
     }
 
     // ---- latency at half the relay's maximum (and, in full runs, at a tenth) ----
@@ -556,6 +578,9 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
       stray,
       wrong_replies: wrong,
       cpu_ms_per_1000_replies: { relay: medianCpu(cpus.relay), backend: medianCpu(cpus.backend) },
+      cpu_us_per_command: { relay: sig(median(cpuUs.relay), 3), backend: sig(median(cpuUs.backend), 3) },
+      cpu_ratio_vs_relay: sig(median(cpuRatios), 3),
+      cpu_ratios: cpuRatios.map((x) => sig(x, 3)),
       machine_busy_pct: {
         relay: busy.relay.length === 0 ? null : sig(median(busy.relay), 2),
         backend: busy.backend.length === 0 ? null : sig(median(busy.backend), 2),

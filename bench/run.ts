@@ -100,6 +100,9 @@ const figures = {
   e2e_lost: e2e?.lost ?? null,
   e2e_duplicated: e2e?.duplicated ?? null,
   e2e_relay_lost: e2e?.relay_lost ?? null,
+  cpu_us_per_command: e2e?.cpu_us_per_command.backend ?? null,
+  cpu_relay_us_per_command: e2e?.cpu_us_per_command.relay ?? null,
+  cpu_ratio_vs_relay: e2e?.cpu_ratio_vs_relay ?? null,
   latency_rate_per_s: e2e?.latency.rate_per_s ?? null,
   p50_relay_ms: e2e?.latency.relay.p50_ms ?? null,
   p99_relay_ms: e2e?.latency.relay.p99_ms ?? null,
@@ -119,6 +122,7 @@ type Goal = { readonly goal: string; readonly met: boolean | null };
 const check = (ok: boolean | undefined): boolean | null => (ok === undefined ? null : ok);
 const goals: Record<string, Goal> = {
   e2e: { goal: 'e2e_ratio_vs_relay >= 0.7 and e2e_lost = 0', met: check(e2e && e2e.ratio_vs_relay >= 0.7 && e2e.lost === 0) },
+  cpu: { goal: 'cpu_ratio_vs_relay <= 1.1', met: check(e2e && e2e.cpu_ratio_vs_relay <= 1.1) },
   latency: { goal: 'p99_added_ms <= 1', met: check(e2e && e2e.latency.p99_added_ms <= 1) },
   core: { goal: 'core_events_per_s >= 200000 and core_ratio_vs_plain >= 0.5', met: check(core && core.pipeline_events_per_s >= 200_000 && core.ratio_vs_plain >= 0.5) },
   memory: { goal: 'heap_growth_pct <= 5', met: check(memory && memory.heap_growth_pct <= 5) },
@@ -173,6 +177,8 @@ function text(): string {
     if (l.lost > 0 || l.duplicated > 0) row(`  of which ${l.target}, ${l.phase} rounds`, `${l.lost} / ${l.duplicated}`, `of ${n(l.sent)} commands`);
   }
   if (e2e) {
+    row('CPU us per command: relay / backend (median)', `${e2e.cpu_us_per_command.relay} / ${e2e.cpu_us_per_command.backend}`, 'own process, user + system, after warm-up');
+    row('CPU ratio backend / relay (median of pairs)', e2e.cpu_ratio_vs_relay, `goal <= 1.1; pairs ${e2e.cpu_ratios.join(' ')}`);
     const c = e2e.cpu_ms_per_1000_replies;
     row('CPU ms per 1,000 replies: relay', `${c.relay.target}`, `broker ${c.relay.broker ?? '-'}, devices ${c.relay.devices}`);
     row('CPU ms per 1,000 replies: backend', `${c.backend.target}`, `broker ${c.backend.broker ?? '-'}, devices ${c.backend.devices}`);

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  asyncScheduler, distinctUntilChanged, from, ignoreElements, interval, map, merge, Observable, race, retry, share, skip,
+  asyncScheduler, concat, connectable, distinctUntilChanged, from, ignoreElements, interval, map, merge, Observable, race, retry, skip,
   skipWhile, Subject, take, takeUntil, tap, timer, type MonoTypeOperatorFunction, type Subscription,
 } from 'rxjs';
 import pkg from '../package.json' with { type: 'json' };
@@ -21,7 +21,10 @@ import { accessProblem, startDashboard } from './dashboard/index.js';
 import { startHttp, type HttpEndpoint, type SourceState } from './http/endpoint.js';
 import { defaultBackoff } from './base/backoff.js';
 import type { Logger } from './base/log.js';
+import { CheckpointTracker, keepCheckpoint } from './journal/checkpoint.js';
+import { deliveryKey, EventJournal } from './journal/events.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
+import { recover, storeEvents } from './recovery.js';
 import { isoLocal } from './protocol/local-time.js';
 import { encodeEventLine } from './protocol/recording.js';
 import { topicMatches } from './protocol/topics.js';
@@ -33,11 +36,12 @@ import { makeRtdbDriver } from './sinks/rtdb.js';
 import { makeSlackDriver } from './sinks/slack.js';
 import { loadState, makeStateDriver } from './sinks/state.js';
 import { COLLECTIONS, fromFirestore } from './sources/firestore.js';
-import { fromMqtt } from './sources/mqtt.js';
+import { acknowledge, deliveryOf, fromMqtt } from './sources/mqtt.js';
 import { connectionState, redactUrl, shareMqttConnection } from './mqtt/connection.js';
 import { fromRtdb, PATHS } from './sources/rtdb.js';
 import { fromWeather } from './sources/weather.js';
 import { openStore, type Store } from './store/index.js';
+import { lockDir, LockedError } from './store/lock.js';
 import type { Deps } from './streams/deps.js';
 import type { Effect } from './protocol/effects.js';
 import type { Event } from './protocol/events.js';
@@ -141,6 +145,13 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const access = accessProblem(config.httpHost, config.httpToken);
     if (access !== undefined) throw new StartupError(access);
 
+    // ---- one process per DATA_DIR (a lock the OS releases when the process dies: lib/store/lock.ts) ----
+    mkdirSync(config.dataDir, { recursive: true });
+    const dataLock = await lockDir(config.dataDir, 'DATA_DIR').catch((err: unknown) => {
+      throw err instanceof LockedError ? new StartupError(err.message) : err;
+    });
+    closers.push(() => dataLock.release());
+
     // ---- the broker ----
     let broker: EmbeddedBroker | undefined;
     let mqttUrl = config.mqtt.url;
@@ -184,6 +195,50 @@ export async function startService(config: Config, logger: Logger, options: Serv
     closers.push(() => store.close());
     health.set('store', { up: true });
 
+    // ---- the event journal (docs/storage.md) ----
+    const opened = await EventJournal.open(config.dataDir, {
+      logger, tz: config.tz, fsyncMs: config.events.fsyncMs, retainDays: config.events.retainDays, maxBytes: config.events.maxMb * 1024 * 1024,
+    }).catch((err: unknown) => {
+      throw new StartupError(`cannot open the event journal: ${errorText(err)}`);
+    });
+    const { journal } = opened;
+    closers.push(async () => journal.close());
+    const saved = loadState(config.dataDir, logger);
+    const tracker = new CheckpointTracker(opened.checkpoint);
+    const settings = {
+      tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics: config.topics,
+      limits: config.limits, producers: config.producers,
+    };
+    // ---- recovery: the events past the checkpoint are handled again (lib/recovery.ts) ----
+    const recovered = opened.pending.length === 0
+      ? undefined
+      : recover(await storeEvents(store, logger, STORE_LOAD_WAIT_MS), opened.pending, opened.checkpoint, saved, settings);
+    const resume = recovered === undefined ? saved : { ...saved, ...(recovered.status === undefined ? {} : { status: recovered.status }) };
+    if (recovered !== undefined) {
+      tracker.begin(opened.pending.at(-1)!.seq);
+      for (const effect of recovered.effects) tracker.effect(effect);
+      tracker.setStatus(recovered.status);
+      tracker.end();
+      logger.warn(
+        { events: opened.pending.length, effects: recovered.effects.length, after: opened.checkpoint.seq },
+        `handling again the ${opened.pending.length} journaled event(s) past the checkpoint (a crash cut them off)`,
+      );
+    }
+    tracker.setStatus(resume.status);
+    // The sources start once the recovered store writes are done (so that their first state has them).
+    const unwritten = new Set<Effect>((recovered?.effects ?? []).filter((e) => e.type !== 'mqtt.publish'));
+    let recoveryWritten: () => void = () => undefined;
+    const recoveryWritten$ = race(
+      from(new Promise<void>((resolve) => (unwritten.size === 0 ? resolve() : (recoveryWritten = resolve)))),
+      timer(STORE_LOAD_WAIT_MS).pipe(tap(() => logger.warn(`the recovered store writes were not all done within ${STORE_LOAD_WAIT_MS / 1000} s; going on`))),
+    ).pipe(take(1), ignoreElements());
+    const scheduleFired: Record<string, number> = { ...resume.scheduleFired };
+    journal.start(resume, Date.now(), opened.checkpoint.seq);
+    let journalFailed = false;
+    const checkpoints = keepCheckpoint(tracker, (c) => journal.saveCheckpoint(c), 1000, (err) =>
+      logger.error({ err: errorText(err) }, 'event journal: cannot save the checkpoint'));
+    closers.push(async () => checkpoints.stop());
+
     // ---- sources ----
     const { topics } = config;
     const connection$ = shareMqttConnection({
@@ -193,6 +248,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
       password: own.password,
       status: { topic: topics.serverStatus, online: 'online', offline: 'offline' },
       logger,
+      // a message is acknowledged once journaled, so one that comes before the source listens waits
+      holdUnhandled: true,
     });
     const inbound = [topics.commands, topics.controls, ...(topics.status === '' ? [] : [topics.status])];
     const report = (text: string): void => alert('error', text);
@@ -225,14 +282,14 @@ export async function startService(config: Config, logger: Logger, options: Serv
       from(loaded),
       timer(STORE_LOAD_WAIT_MS).pipe(tap(() => logger.warn(`the store's first state did not arrive within ${STORE_LOAD_WAIT_MS / 1000} s; handling MQTT messages without it`))),
     );
-    const events$: Observable<Event> = merge(
-      supervised('mqtt', fromMqtt(connection$, inbound, { qos: config.mqtt.qos, acceptRetained: topics.status === '' ? [] : [topics.status] }), report)
+    const events$: Observable<Event> = concat(recoveryWritten$, merge(
+      supervised('mqtt', fromMqtt(connection$, inbound, { qos: config.mqtt.qos, acceptRetained: topics.status === '' ? [] : [topics.status], manualAck: true }), report)
         .pipe(holdUntil(storeLoaded$)),
       supervised('firestore', fromFirestore(store.docs, COLLECTIONS, listeners), report),
       supervised('rtdb', fromRtdb(store.tree, PATHS, listeners), report),
       supervised('weather', fromWeather({ ...config.weather }, logger), report),
       ticks$,
-    ).pipe(takeUntil(stopSources));
+    )).pipe(takeUntil(stopSources));
 
     // Health and outage alerts of the broker link: one alert when it goes down, one when it is
     // back (after the first connection, every change is news). Part of the root subscription.
@@ -268,14 +325,37 @@ export async function startService(config: Config, logger: Logger, options: Serv
           metrics.eventsIn.inc({ source: sourceOf(event) });
           if (event.type === 'weather.result') health.set('weather', { up: true });
           if (event.type === 'weather.failure') health.set('weather', { up: false, reason: event.reason });
+          const now = Date.now();
           if (recording !== undefined) {
-            const line = encodeEventLine(event, isoLocal(Date.now(), config.tz));
+            const line = encodeEventLine(event, isoLocal(now, config.tz));
             if (line !== null) recording.write(`${line}\n`);
           }
+          // Journal first (to the OS), acknowledge to the broker next, handle last.
+          const delivery = event.type === 'mqtt.message' ? deliveryOf(event) : undefined;
+          if (delivery?.dup === true && delivery.messageId !== undefined && event.type === 'mqtt.message' &&
+            opened.redelivered.delete(deliveryKey(delivery.messageId, event.topic, event.payload))) {
+            logger.info({ topic: event.topic }, 'a message journaled before the crash came again (its PUBACK was lost): not handled twice');
+            acknowledge(event);
+            return;
+          }
+          let seq: number | undefined;
+          try {
+            seq = event.type === 'clock.tick'
+              ? journal.tick(now, () => ({ scheduleFired, lastTickAt: now, ...(tracker.trackedStatus === undefined ? {} : { status: tracker.trackedStatus }) }), () => tracker.checkpoint.seq)
+              : journal.append(event, now, delivery?.messageId);
+            journalFailed = false;
+          } catch (err) {
+            // A failing disk must not stop the home: the event is still handled (and acknowledged).
+            if (!journalFailed) alert('error', `cannot write the event journal (${errorText(err)}); events are handled without it`);
+            journalFailed = true;
+          }
+          acknowledge(event);
+          if (seq !== undefined) tracker.begin(seq, event);
           // Effects of a command are emitted while it is handled: mark them for the latency metric.
           commandStarted = event.type === 'mqtt.message' && topicMatches(topics.commands, event.topic) ? performance.now() : undefined;
           subscriber.next(event);
           commandStarted = undefined;
+          tracker.end();
         },
         error: (err: unknown) => subscriber.error(err),
         complete: () => subscriber.complete(),
@@ -283,25 +363,20 @@ export async function startService(config: Config, logger: Logger, options: Serv
       return () => sub.unsubscribe();
     });
 
-    const resume = loadState(config.dataDir, logger);
-    const deps: Deps = {
-      scheduler: asyncScheduler,
-      settings: {
-        tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics,
-        limits: config.limits, producers: config.producers,
-      },
-      resume,
-    };
+    const deps: Deps = { scheduler: asyncScheduler, settings, resume };
     const dashboard = await startDashboard(config, () => health, logger);
     closers.push(async () => dashboard.close());
-    const effect$ = pipeline(event$, deps, { ...STREAMS, dashboard: dashboard.stream }).pipe(
+    // The recovered effects go first (already counted by the checkpoint tracker). They are there
+    // at once, so every sink subscribes before the effects start (`connect()` below).
+    const effect$ = connectable(concat(from(recovered?.effects ?? []), pipeline(event$, deps, { ...STREAMS, dashboard: dashboard.stream }).pipe(
       tap((effect) => {
         dashboard.effect(effect);
         if (commandStarted !== undefined && effect.type === 'mqtt.publish') started.set(effect, commandStarted);
         if (effect.type === 'log') logger[effect.level](effect.msg);
+        if (effect.type === 'state.schedule') scheduleFired[effect.id] = effect.occurrence;
+        tracker.effect(effect);
       }),
-      share(),
-    );
+    )), { connector: () => new Subject<Effect>(), resetOnDisconnect: false });
 
     // ---- sinks ----
     const reports$: Observable<SinkReport> = merge(
@@ -326,12 +401,19 @@ export async function startService(config: Config, logger: Logger, options: Serv
         },
         complete: () => resolve(),
       });
+      root.add(effect$.connect());
       closers.push(async () => root.unsubscribe());
     });
+
+    function settled(effect: Effect): void {
+      tracker.settled(effect);
+      if (unwritten.delete(effect) && unwritten.size === 0) recoveryWritten();
+    }
 
     function handleReport(r: SinkReport): void {
       switch (r.kind) {
         case 'done': {
+          settled(r.effect);
           metrics.effectsOut.inc({ sink: r.sink });
           const t0 = started.get(r.effect);
           if (t0 !== undefined) {
@@ -341,6 +423,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           return;
         }
         case 'failed':
+          settled(r.effect);
           metrics.errors.inc({ kind: `sink.${r.sink}` });
           logger.warn({ sink: r.sink, effect: r.effect.type }, `${r.sink}: ${r.error}`);
           return;
@@ -392,6 +475,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           if ((await Promise.race([finished, timeout])) === 'timeout') {
             logger.warn(`pending effects did not finish within ${config.shutdownTimeoutS} s; stopping anyway`);
           }
+          await checkpoints.flush();
           await closeAll();
           logger.info('stopped');
         })();

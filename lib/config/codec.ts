@@ -90,6 +90,7 @@ export const ConfigCodec = t.intersection([t.type({
     databaseEmulatorHost: HostPort,
   }),
   dataDir: NonEmpty,
+  events: t.type({ fsyncMs: PositiveNumber, retainDays: PositiveNumber, maxMb: PositiveNumber }),
   weather: t.intersection([
     t.partial({ apiKey: NonEmpty }),
     t.type({ city: NonEmpty, intervalS: PositiveNumber, baseUrl: HttpUrl, timeoutMs: PositiveNumber }),

@@ -40,6 +40,9 @@ const ENV: Readonly<Record<string, EnvName>> = {
   'firebase.firestoreEmulatorHost': { name: 'FIRESTORE_EMULATOR_HOST', envOnly: true },
   'firebase.databaseEmulatorHost': { name: 'FIREBASE_DATABASE_EMULATOR_HOST', envOnly: true },
   dataDir: { name: 'DATA_DIR' },
+  'events.fsyncMs': { name: 'EVENTS_FSYNC_MS', parse: 'number' }, // extra
+  'events.retainDays': { name: 'EVENTS_RETAIN_DAYS', parse: 'number' },
+  'events.maxMb': { name: 'EVENTS_MAX_MB', parse: 'number' },
   'weather.apiKey': { name: 'OPENWEATHER_API_KEY', secret: true },
   'weather.city': { name: 'OPENWEATHER_CITY' },
   'weather.intervalS': { name: 'OPENWEATHER_INTERVAL_S', parse: 'number' },

@@ -8,7 +8,7 @@
  * network I/O, so listeners attached synchronously miss nothing); unsubscribing publishes
  * `offline` and disconnects. Share it between the source and the sink with `shareMqttConnection`.
  */
-import asyncMqtt, { type AsyncMqttClient, type IClientOptions, type IConnackPacket, type QoS } from 'async-mqtt';
+import asyncMqtt, { type AsyncMqttClient, type IClientOptions, type IConnackPacket, type IPublishPacket, type QoS } from 'async-mqtt';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   EMPTY, Observable, asyncScheduler, defer, distinctUntilChanged, fromEvent, map, merge, of, scan,
@@ -63,7 +63,18 @@ export interface MqttConnectionOptions {
   readonly logger?: Logger;
   /** Where the reconnect timers run (tests). */
   readonly scheduler?: SchedulerLike;
+  /**
+   * Default false: a message that arrives while no `onPublish` handler is set is acknowledged
+   * and dropped. True: it waits (unacknowledged, so the broker keeps it) until a handler is set.
+   */
+  readonly holdUnhandled?: boolean;
 }
+
+/**
+ * Told of each inbound PUBLISH; `ack()` lets mqtt.js send the PUBACK (QoS 1) and read the next
+ * packet. mqtt.js hands over one message at a time: until `ack()`, nothing more is read.
+ */
+export type PublishHandler = (packet: IPublishPacket, ack: () => void) => void;
 
 /** The session part of a CONNACK. */
 export interface Connack {
@@ -81,6 +92,8 @@ export interface MqttConnection {
   /** The current session's CONNACK if connected at subscription, then every later one. */
   readonly connack$: Observable<Connack>;
   readonly logger: Logger;
+  /** Sets the one handler of inbound messages (replacing any other); the returned function unsets it. */
+  onPublish(handler: PublishHandler): () => void;
 }
 
 export const defaultBackoff: BackoffOptions = { initialMs: 500, maxMs: 30_000, factor: 2 };
@@ -210,6 +223,25 @@ export function connectMqtt(options: MqttConnectionOptions): Observable<MqttConn
     let ending = false;
     let session: Connack | undefined;
 
+    // mqtt.js's own hook for back-pressure (it emits 'message', then calls `handleMessage` and
+    // sends the PUBACK only from its callback): the way to acknowledge a message only once it is
+    // safe, e.g. in the service's event journal (docs/storage.md), without patching the library.
+    let handler: PublishHandler | undefined;
+    const held: Array<[IPublishPacket, () => void]> = [];
+    inner.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
+      const ack = (): void => callback();
+      if (handler !== undefined) handler(packet, ack);
+      else if (options.holdUnhandled === true) held.push([packet, ack]);
+      else ack();
+    };
+    const onPublish = (next: PublishHandler): (() => void) => {
+      handler = next;
+      for (let item = held.shift(); item !== undefined && handler === next; item = held.shift()) next(...item);
+      return () => {
+        if (handler === next) handler = undefined;
+      };
+    };
+
     const connect$ = fromEvent(client, 'connect', (packet: IConnackPacket) => packet);
     const close$ = fromEvent(client, 'close');
 
@@ -256,7 +288,7 @@ export function connectMqtt(options: MqttConnectionOptions): Observable<MqttConn
         client.reconnect({ incomingStore: inner.incomingStore, outgoingStore: inner.outgoingStore });
       });
 
-    subscriber.next({ client, url, clientId: options.clientId, state$, connack$, logger });
+    subscriber.next({ client, url, clientId: options.clientId, state$, connack$, logger, onPublish });
 
     return () => {
       ending = true;

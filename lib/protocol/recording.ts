@@ -1,10 +1,17 @@
 /**
  * The replay format (SPEC 10): recorded events in, effect lines out. A line is one JSON object;
  * `at` is ISO-8601 with an offset. A weather failure is recorded as `{"source":"weather","error":…}`.
+ *
+ * Two more kinds of line, both written by the event journal (docs/storage.md):
+ * - `{"resume":{"at":…,"seq":…,"scheduleFired":{…},"lastTickAt":…,"status":"…"}}`, only as the
+ *   first line: the durable state the service started from (`seq` numbers the first event after it);
+ * - `{"at":…,"source":"clock"}`: the service was running and ticking at `at` (one a minute, so a
+ *   replay ticks as long as the service did, and fires the same schedules).
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { formatErrors, truncate, type DecodeError } from './errors.js';
+import type { Resume } from './resume.js';
 import type { Event } from './events.js';
 import type { Effect } from './effects.js';
 
@@ -24,7 +31,7 @@ export const Instant = new t.Type<number, string, unknown>(
   (ms) => new Date(ms).toISOString(),
 );
 
-const Head = t.type({ at: Instant, source: t.keyof({ mqtt: null, rtdb: null, firestore: null, weather: null, face: null }) });
+const Head = t.type({ at: Instant, source: t.keyof({ mqtt: null, rtdb: null, firestore: null, weather: null, face: null, clock: null }) });
 const DocData = t.union([t.UnknownRecord, t.null]);
 /** Any JSON value, `null` included, but present: a missing body is a broken line, not `undefined`. */
 const Present = new t.Type<unknown, unknown, unknown>(
@@ -42,6 +49,7 @@ const bodies = {
   firestore: t.type({ collection: t.string, id: t.string, data: DocData }),
   weather: t.union([WeatherFailureBody, WeatherResultBody]),
   face: t.type({ result: t.string }),
+  clock: t.type({}),
 } as const;
 
 export interface Recorded {
@@ -73,8 +81,51 @@ function toEvent(source: keyof typeof bodies, json: unknown): E.Either<DecodeErr
       return E.map((b: t.TypeOf<typeof bodies.face>): Event => ({ type: 'face.result', result: b.result }))(
         formatErrors('face line', bodies.face.decode(json)),
       );
+    case 'clock':
+      return E.right({ type: 'clock.tick' });
   }
 }
+
+/** The first line of a journal file: where its events start from. */
+export interface ResumeHeader {
+  /** When the state was taken (epoch ms); a replay's clock starts here. */
+  readonly at: number;
+  /** The journal sequence number of the first event after the header. */
+  readonly seq: number;
+  readonly resume: Resume;
+}
+
+const ResumeBody = t.type({
+  resume: t.intersection([
+    t.type({ at: Instant, seq: t.number, scheduleFired: t.record(t.string, t.number) }),
+    t.partial({ lastTickAt: t.number, status: t.string }),
+  ]),
+});
+
+/** Whether a line is a resume header (cheap: the journal's event lines start with `{"at"`). */
+export const isResumeLine = (line: string): boolean => line.startsWith('{"resume"');
+
+export function decodeResumeLine(line: string): E.Either<DecodeError, ResumeHeader> {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (e) {
+    return E.left({ _tag: 'DecodeError', message: truncate(`not JSON (${(e as Error).message})`) });
+  }
+  return E.map(({ resume: { at, seq, ...resume } }: t.TypeOf<typeof ResumeBody>): ResumeHeader => ({ at, seq, resume }))(
+    formatErrors('resume line', ResumeBody.decode(json)),
+  );
+}
+
+export function encodeResumeLine(header: ResumeHeader, at: string): string {
+  const { scheduleFired, lastTickAt, status } = header.resume;
+  return JSON.stringify({
+    resume: { at, seq: header.seq, scheduleFired, ...(lastTickAt === undefined ? {} : { lastTickAt }), ...(status === undefined ? {} : { status }) },
+  });
+}
+
+/** The once-a-minute line that says the service was ticking at `at`. */
+export const encodeClockLine = (at: string): string => `{"at":${JSON.stringify(at)},"source":"clock"}`;
 
 /** One recording line -> its instant and event, or a readable reason. */
 export function decodeRecordedLine(line: string): E.Either<DecodeError, Recorded> {

@@ -123,7 +123,8 @@ export function makeMqttDriver(connection$: Observable<MqttConnection>, options:
         }
         waiting.push(effect);
         if (waiting.length > queueSize) {
-          waiting.shift();
+          // reported, so that whoever waits for this effect (the event journal's checkpoint) stops waiting
+          subscriber.next({ kind: 'failed', sink: 'mqtt', effect: waiting.shift() as MqttPublish, error: 'dropped: the queue is full' });
           dropped++;
         }
         drain();

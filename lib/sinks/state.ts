@@ -24,7 +24,7 @@ import { Observable, type SchedulerLike, asyncScheduler } from 'rxjs';
 import { formatErrors } from '../protocol/errors.js';
 import type { Logger } from '../base/log.js';
 import type { Effect } from '../protocol/effects.js';
-import type { Resume } from '../streams/deps.js';
+import type { Resume } from '../protocol/resume.js';
 import type { SinkReport } from './report.js';
 
 export const STATE_FILE = 'state.json';

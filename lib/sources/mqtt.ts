@@ -1,7 +1,7 @@
 /**
  * MQTT source: the messages on the inbound topics (SPEC 2) as `mqtt.message` events.
  *
- * Subscribes at QoS 1 on the shared persistent connection (`mqtt-connection.ts`), and again
+ * Subscribes at QoS 1 on the shared persistent connection (`lib/mqtt/connection.ts`), and again
  * after every CONNACK that says the broker lost the session (`sessionPresent: false`) or while
  * the last SUBSCRIBE is unconfirmed. Reconnecting (with backoff) is the connection's job.
  * Unsubscribing removes the listener but keeps the broker-side subscriptions: the persistent
@@ -11,26 +11,50 @@
  * not a live publication) are dropped unless their topic matches `acceptRetained`. Duplicates
  * (DUP=1, a QoS 1 redelivery) are emitted like any message: at-least-once, as MQTT 3.1.1 4.3.2
  * requires of a QoS 1 receiver. See docs/mqtt.md.
+ *
+ * Acknowledgement: by default a message is acknowledged (PUBACK) once it has been emitted. With
+ * `manualAck`, it is acknowledged only when the consumer calls `acknowledge(event)`, e.g. once
+ * the event is in the service's journal; until then mqtt.js reads nothing more (one message in
+ * hand at a time) and the broker keeps the message for the session.
  */
-import type { IPublishPacket, QoS } from 'async-mqtt';
+import type { QoS } from 'async-mqtt';
 import {
-  EMPTY, catchError, concatMap, defer, filter, fromEvent, ignoreElements, map, merge, switchMap, tap,
-  type Observable,
+  EMPTY, Observable, catchError, concatMap, defer, filter, ignoreElements, merge, switchMap, tap,
 } from 'rxjs';
 import { topicMatches } from '../protocol/topics.js';
 import type { MqttMessage } from '../protocol/events.js';
 import type { MqttConnection } from '../mqtt/connection.js';
+import { errorText } from '../base/error-text.js';
 
 export interface MqttSourceOptions {
   /** Subscription QoS; default 1. */
   readonly qos?: QoS;
   /** Topic filters whose retained messages are state worth taking (e.g. `data/smarthome/status`). */
   readonly acceptRetained?: readonly string[];
+  /** Default false. True: each message is acknowledged only by `acknowledge(event)`. */
+  readonly manualAck?: boolean;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** How a message came (`manualAck`): its packet id, and DUP=1 when the broker sends it again. */
+export interface Delivery {
+  readonly messageId?: number;
+  readonly dup: boolean;
 }
+
+/** The PUBACK of each emitted message that waits for `acknowledge` (`manualAck`), and its delivery. */
+const pendingAcks = new WeakMap<MqttMessage, { readonly ack: () => void; readonly delivery: Delivery }>();
+
+/** Lets mqtt.js acknowledge `event` to the broker (a no-op for anything else, or when done already). */
+export function acknowledge(event: object): void {
+  const pending = pendingAcks.get(event as MqttMessage);
+  if (pending === undefined) return;
+  pendingAcks.delete(event as MqttMessage);
+  pending.ack();
+}
+
+/** The delivery of a message not acknowledged yet (`manualAck`). */
+export const deliveryOf = (event: object): Delivery | undefined => pendingAcks.get(event as MqttMessage)?.delivery;
+
 
 /** Messages on `topics` (MQTT filters, from config), payload decoded as UTF-8. */
 export function fromMqtt(
@@ -46,19 +70,23 @@ export function fromMqtt(
     const { client } = connection;
     const logger = connection.logger.child({ source: 'mqtt' });
 
-    const message$ = fromEvent(
-      client, 'message',
-      (topic: string, payload: Buffer, packet: IPublishPacket) => ({ topic, payload, retain: packet.retain }),
-    ).pipe(
+    const message$ = new Observable<MqttMessage>((subscriber) => connection.onPublish((packet, ack) => {
+      const { topic, retain } = packet;
       // the persistent session may still hold subscriptions of an older configuration
-      filter(({ topic }) => ours(topic)),
-      filter(({ topic, retain }) => {
-        const take = !retain || acceptRetained.some((f) => topicMatches(f, topic));
-        if (!take) logger.debug({ topic }, 'mqtt: retained message skipped');
-        return take;
-      }),
-      map(({ topic, payload }): MqttMessage => ({ type: 'mqtt.message', topic, payload: payload.toString('utf8') })),
-    );
+      if (!ours(topic)) return ack();
+      if (retain && !acceptRetained.some((f) => topicMatches(f, topic))) {
+        logger.debug({ topic }, 'mqtt: retained message skipped');
+        return ack();
+      }
+      const payload = typeof packet.payload === 'string' ? packet.payload : packet.payload.toString('utf8');
+      const event: MqttMessage = { type: 'mqtt.message', topic, payload };
+      if (options.manualAck !== true) {
+        subscriber.next(event);
+        return ack();
+      }
+      pendingAcks.set(event, { ack, delivery: { dup: packet.dup, ...(packet.messageId === undefined ? {} : { messageId: packet.messageId }) } });
+      subscriber.next(event);
+    }));
 
     // Whether the broker has confirmed our subscriptions in the current session.
     let subscribed = false;

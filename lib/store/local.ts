@@ -9,7 +9,7 @@
  *
  * Start-up reads the snapshot and replays the journal lines after its `seq`; a torn last line
  * (a crash in the middle of an append, never acknowledged) is cut off. Listeners see a commit
- * only after it is durable. One process at a time: a `LOCK` file holds the owner's pid.
+ * only after it is durable. One process at a time: see `lock.ts` (a lock the OS releases).
  */
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -20,6 +20,7 @@ import {
   plainData, toTree, withNode, type TreeNode,
 } from './data.js';
 import { appendAll, fsyncDir, readJournal, replaceFile } from './files.js';
+import { lockDir, LockedError, type DirLock } from './lock.js';
 import {
   StoreError, type DocChange, type DocData, type DocSnapshot, type DocWrite, type DocumentStore, type Store,
   type TreeStore, type TreeWrite, type Unwatch,
@@ -95,30 +96,15 @@ function isSnapshot(u: unknown): u is Snapshot {
   return isPlainObject(u) && u.format === SNAPSHOT_FORMAT && typeof u.seq === 'number' && isPlainObject(u.collections);
 }
 
-const pidAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
-async function takeLock(dir: string): Promise<string> {
-  const file = path.join(dir, 'LOCK');
+async function takeLock(dir: string): Promise<DirLock> {
   if (openDirs.has(dir)) throw new StoreError(`local store ${dir} is already open in this process`, true);
   try {
-    const owner = Number((await fs.readFile(file, 'utf8')).trim());
-    if (Number.isInteger(owner) && owner !== process.pid && owner > 0 && pidAlive(owner)) {
-      throw new StoreError(`local store ${dir} is in use by process ${owner} (delete ${file} if that is wrong)`, true);
-    }
+    const lock = await lockDir(dir, 'local store');
+    openDirs.add(dir);
+    return lock;
   } catch (err) {
-    if (err instanceof StoreError) throw err;
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    throw err instanceof LockedError ? new StoreError(err.message, true) : err;
   }
-  await fs.writeFile(file, `${process.pid}\n`);
-  openDirs.add(dir);
-  return file;
 }
 
 export class LocalStore implements Store {
@@ -142,7 +128,7 @@ export class LocalStore implements Store {
   private constructor(
     readonly dir: string,
     private readonly journal: FileHandle,
-    private readonly lockFile: string,
+    private readonly lock: DirLock,
     options: LocalStoreOptions,
   ) {
     this.logger = options.logger;
@@ -155,7 +141,7 @@ export class LocalStore implements Store {
   static async open(dir: string, options: LocalStoreOptions): Promise<LocalStore> {
     const absolute = path.resolve(dir);
     await fs.mkdir(absolute, { recursive: true });
-    const lockFile = await takeLock(absolute);
+    const lock = await takeLock(absolute);
     try {
       const journalFile = path.join(absolute, 'journal.ndjson');
       await fs.rm(path.join(absolute, 'snapshot.json.tmp'), { force: true });
@@ -167,7 +153,7 @@ export class LocalStore implements Store {
       }
       const journal = await fs.open(journalFile, 'a');
       if (contents.size === 0) await fsyncDir(absolute); // a new journal's name must survive a power cut too
-      const store = new LocalStore(absolute, journal, lockFile, options);
+      const store = new LocalStore(absolute, journal, lock, options);
       store.load(snapshot, contents.records, journalFile);
       store.journalBytes = contents.goodBytes;
       if (store.journalBytes > 0) await store.compact();
@@ -175,7 +161,7 @@ export class LocalStore implements Store {
       return store;
     } catch (err) {
       openDirs.delete(absolute);
-      await fs.rm(lockFile, { force: true });
+      await lock.release();
       throw err;
     }
   }
@@ -420,7 +406,7 @@ export class LocalStore implements Store {
     } finally {
       await this.journal.close();
       openDirs.delete(this.dir);
-      await fs.rm(this.lockFile, { force: true });
+      await this.lock.release();
     }
   }
 }

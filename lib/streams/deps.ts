@@ -3,6 +3,7 @@
  * milliseconds, virtual in tests and replays), settings, and what a previous run left behind.
  */
 import type { SchedulerLike } from 'rxjs';
+import type { Resume } from '../protocol/resume.js';
 import type { Topics } from '../protocol/topics.js';
 
 /** What one client can make the service do (issue 14; `limits` in the configuration). */
@@ -45,16 +46,6 @@ export interface PipelineSettings {
 
   /** Who may send which command; `DEFAULT_PRODUCERS` when not given (replays, benchmarks). */
   readonly producers?: Producers;
-}
-
-/** Durable state from the previous run (empty on a first start and in replays). */
-export interface Resume {
-  /** Per schedule id, the last occurrence handled (local wall-clock minutes, see ScheduleHandled). */
-  readonly scheduleFired: Readonly<Record<string, number>>;
-  /** When the previous run last ticked (epoch ms): occurrences after it were missed while down. */
-  readonly lastTickAt?: number;
-  /** The tracked status when the previous run stopped (a 9-character code). */
-  readonly status?: string;
 }
 
 export interface Deps {

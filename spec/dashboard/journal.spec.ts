@@ -1,11 +1,9 @@
 /**
- * The dashboard's history across a restart (issue 15): the first run writes its events with the
- * service's own `--record FILE` into DATA_DIR/events (the SPEC 10 lines the event journal holds;
- * the journal itself is another issue's work), the second run rebuilds the 24-hour timelines
+ * The dashboard's history across a restart (issue 15): the first run's event journal
+ * (DATA_DIR/events, issue 12) holds its events, the second run rebuilds the 24-hour timelines
  * from that directory, as the page shows them.
  */
 import { expect } from 'chai';
-import * as path from 'node:path';
 import { suffix } from '../support/brokers.js';
 import { launch, type Browser } from '../support/browser.js';
 import { connectDevice, killAll, startService } from '../support/service.js';
@@ -28,8 +26,7 @@ describe('dashboard history from the event journal', function () {
 
   it('keeps the 24-hour history across a restart (journal in DATA_DIR/events)', async () => {
     const env = { DATA_DIR: dataDir, HTTP_PORT: '0', EMBEDDED_MQTT_PORT: '0', MQTT_CLIENT_ID: `dash-${suffix()}` };
-    const journal = path.join(dataDir, 'events', 'run-1.ndjson');
-    const first = await startService(env, { args: ['--record', journal] });
+    const first = await startService(env);
     const home = await connectDevice(first.mqttUrl, `dash-home-${suffix()}`, ['webos/#']);
     for (const code of ['000000000', '010000000', '010150000', '000150010']) {
       await home.publish('data/smarthome/status', code);

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import asyncMqtt, { type AsyncMqttClient, type IClientOptions } from 'async-mqtt';
 import { expect } from 'chai';
+import { deviceAlert } from '../../lib/streams/alerts.js';
 import { skipBecause, suffix } from '../support/brokers.js';
 import { killAll, spawnService, startService, type ServiceProcess } from '../support/service.js';
 import { poll, removeDir, tempDir } from './helpers.js';
@@ -74,12 +75,12 @@ describe('the embedded broker on the home network (real process)', function () {
     car.on('message', (topic: string, payload: Buffer) => got.push(`${topic} ${payload.toString()}`));
     await car.subscribe('webos/car/#', { qos: 1 });
     await car.publish('webos/server/info', JSON.stringify({ Producer: 'car', command: 'signin', UID: 'nobody' }), { qos: 1 });
-    await poll(() => got.includes('webos/car/error signin: unknown UID "nobody"'), 'the sign-in answer');
+    await poll(() => got.includes(`webos/car/error ${deviceAlert('signin: unknown UID "nobody"')}`), 'the sign-in answer');
 
     // nobody can take the service's session over, and the service stays connected
     expect(await refusal(url, { clientId, username: 'car', password: 'car-pass' })).to.match(/Identifier rejected/i);
     await car.publish('webos/server/info', JSON.stringify({ Producer: 'car', command: 'signin', UID: 'again' }), { qos: 1 });
-    await poll(() => got.includes('webos/car/error signin: unknown UID "again"'), 'an answer after the attempt');
+    await poll(() => got.includes(`webos/car/error ${deviceAlert('signin: unknown UID "again"')}`), 'an answer after the attempt');
 
     // a new account, taken on SIGHUP; the car stays connected
     expect(await refusal(url, { clientId: `cam-${suffix()}`, username: 'camera', password: 'cam-pass' })).to.match(/Bad username/i);

@@ -270,7 +270,7 @@ describe('the service end to end: start-up with nothing configured (embedded bro
     const httpPort = new URL(first.http).port;
     const locked = spawnService({ DATA_DIR: dataDir, HTTP_PORT: '0', EMBEDDED_MQTT_PORT: '0' });
     expect(await exitOf(locked)).to.deep.equal({ code: 2, signal: null });
-    expect(locked.stderr()).to.match(new RegExp(`cannot open the store: local store .* is in use by process ${first.pid}`));
+    expect(locked.stderr()).to.match(new RegExp(`DATA_DIR .* is in use by process ${first.pid}`));
 
     const otherDir = await tempDir();
     try {
@@ -283,6 +283,28 @@ describe('the service end to end: start-up with nothing configured (embedded bro
     // the first one was not disturbed
     expect((await get(`${first.http}/healthz`)).status).to.equal(200);
     expect((await first.stop()).code).to.equal(0);
+  });
+
+  it('two services started at once on one DATA_DIR: exactly one runs, the other exits with code 2 and says why', async () => {
+    const both = [0, 1].map(() => spawnService({ DATA_DIR: dataDir, HTTP_PORT: '0', EMBEDDED_MQTT_PORT: '0' }));
+    const outcomes = await Promise.all(both.map((proc) => Promise.race([
+      proc.waitForLog(/^smarthome backend running/, 'the start line').then(() => 'runs', () => 'exited'),
+      proc.exited.then(() => 'exited'),
+    ])));
+    expect([...outcomes].sort()).to.deep.equal(['exited', 'runs']);
+    const runner = both[outcomes.indexOf('runs')]!;
+    const loser = both[outcomes.indexOf('exited')]!;
+    expect(await exitOf(loser)).to.deep.equal({ code: 2, signal: null });
+    expect(loser.stderr()).to.match(new RegExp(`DATA_DIR .* is in use by process ${runner.pid}`));
+    expect((await runner.stop()).code).to.equal(0);
+  });
+
+  it('starts after a SIGKILL, with the LOCK file of the killed process still there', async () => {
+    const first = await startService({ DATA_DIR: dataDir, HTTP_PORT: '0', EMBEDDED_MQTT_PORT: '0' }, { ready: 'http' });
+    await first.kill();
+    expect(await fs.readFile(path.join(dataDir, 'LOCK'), 'utf8')).to.equal(`${first.pid}\n`);
+    const second = await startService({ DATA_DIR: dataDir, HTTP_PORT: '0', EMBEDDED_MQTT_PORT: '0' }, { ready: 'http' });
+    expect((await second.stop()).code).to.equal(0);
   });
 
   it('any other start-up failure exits with code 1 (not 0) and says why', async () => {

@@ -86,7 +86,7 @@ describe('recording', () => {
 
     it('an unknown source lists the known ones', () => {
       expect(leftOf(decodeRecordedLine(line({ source: 'camera' }))).message).to.equal(
-        'recorded line: source: expected "mqtt" | "rtdb" | "firestore" | "weather" | "face", got "camera"',
+        'recorded line: source: expected "mqtt" | "rtdb" | "firestore" | "weather" | "face" | "clock", got "camera"',
       );
     });
 

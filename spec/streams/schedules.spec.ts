@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { filter, interval, map, merge, take } from 'rxjs';
 import { warning } from '../../lib/streams/alerts.js';
-import type { Resume } from '../../lib/streams/deps.js';
+import type { Resume } from '../../lib/protocol/resume.js';
 import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
 import type { Effect } from '../../lib/protocol/effects.js';
 import type { Event } from '../../lib/protocol/events.js';

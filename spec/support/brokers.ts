@@ -217,7 +217,7 @@ export async function startRestartableAedes(): Promise<RestartableBroker> {
 }
 
 /** A Mosquitto of our own on an ephemeral port, persistence in a temp dir (never the shared one). */
-export async function startOwnMosquitto(): Promise<RestartableBroker> {
+export async function startOwnMosquitto(extraConf: readonly string[] = []): Promise<RestartableBroker> {
   const found = await run('mosquitto', ['-h'], 5_000);
   if (!/mosquitto version/i.test(found.output)) throw new BrokerUnavailable('no mosquitto binary on PATH');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mqtt-spec-mosquitto-'));
@@ -230,6 +230,7 @@ export async function startOwnMosquitto(): Promise<RestartableBroker> {
     'persistence true',
     `persistence_location ${dir}/`,
     `log_dest file ${dir}/mosquitto.log`,
+    ...extraConf,
     '',
   ].join('\n'));
   let child: ChildProcess | undefined;

@@ -7,7 +7,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { TestScheduler } from 'rxjs/testing';
 import type { SchedulerLike } from 'rxjs';
 import { decode, type HomeCode } from '../../lib/protocol/home-code.js';
-import { type Deps, type PipelineSettings, type Resume } from '../../lib/streams/deps.js';
+import { type Deps, type PipelineSettings } from '../../lib/streams/deps.js';
+import type { Resume } from '../../lib/protocol/resume.js';
 import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
 import type { Event } from '../../lib/protocol/events.js';
 

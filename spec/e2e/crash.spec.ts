@@ -1,0 +1,247 @@
+/**
+ * The SIGKILL drills of issue 12: nothing acknowledged is lost, nothing is done twice.
+ *
+ * The real process (`npm start`'s command) on a Mosquitto of its own (persistence on, the
+ * backend's session kept: `clean: false`, fixed client id; `max_queued_messages 0`, so the broker
+ * itself drops nothing it acknowledged while the backend is down), a device that publishes a
+ * burst of 3,000 QoS 1 messages at once, and five SIGKILLs at five different points of the burst
+ * (when the journal holds 10 %, 25 %, 45 %, 65 % and 85 % of it), each followed by a restart on
+ * the same DATA_DIR and client id. Then every acknowledged sign-up must be in the store, and the
+ * alarms a burst of controls implies must each exist exactly once. The same through the Firestore
+ * and RTDB emulators (the outbox path), with a smaller burst (see FIREBASE_BURST).
+ */
+import { expect } from 'chai';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { silentLogger } from '../../lib/base/log.js';
+import { openFirebaseStore } from '../../lib/store/firebase.js';
+import type { DocData, Store } from '../../lib/store/types.js';
+import { skipBecause, startOwnMosquitto, suffix, BrokerUnavailable, type RestartableBroker } from '../support/brokers.js';
+import {
+  PROJECT_ID, guardLoopback, startDatabaseEmulator, startFirestoreEmulator, type DatabaseEmulator, type FirestoreEmulator,
+} from '../support/emulators.js';
+import { connectDevice, killAll, spawnService, startService, type Device, type ServiceEnv, type ServiceProcess } from '../support/service.js';
+import { collectionOf, peekCollection, poll, readLocalStore, removeDir, tempDir } from './helpers.js';
+
+const TZ = 'Asia/Seoul';
+const BURST = 3_000;
+/**
+ * The emulators run in the test process and keep the listeners of every killed service (their
+ * connections are not closed): with 3,000 documents, six services' listeners starve them for
+ * minutes. The Firebase drill therefore sends 600 sign-ups (and the ten toggles among them).
+ */
+const FIREBASE_BURST = 600;
+/** Kill when the journal holds this share of the burst. */
+const KILL_AT = [0.1, 0.25, 0.45, 0.65, 0.85];
+
+/** How many MQTT lines the service's event journal holds (all files). */
+async function journaledMqtt(dataDir: string): Promise<number> {
+  const dir = path.join(dataDir, 'events');
+  let count = 0;
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (!name.endsWith('.ndjson')) continue;
+    const text = await fs.readFile(path.join(dir, name), 'utf8').catch(() => '');
+    for (let i = text.indexOf('"source":"mqtt"'); i !== -1; i = text.indexOf('"source":"mqtt"', i + 1)) count++;
+  }
+  return count;
+}
+
+interface DrillResult {
+  /** Journaled MQTT lines when each kill was sent. */
+  readonly killedAt: number[];
+  /** How many restarts handled events again after the checkpoint. */
+  readonly recoveries: number;
+  readonly service: ServiceProcess;
+}
+
+/**
+ * Publishes `burst` (QoS 1, all at once) and kills the service at each of KILL_AT (counted in
+ * journal lines beyond `before`), restarting it each time at once (a kill may come before the
+ * restarted service is fully up). Resolves once the broker has acknowledged the whole burst and
+ * the last service is up.
+ */
+async function drill(settings: ServiceEnv, device: Device, burst: ReadonlyArray<readonly [string, string]>, before: number, first: ServiceProcess): Promise<DrillResult> {
+  let service = first;
+  const started: ServiceProcess[] = [];
+  const published = Promise.all(burst.map(([topic, payload]) => device.publish(topic, payload)));
+  const killedAt: number[] = [];
+  for (const share of KILL_AT) {
+    const target = before + Math.round(share * burst.length);
+    const deadline = Date.now() + 60_000;
+    let seen = await journaledMqtt(settings.DATA_DIR!);
+    while (seen < target) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${target} journaled MQTT lines (${seen}); kills so far at ${killedAt.join(', ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      seen = await journaledMqtt(settings.DATA_DIR!);
+    }
+    await service.kill();
+    killedAt.push(seen);
+    service = spawnService(settings);
+    started.push(service);
+  }
+  await service.waitForLog(/^smarthome backend running/, 'the last restart', 30_000);
+  await published;
+  const recoveries = started.filter((s) => s.logs().some((l) => /^handling again the \d+ journaled event/.test(l.msg ?? ''))).length;
+  return { killedAt, recoveries, service };
+}
+
+const signupBurst = (tag: string, n = BURST): Array<readonly [string, string]> =>
+  Array.from({ length: n }, (_, i) => ['webos/server/info', JSON.stringify({ Producer: 'android', command: 'signup', UID: `${tag}-${i}`, name: `name ${i}` })] as const);
+
+/** Ten controls that switch the light on, off, on, ... (each implies one alarm). */
+const TOGGLES = 10;
+/** Which toggle (0-9) goes at position `i` of a burst of `n`, spread evenly; undefined for none. */
+function toggleAt(i: number, n: number): string | undefined {
+  const step = n / TOGGLES;
+  const k = (i - step / 2) / step;
+  if (!Number.isInteger(k) || k < 0 || k >= TOGGLES) return undefined;
+  return k % 2 === 0 ? '022152022' : '022022222';
+}
+
+/** 3,000 controls: no-ops ('keep' everywhere) but for the ten toggles. */
+const controlBurst = (): Array<readonly [string, string]> =>
+  Array.from({ length: BURST }, (_, i) => ['webos/smarthome', toggleAt(i, BURST) ?? '022222222'] as const);
+
+/** Five different points, all inside the burst (before its last message was journaled). */
+function expectKillPoints(killedAt: readonly number[], end: number): void {
+  expect(killedAt.every((n, i) => i === 0 || n > killedAt[i - 1]!), `kills at ${killedAt.join(', ')}`).to.equal(true);
+  expect(killedAt.at(-1)!, `kills at ${killedAt.join(', ')}`).to.be.below(end);
+}
+
+function expectAlarms(alarms: Map<string, DocData>): void {
+  const informs = [...alarms.values()].map((a) => a.inform);
+  expect(informs, `alarms: ${JSON.stringify([...alarms])}`).to.have.length(TOGGLES);
+  expect(informs.filter((i) => i === '전등이 켜졌어요.')).to.have.length(TOGGLES / 2);
+  expect(informs.filter((i) => i === '전등이 꺼졌어요.')).to.have.length(TOGGLES / 2);
+}
+
+describe('SIGKILL drills: nothing acknowledged is lost (real process, own Mosquitto, kept session)', function () {
+  this.timeout(400_000);
+  let broker: RestartableBroker;
+  let dataDir: string;
+  let device: Device;
+  let settings: ServiceEnv;
+
+  before(async function () {
+    try {
+      broker = await startOwnMosquitto(['max_queued_messages 0', 'max_inflight_messages 20']);
+    } catch (err) {
+      if (err instanceof BrokerUnavailable) skipBecause(this, err.message);
+      throw err;
+    }
+  });
+  after(async () => {
+    await broker?.stop();
+  });
+  beforeEach(async () => {
+    dataDir = await tempDir();
+    device = await connectDevice(broker.url, `drill-device-${suffix()}`, [`drill/none/${suffix()}`]);
+    // LIMIT_USERS: the bursts sign up more users than a home's default limit (issue 14) allows.
+    settings = {
+      MQTT_URL: broker.url, MQTT_CLIENT_ID: `drill-backend-${suffix()}`, DATA_DIR: dataDir, HTTP_PORT: '0', SMARTHOME_TZ: TZ, LIMIT_USERS: '100000',
+    };
+  });
+  afterEach(async () => {
+    await killAll();
+    await device.end();
+    if (process.env.DRILL_KEEP) console.log(`      (DATA_DIR kept: ${dataDir})`);
+    else await removeDir(dataDir);
+  });
+
+  it(`loses none of ${BURST} acknowledged sign-ups across five SIGKILLs, and changes none`, async () => {
+    const tag = `u${suffix()}`;
+    const first = await startService(settings);
+    const result = await drill(settings, device, signupBurst(tag), 0, first);
+    await poll(async () => (await peekCollection(dataDir, 'user_account')).size >= BURST || undefined, `all ${BURST} users`, 90_000)
+      .catch(async (err: Error) => {
+        throw new Error(`${err.message}: ${(await peekCollection(dataDir, 'user_account')).size} users, ${await journaledMqtt(dataDir)} journaled; kills at ${result.killedAt.join(', ')}; last service's warnings: ${JSON.stringify(result.service.logs().filter((l) => Number(l.level) >= 40).slice(-5))}`);
+      });
+    expect((await result.service.stop()).code).to.equal(0);
+    const { docs } = await readLocalStore(dataDir, 'user_account', 'smarthome');
+    const missing = Array.from({ length: BURST }, (_, i) => `${tag}-${i}`).filter((uid) => docs.get(uid)?.name !== `name ${uid.slice(tag.length + 1)}`);
+    expect(missing, `kills at ${result.killedAt.join(', ')} journaled messages`).to.deep.equal([]);
+    expect(docs.size).to.equal(BURST);
+    expectKillPoints(result.killedAt, BURST);
+    console.log(`      (killed at ${result.killedAt.join(', ')} journaled messages; ${result.recoveries} restart(s) handled events past the checkpoint again)`);
+  });
+
+  it(`after a status baseline, ${BURST} controls across five SIGKILLs give every implied alarm exactly once`, async () => {
+    const first = await startService(settings);
+    await device.publish('data/smarthome/status', '000000000');
+    await poll(async () => (await journaledMqtt(dataDir)) >= 1 || undefined, 'the baseline journaled');
+    const result = await drill(settings, device, controlBurst(), 1, first);
+    await poll(async () => (await journaledMqtt(dataDir)) >= BURST + 1 || undefined, 'the whole burst journaled', 90_000);
+    await poll(async () => (await peekCollection(dataDir, 'appliance_alarm')).size >= TOGGLES || undefined, `${TOGGLES} alarms`, 30_000);
+    expect((await result.service.stop()).code).to.equal(0);
+    const { docs } = await readLocalStore(dataDir, 'appliance_alarm', 'smarthome');
+    expectAlarms(docs);
+    expectKillPoints(result.killedAt, BURST + 1);
+    console.log(`      (killed at ${result.killedAt.join(', ')} journaled messages; ${result.recoveries} restart(s) handled events past the checkpoint again)`);
+  });
+
+  describe('through the Firestore and RTDB emulators', function () {
+    let guard: ReturnType<typeof guardLoopback>;
+    let firestore: FirestoreEmulator;
+    let database: DatabaseEmulator;
+    let store: Store;
+    let storeDir: string;
+
+    before(async () => {
+      guard = guardLoopback();
+      firestore = await startFirestoreEmulator();
+      database = await startDatabaseEmulator();
+      storeDir = await tempDir();
+      store = await openFirebaseStore(
+        { projectId: PROJECT_ID, firestoreEmulatorHost: firestore.host, databaseUrl: database.url },
+        { logger: silentLogger, outboxDir: path.join(storeDir, 'outbox') },
+      );
+    });
+    after(async () => {
+      await killAll();
+      await store?.close();
+      await firestore?.stop();
+      await database?.stop();
+      guard?.restore();
+      if (storeDir) await removeDir(storeDir);
+    });
+    beforeEach(async () => {
+      firestore.clear();
+      await store.tree.set('', null);
+      settings = {
+        ...settings,
+        FIREBASE_PROJECT_ID: PROJECT_ID,
+        FIRESTORE_EMULATOR_HOST: firestore.host,
+        FIREBASE_DATABASE_EMULATOR_HOST: database.host,
+      };
+    });
+
+    it(`loses none of ${FIREBASE_BURST} sign-ups, and after a status baseline in the RTDB, controls among them give every implied alarm exactly once`, async () => {
+      const tag = `f${suffix()}`;
+      await store.tree.set('smarthome/status', '000000000');
+      const first = await startService(settings);
+      // the ten light switches of controlBurst() among the sign-ups
+      const burst = signupBurst(tag, FIREBASE_BURST).flatMap((signup, i) => {
+        const toggle = toggleAt(i, FIREBASE_BURST);
+        return toggle === undefined ? [signup] : [signup, ['webos/smarthome', toggle] as const];
+      });
+      const result = await drill(settings, device, burst, 0, first);
+      // the emulators run in this process: look rarely, so as not to starve them
+      const count = async (collection: string, n: number): Promise<void> => {
+        const deadline = Date.now() + 180_000;
+        while ((await collectionOf(store, collection)).size < n) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} documents in ${collection}; kills at ${result.killedAt.join(', ')}`);
+          await new Promise((resolve) => setTimeout(resolve, 3_000));
+        }
+      };
+      await count('user_account', FIREBASE_BURST);
+      await count('appliance_alarm', TOGGLES);
+      expect((await result.service.stop()).code).to.equal(0);
+      const users = await collectionOf(store, 'user_account');
+      const missing = Array.from({ length: FIREBASE_BURST }, (_, i) => `${tag}-${i}`).filter((uid) => users.get(uid)?.name !== `name ${uid.slice(tag.length + 1)}`);
+      expect(missing, `kills at ${result.killedAt.join(', ')} journaled messages`).to.deep.equal([]);
+      expectAlarms(await collectionOf(store, 'appliance_alarm'));
+      expectKillPoints(result.killedAt, burst.length);
+      console.log(`      (killed at ${result.killedAt.join(', ')} journaled messages; ${result.recoveries} restart(s) handled events past the checkpoint again)`);
+    });
+  });
+});
