@@ -8,8 +8,8 @@
  * temp dir, HTTP_PORT=0, MQTT_CLIENT_ID unique per run, METADATA_SERVER_DETECTION=none).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { applyEmulatorSafety, loadConfig } from '../lib/config.js';
-import { createLogger } from '../lib/log.js';
+import { applyEmulatorSafety, loadConfig } from '../lib/config/load.js';
+import { createLogger } from '../lib/base/log.js';
 import { startService } from '../lib/service.js';
 import { childArgs, serveBench } from './child.js';
 

@@ -25,17 +25,17 @@ import { decodeCommand, decodeEnvelope, type Command, type Envelope } from '../l
 import { truncate } from '../lib/protocol/errors.js';
 import { encode, type HomeCode } from '../lib/protocol/home-code.js';
 import { alarmDate, localParts, wallMinutes } from '../lib/protocol/local-time.js';
-import { topicMatches } from '../lib/protocol/topics.js';
-import { ALARMS, alarmIds, alarmsFor, excessIds, MAX_ALARMS } from '../lib/streams/alarms.js';
+import { DEFAULT_TOPICS, deviceTopic, topicMatches } from '../lib/protocol/topics.js';
+import { ALARMS, alarmIds, alarmsFor, excessIds, idCandidates, MAX_ALARMS } from '../lib/streams/alarms.js';
 import { deviceError, log, systemError, warning } from '../lib/streams/alerts.js';
 import { signinReply } from '../lib/streams/commands.js';
-import { DEFAULT_TOPICS, deviceTopic, type Deps } from '../lib/streams/deps.js';
+import type { Deps } from '../lib/streams/deps.js';
 import { countUnknownUid, documentRefusal, limitsOf, refused, type UnknownUidWindows } from '../lib/streams/limits.js';
-import type { Effect } from '../lib/streams/effects.js';
-import type { Event } from '../lib/streams/events.js';
+import type { Effect } from '../lib/protocol/effects.js';
+import type { Event } from '../lib/protocol/events.js';
 import { echoOf, pipeline } from '../lib/streams/pipeline.js';
 import { NOTIFICATION_PATH, recommend } from '../lib/streams/recommendation.js';
-import { emptyWorld, foldEvent, touches, valueAt, type StatusChange, type World } from '../lib/streams/world.js';
+import { emptyWorld, foldEvent, splitPath, touches, valueAt, type StatusChange, type World } from '../lib/streams/world.js';
 import { contention } from './machine.js';
 import { fullGc, median, sig, spreadPct } from './stats.js';
 import { EVENT_MS, makeEvents, userEvents } from './workload.js';
@@ -111,6 +111,12 @@ interface Pending {
 }
 
 /** The backend's behaviour on the workload's inputs as one plain function (see the header). */
+// Split once, as recommendation.ts does.
+const RAIN_PARTS = splitPath('sensor/hometemp/rain');
+const ICON_PARTS = splitPath('sensor/openweather/icon');
+const AIR_PARTS = splitPath('sensor/openweather/air_level');
+const NOTIFICATION_PARTS = splitPath(NOTIFICATION_PATH);
+
 export function plainBackend(deps: Deps, emit: (effect: Effect) => void): (event: Event) => void {
   const { topics, tz, commandConfirmS } = deps.settings;
   const waitMs = commandConfirmS * 1000;
@@ -119,6 +125,8 @@ export function plainBackend(deps: Deps, emit: (effect: Effect) => void): (event
   const limits = limitsOf(deps.settings);
   let unknownUid: UnknownUidWindows = new Map();
   let lastAdvice: string | undefined;
+  const signinReplies = new WeakMap<Record<string, unknown>, string>();
+  const candidates = idCandidates();
   let pending: ReadonlyMap<string, Pending> = new Map();
   const schedules = new Map<string, unknown>();
 
@@ -158,7 +166,7 @@ export function plainBackend(deps: Deps, emit: (effect: Effect) => void): (event
       }
       case 'signin': {
         const user = world.docs.user_account.get(c.UID);
-        if (user !== undefined) return [{ type: 'mqtt.publish', topic: deviceTopic(topics.reply, env.Producer), payload: signinReply(user) }];
+        if (user !== undefined) return [{ type: 'mqtt.publish', topic: deviceTopic(topics.reply, env.Producer), payload: signinReply(user, signinReplies) }];
         const counted = countUnknownUid(unknownUid, env.Producer, deps.scheduler.now(), limits.unknownUidPerMin);
         unknownUid = counted.windows;
         switch (counted.verdict) {
@@ -215,7 +223,7 @@ export function plainBackend(deps: Deps, emit: (effect: Effect) => void): (event
         if (raised.length === 0) return [];
         const now = deps.scheduler.now();
         const existing = world.docs[ALARMS];
-        const ids = alarmIds(now, raised.length, existing);
+        const ids = alarmIds(now, raised.length, existing, candidates);
         const date = alarmDate(now, tz);
         const sets: Effect[] = raised.map((alarm, i) => ({ type: 'firestore.set', collection: ALARMS, id: ids[i]!, data: { icon: alarm.icon, date, inform: alarm.inform } }));
         const deletes: Effect[] =
@@ -235,11 +243,11 @@ export function plainBackend(deps: Deps, emit: (effect: Effect) => void): (event
       guarded('recommendation', () => {
         const advice = recommend({
           status,
-          rain: valueAt(world.tree, 'sensor/hometemp/rain'),
-          weatherIcon: valueAt(world.tree, 'sensor/openweather/icon'),
-          airLevel: valueAt(world.tree, 'sensor/openweather/air_level'),
+          rain: valueAt(world.tree, RAIN_PARTS),
+          weatherIcon: valueAt(world.tree, ICON_PARTS),
+          airLevel: valueAt(world.tree, AIR_PARTS),
         });
-        const current = lastAdvice ?? valueAt(world.tree, NOTIFICATION_PATH);
+        const current = lastAdvice ?? valueAt(world.tree, NOTIFICATION_PARTS);
         if (advice === current) return [];
         lastAdvice = advice;
         return [{ type: 'rtdb.set', path: NOTIFICATION_PATH, value: advice }];

@@ -15,7 +15,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { apply } from '../lib/protocol/apply.js';
 import { decode, encode, type HomeCode } from '../lib/protocol/home-code.js';
-import type { Event } from '../lib/streams/events.js';
+import type { Event } from '../lib/protocol/events.js';
 
 function codeOf(text: string): HomeCode {
   const code = decode(text);

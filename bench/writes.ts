@@ -15,12 +15,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { asyncScheduler, merge, share, Subject } from 'rxjs';
-import { silentLogger } from '../lib/log.js';
+import { silentLogger } from '../lib/base/log.js';
 import { makeFirestoreDriver } from '../lib/sinks/firestore.js';
 import { makeRtdbDriver } from '../lib/sinks/rtdb.js';
 import { openStore, type DocumentStore } from '../lib/store/index.js';
-import { DEFAULT_TOPICS, type Deps } from '../lib/streams/deps.js';
-import type { Event } from '../lib/streams/events.js';
+import type { Deps } from '../lib/streams/deps.js';
+import { DEFAULT_TOPICS } from '../lib/protocol/topics.js';
+import type { Event } from '../lib/protocol/events.js';
 import { pipeline } from '../lib/streams/pipeline.js';
 import { median, sig } from './stats.js';
 

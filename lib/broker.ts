@@ -9,7 +9,8 @@ import tls from 'node:tls';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import { allowed, parseAclFile, type Acl } from './broker-acl.js';
 import { parsePasswordFile, verifyPassword, type PasswordTable } from './broker-passwords.js';
-import { silentLogger, type Logger } from './log.js';
+import { silentLogger, type Logger } from './base/log.js';
+import { errorText } from './base/error-text.js';
 
 export interface EmbeddedBrokerOptions {
   /** Default `127.0.0.1` (SPEC 11 `EMBEDDED_MQTT_HOST`). */
@@ -271,7 +272,7 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
       try {
         load();
       } catch (err) {
-        problems.push(`${err instanceof Error ? err.message : String(err)}; the previous ${what} stays in force`);
+        problems.push(`${errorText(err)}; the previous ${what} stays in force`);
       }
     };
     attempt('password file', () => (passwords = loadFile('password file', options.passwordFile, parsePasswordFile)));

@@ -4,7 +4,9 @@
  * exactly as the service would refuse to start. A knowingly open embedded broker
  * (`EMBEDDED_MQTT_ALLOW_ANONYMOUS=true` on a network address) is warned about on stderr.
  */
-import { displayConfig, loadConfigOrExit, openBrokerWarning } from './config.js';
+import { openBrokerWarning } from './config/checks.js';
+import { loadConfigOrExit } from './config/load.js';
+import { displayConfig } from './config/redact.js';
 
 const config = loadConfigOrExit();
 const warning = openBrokerWarning(config);

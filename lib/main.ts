@@ -6,9 +6,11 @@
  * setting must fix (a taken port, a locked store), 1 on any other start-up failure. Anything
  * that goes wrong once the service runs is reported and lived with.
  */
-import { applyEmulatorSafety, loadConfigOrExit, redactConfig } from './config.js';
-import { createLogger } from './log.js';
+import { applyEmulatorSafety, loadConfigOrExit } from './config/load.js';
+import { redactConfig } from './config/redact.js';
+import { createLogger } from './base/log.js';
 import { recordTarget, startService, StartupError } from './service.js';
+import { errorText } from './base/error-text.js';
 
 const config = loadConfigOrExit();
 applyEmulatorSafety(config, process.env);
@@ -55,7 +57,7 @@ try {
   }
   // Not a setting to fix, but the service did not start: there is nothing to live on with.
   logger.error({ err }, 'start-up failed');
-  process.stderr.write(`smarthome backend: start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.stderr.write(`smarthome backend: start-up failed: ${errorText(err)}\n`);
   logger.flush();
   process.exit(1);
 }

@@ -16,16 +16,17 @@
  * not journaled is not run again (the car asks again).
  */
 import { firstValueFrom, merge, Observable, filter, take, takeUntil, toArray, timer } from 'rxjs';
-import type { Logger } from './log.js';
+import type { Logger } from './base/log.js';
 import type { Checkpoint, JournaledEvent } from './journal/events.js';
 import { EpochVirtualScheduler, onVirtualClock } from './replay.js';
 import { COLLECTIONS, fromFirestore } from './sources/firestore.js';
 import { fromRtdb, PATHS } from './sources/rtdb.js';
 import type { Store } from './store/types.js';
 import { ALARMS } from './streams/alarms.js';
-import type { PipelineSettings, Resume } from './streams/deps.js';
-import type { Effect } from './streams/effects.js';
-import type { Event } from './streams/events.js';
+import type { PipelineSettings } from './streams/deps.js';
+import type { Resume } from './protocol/resume.js';
+import type { Effect } from './protocol/effects.js';
+import type { Event } from './protocol/events.js';
 import { pipeline } from './streams/pipeline.js';
 
 /** The effects of events handled again that are performed again. */

@@ -12,9 +12,10 @@ import { isoLocal } from './protocol/local-time.js';
 import {
   decodeRecordedLine, decodeResumeLine, encodeEffectLine, isResumeLine, type Recorded, type ResumeHeader,
 } from './protocol/recording.js';
-import { DEFAULT_TOPICS, type PipelineSettings } from './streams/deps.js';
-import type { Effect } from './streams/effects.js';
-import type { Event } from './streams/events.js';
+import type { PipelineSettings } from './streams/deps.js';
+import { DEFAULT_TOPICS } from './protocol/topics.js';
+import type { Effect } from './protocol/effects.js';
+import type { Event } from './protocol/events.js';
 import { pipeline } from './streams/pipeline.js';
 
 export const TAIL_MS = 60_000;

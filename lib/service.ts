@@ -15,13 +15,15 @@ import {
 } from 'rxjs';
 import pkg from '../package.json' with { type: 'json' };
 import { startBroker, type EmbeddedBroker } from './broker.js';
-import { openBrokerWarning, type Config } from './config.js';
+import { openBrokerWarning } from './config/checks.js';
+import type { Config } from './config/codec.js';
 import { accessProblem, startDashboard } from './dashboard/index.js';
-import { startHttp, type HttpEndpoint, type SourceState } from './http.js';
-import type { Logger } from './log.js';
+import { startHttp, type HttpEndpoint, type SourceState } from './http/endpoint.js';
+import { defaultBackoff } from './base/backoff.js';
+import type { Logger } from './base/log.js';
 import { CheckpointTracker, keepCheckpoint } from './journal/checkpoint.js';
 import { deliveryKey, EventJournal } from './journal/events.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
 import { recover, storeEvents } from './recovery.js';
 import { isoLocal } from './protocol/local-time.js';
 import { encodeEventLine } from './protocol/recording.js';
@@ -35,15 +37,16 @@ import { makeSlackDriver } from './sinks/slack.js';
 import { loadState, makeStateDriver } from './sinks/state.js';
 import { COLLECTIONS, fromFirestore } from './sources/firestore.js';
 import { acknowledge, deliveryOf, fromMqtt } from './sources/mqtt.js';
-import { connectionState, redactUrl, shareMqttConnection } from './sources/mqtt-connection.js';
+import { connectionState, redactUrl, shareMqttConnection } from './mqtt/connection.js';
 import { fromRtdb, PATHS } from './sources/rtdb.js';
 import { fromWeather } from './sources/weather.js';
 import { openStore, type Store } from './store/index.js';
 import { lockDir, LockedError } from './store/lock.js';
 import type { Deps } from './streams/deps.js';
-import type { Effect } from './streams/effects.js';
-import type { Event } from './streams/events.js';
+import type { Effect } from './protocol/effects.js';
+import type { Event } from './protocol/events.js';
 import { pipeline, STREAMS } from './streams/pipeline.js';
+import { errorText } from './base/error-text.js';
 
 export interface ServiceOptions {
   /** Append every inbound event to this file as replay lines (SPEC 10). */
@@ -90,8 +93,8 @@ function supervised<T>(name: string, source$: Observable<T>, report: (text: stri
     retry({
       resetOnSuccess: true,
       delay: (err: unknown, attempt) => {
-        report(`source ${name} failed and is restarted: ${err instanceof Error ? err.message : String(err)}`);
-        return timer(Math.min(30_000, 500 * 2 ** (attempt - 1)));
+        report(`source ${name} failed and is restarted: ${errorText(err)}`);
+        return timer(defaultBackoff(attempt));
       },
     }),
   );
@@ -179,7 +182,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         onAlert: (text) => alert('warning', text),
         logger,
       }).catch((err: unknown) => {
-        throw new StartupError(err instanceof Error ? err.message : String(err));
+        throw new StartupError(errorText(err));
       });
       closers.push(() => broker!.close());
       mqttUrl = broker.url;
@@ -187,7 +190,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
 
     // ---- the store ----
     const store: Store = await openStore({ dataDir: config.dataDir, firebase: config.firebase }, logger).catch((err: unknown) => {
-      throw new StartupError(`cannot open the store: ${err instanceof Error ? err.message : String(err)}`);
+      throw new StartupError(`cannot open the store: ${errorText(err)}`);
     });
     closers.push(() => store.close());
     health.set('store', { up: true });
@@ -196,7 +199,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const opened = await EventJournal.open(config.dataDir, {
       logger, tz: config.tz, fsyncMs: config.events.fsyncMs, retainDays: config.events.retainDays, maxBytes: config.events.maxMb * 1024 * 1024,
     }).catch((err: unknown) => {
-      throw new StartupError(`cannot open the event journal: ${err instanceof Error ? err.message : String(err)}`);
+      throw new StartupError(`cannot open the event journal: ${errorText(err)}`);
     });
     const { journal } = opened;
     closers.push(async () => journal.close());
@@ -233,7 +236,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     journal.start(resume, Date.now(), opened.checkpoint.seq);
     let journalFailed = false;
     const checkpoints = keepCheckpoint(tracker, (c) => journal.saveCheckpoint(c), 1000, (err) =>
-      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'event journal: cannot save the checkpoint'));
+      logger.error({ err: errorText(err) }, 'event journal: cannot save the checkpoint'));
     closers.push(async () => checkpoints.stop());
 
     // ---- sources ----
@@ -343,7 +346,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
             journalFailed = false;
           } catch (err) {
             // A failing disk must not stop the home: the event is still handled (and acknowledged).
-            if (!journalFailed) alert('error', `cannot write the event journal (${err instanceof Error ? err.message : String(err)}); events are handled without it`);
+            if (!journalFailed) alert('error', `cannot write the event journal (${errorText(err)}); events are handled without it`);
             journalFailed = true;
           }
           acknowledge(event);

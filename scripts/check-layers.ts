@@ -2,17 +2,21 @@
  * The folder-level import graph of lib/ (issue 16: layers that only point down). Prints each
  * folder's imports with a count and an example, then the violations:
  * - a cycle between folders (found as strongly connected components of the folder graph);
- * - a file under lib/protocol importing another lib folder (protocol is the lowest layer).
+ * - a file under a lowest folder importing another lib folder: lib/protocol (the types and codecs
+ *   every layer shares: events, effects, topics) and lib/base (log, backoff, error text).
+ * Any folder takes part in the cycle check, a new one (say lib/journal) too, without listing it.
  * Type-only imports count: they tie the folders together just the same. Files directly in lib/
  * form the folder "lib". Exits 1 when there is a violation, so it can become part of the lint.
  *
- *   npx tsx scripts/check-layers.ts [root]     (root: default lib)
+ *   npx tsx scripts/check-layers.ts [--quiet] [root]     (root: default lib; --quiet: violations only)
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
-const root = resolve(process.argv[2] ?? 'lib');
-const LOWEST = 'protocol';
+const args = process.argv.slice(2);
+const quiet = args.includes('--quiet');
+const root = resolve(args.find((a) => a !== '--quiet') ?? 'lib');
+const LOWEST: readonly string[] = ['base', 'protocol'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -44,7 +48,7 @@ interface Edge {
 }
 
 const graph = new Map<string, Map<string, Edge>>();
-const protocolViolations: string[] = [];
+const lowestViolations: string[] = [];
 for (const file of sourceFiles(root)) {
   const from = folderOf(file) as string;
   if (!graph.has(from)) graph.set(from, new Map());
@@ -55,7 +59,7 @@ for (const file of sourceFiles(root)) {
     const edge = edges.get(to);
     const example = `${relative('.', file)} -> ${relative('.', target)}`;
     edges.set(to, { count: (edge?.count ?? 0) + 1, example: edge?.example ?? example });
-    if (from === LOWEST) protocolViolations.push(example);
+    if (LOWEST.includes(from)) lowestViolations.push(example);
   }
 }
 
@@ -90,15 +94,15 @@ function cycles(): string[][] {
   return found;
 }
 
-console.log(`folder imports under ${relative('.', root) || '.'} (count, first example):`);
-for (const [from, edges] of [...graph].sort(([a], [b]) => a.localeCompare(b))) {
+if (!quiet) console.log(`folder imports under ${relative('.', root) || '.'} (count, first example):`);
+for (const [from, edges] of quiet ? [] : [...graph].sort(([a], [b]) => a.localeCompare(b))) {
   const targets = [...edges].sort(([a], [b]) => a.localeCompare(b));
   console.log(`  ${from} -> ${targets.length === 0 ? '(nothing)' : ''}`);
   for (const [to, edge] of targets) console.log(`      ${to.padEnd(10)} ${String(edge.count).padStart(3)}  ${edge.example}`);
 }
 
 const loops = cycles();
-console.log(loops.length === 0 ? '\nno folder cycle' : '\nfolder cycles:');
+if (!quiet || loops.length > 0) console.log(loops.length === 0 ? '\nno folder cycle' : '\nfolder cycles:');
 for (const component of loops) {
   console.log(`  ${component.join(' <-> ')}`);
   for (const from of component) {
@@ -108,7 +112,8 @@ for (const component of loops) {
     }
   }
 }
-console.log(protocolViolations.length === 0 ? `\nlib/${LOWEST} imports no other lib folder` : `\nlib/${LOWEST} imports other lib folders:`);
-for (const v of protocolViolations) console.log(`  ${v}`);
+const lowest = LOWEST.map((f) => `lib/${f}`).join(', ');
+if (!quiet || lowestViolations.length > 0) console.log(lowestViolations.length === 0 ? `\n${lowest}: no other lib folder imported` : `\n${lowest}: other lib folders imported:`);
+for (const v of lowestViolations) console.log(`  ${v}`);
 
-process.exitCode = loops.length > 0 || protocolViolations.length > 0 ? 1 : 0;
+process.exitCode = loops.length > 0 || lowestViolations.length > 0 ? 1 : 0;

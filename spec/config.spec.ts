@@ -4,18 +4,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import {
-  applyEmulatorSafety,
-  CONFIG_DIR,
-  displayConfig,
-  loadConfig,
-  openBrokerWarning,
-  redactConfig,
-  SETTINGS,
-  type Config,
-} from '../lib/config.js';
+import { openBrokerWarning } from '../lib/config/checks.js';
+import type { Config } from '../lib/config/codec.js';
+import { applyEmulatorSafety, CONFIG_DIR, loadConfig } from '../lib/config/load.js';
+import { displayConfig, redactConfig } from '../lib/config/redact.js';
+import { SETTINGS } from '../lib/config/settings.js';
 import { systemZone } from '../lib/protocol/local-time.js';
-import { DEFAULT_PRODUCERS } from '../lib/streams/deps.js';
+import { DEFAULT_LIMITS, DEFAULT_PRODUCERS } from '../lib/streams/deps.js';
+import { DEFAULT_TOPICS } from '../lib/protocol/topics.js';
+import { usesEmulator } from '../lib/store/firebase.js';
 
 const REPO = path.resolve(CONFIG_DIR, '..');
 const SECRET = 'pw-9f3c1e-not-for-logs';
@@ -171,6 +168,11 @@ describe('config', () => {
 
     it('has the Producer table of SPEC 4 as its default, the same the replay uses', () => {
       expect(loaded().producers).to.deep.equal(DEFAULT_PRODUCERS);
+    });
+
+    it("has the code's topic and limit tables as its defaults (config/default.json shows them to operators; they cannot drift)", () => {
+      expect(loaded().topics).to.deep.equal(DEFAULT_TOPICS);
+      expect(loaded().limits).to.deep.equal(DEFAULT_LIMITS);
     });
 
     it('accepts ws:// and wss:// broker URLs', () => {
@@ -347,6 +349,18 @@ describe('config', () => {
       expect(env).to.deep.equal({});
       expect(applyEmulatorSafety(loaded(emulators), env)).to.equal(true);
       expect(env.METADATA_SERVER_DETECTION).to.equal('none');
+    });
+
+    it('applyEmulatorSafety agrees with the store on what is an emulator: a plain-http RTDB URL or an emulator variable counts', () => {
+      const plainHttp = { FIREBASE_PROJECT_ID: 'demo-smarthome', FIREBASE_DATABASE_URL: 'http://127.0.0.1:9000/?ns=demo-smarthome' };
+      const env: NodeJS.ProcessEnv = {};
+      expect(usesEmulator(loaded(plainHttp).firebase, {})).to.equal(true);
+      expect(applyEmulatorSafety(loaded(plainHttp), env)).to.equal(true);
+      expect(env.METADATA_SERVER_DETECTION).to.equal('none');
+      const cloud = { FIREBASE_PROJECT_ID: 'demo-smarthome', FIREBASE_DATABASE_URL: 'https://demo-smarthome-default-rtdb.firebaseio.com' };
+      expect(applyEmulatorSafety(loaded(cloud), {})).to.equal(false);
+      expect(applyEmulatorSafety(loaded(cloud), { FIRESTORE_EMULATOR_HOST: '127.0.0.1:8080' })).to.equal(true);
+      expect(usesEmulator(loaded(cloud).firebase, { FIRESTORE_EMULATOR_HOST: '127.0.0.1:8080' })).to.equal(true);
     });
 
     it('refuses an emulator without a project id, and a project without an RTDB URL', () => {

@@ -5,9 +5,10 @@
 import { expect } from 'chai';
 import type { JournaledEvent } from '../lib/journal/events.js';
 import { recover } from '../lib/recovery.js';
-import { DEFAULT_TOPICS, type PipelineSettings } from '../lib/streams/deps.js';
-import type { Effect } from '../lib/streams/effects.js';
-import type { Event } from '../lib/streams/events.js';
+import type { PipelineSettings } from '../lib/streams/deps.js';
+import { DEFAULT_TOPICS } from '../lib/protocol/topics.js';
+import type { Effect } from '../lib/protocol/effects.js';
+import type { Event } from '../lib/protocol/events.js';
 
 const settings: PipelineSettings = { tz: 'Asia/Seoul', commandConfirmS: 30, scheduleGraceS: 300, topics: DEFAULT_TOPICS };
 const T = Date.parse('2026-11-29T10:00:00+09:00');

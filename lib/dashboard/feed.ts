@@ -9,7 +9,7 @@
  * asking again, and shows times on the home's clock.
  */
 import type { ServerResponse } from 'node:http';
-import { healthBody, type Health } from '../http.js';
+import { healthBody, type Health } from '../http/endpoint.js';
 import type { DashboardState, Section } from './fold.js';
 import { sectionView, type ViewSettings } from './view.js';
 

@@ -13,9 +13,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { confirms } from '../protocol/apply.js';
 import { decodeSchedule } from '../protocol/documents.js';
 import { decode, type HomeCode } from '../protocol/home-code.js';
-import { topicMatches } from '../protocol/topics.js';
-import type { Topics } from '../streams/deps.js';
-import type { Effect } from '../streams/effects.js';
+import { topicMatches, type Topics } from '../protocol/topics.js';
+import type { Effect } from '../protocol/effects.js';
 import { touches, valueAt, type Doc, type Observed, type StatusChange } from '../streams/world.js';
 
 export const MAX_COMMANDS = 100;
@@ -338,7 +337,7 @@ function addCommand(state: DashboardState, input: Extract<Input, { type: 'contro
   c.origin[slot] = origin;
   c.reportsBefore[slot] = state.reports.count;
   c.scanned[slot] = state.reports.count;
-  // As the check of work does (streams/confirm.ts): a control the last report already agrees
+  // As the check of work does (streams/check-of-work.ts): a control the last report already agrees
   // with is confirmed at once.
   const report = state.lastReport;
   const atOnce = report !== undefined && confirms(report, input.code);

@@ -9,17 +9,18 @@
  *   journal files (at start) ┘
  */
 import { Observable } from 'rxjs';
-import type { Config } from '../config.js';
-import type { Health } from '../http.js';
-import type { Logger } from '../log.js';
-import type { Deps, Topics } from '../streams/deps.js';
-import type { Effect } from '../streams/effects.js';
+import type { Health } from '../http/endpoint.js';
+import type { Logger } from '../base/log.js';
+import type { Deps } from '../streams/deps.js';
+import type { Topics } from '../protocol/topics.js';
+import type { Effect } from '../protocol/effects.js';
 import type { Observed } from '../streams/world.js';
 import { makeAccess } from './access.js';
 import { Feed } from './feed.js';
 import { emptyState, fold, inputsOf, inputsOfEffect, type DashboardState, type Input } from './fold.js';
 import { loadHistory } from './journal.js';
 import { dashboardHandler } from './server.js';
+import { errorText } from '../base/error-text.js';
 
 export { accessProblem } from './access.js';
 
@@ -65,11 +66,25 @@ export function foldEffect(state: DashboardState, settings: FoldSettings, effect
   return inputs.length > 0;
 }
 
-export async function startDashboard(config: Config, health: () => Health, logger: Logger): Promise<Dashboard> {
+/**
+ * The settings the dashboard reads (a subset of the service's Config, declared here so the
+ * dashboard does not import the root's configuration: lib/ -> dashboard, never back).
+ */
+export interface DashboardConfig {
+  readonly topics: Topics;
+  readonly commandConfirmS: number;
+  readonly dataDir: string;
+  readonly tz: string;
+  readonly dashboardStaleS: number;
+  readonly httpHost: string;
+  readonly httpToken?: string;
+}
+
+export async function startDashboard(config: DashboardConfig, health: () => Health, logger: Logger): Promise<Dashboard> {
   const settings = { topics: config.topics, commandConfirmS: config.commandConfirmS };
   const state = emptyState();
   const loaded = await loadHistory(state, config.dataDir, Date.now(), settings).catch((err: unknown) => {
-    logger.warn(`dashboard: could not read the event journal for its history: ${err instanceof Error ? err.message : String(err)}`);
+    logger.warn(`dashboard: could not read the event journal for its history: ${errorText(err)}`);
     return 0;
   });
   if (loaded > 0) logger.info(`dashboard: 24-hour history rebuilt from ${loaded} journal events`);

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeRecordedLine } from '../protocol/recording.js';
-import type { Topics } from '../streams/deps.js';
+import type { Topics } from '../protocol/topics.js';
 import { emptyWorld, foldEvent } from '../streams/world.js';
 import { fold, HISTORY_MS, inputsOf, type DashboardState } from './fold.js';
 

@@ -2,7 +2,7 @@
  * The dashboard's routes on the service's HTTP endpoint: `/` the page, `/events` its event
  * stream, `/assets/*` its script and style (files of `web/` in the repository, served as they
  * are: no build step), `/login` the form that sets the session cookie. On a non-loopback
- * address it also guards `/metrics` (see `access.ts`); `/healthz` is left to `http.ts`.
+ * address it also guards `/metrics` (see `access.ts`); `/healthz` is left to `http/endpoint.ts`.
  *
  * Every response forbids loading anything from elsewhere (Content-Security-Policy `'self'`),
  * so the page cannot reach any address but this service even by mistake.
@@ -64,7 +64,7 @@ function readForm(req: IncomingMessage, limit = 4096): Promise<URLSearchParams |
   });
 }
 
-/** Handles the request if it is the dashboard's (or must be refused); false leaves it to `http.ts`. */
+/** Handles the request if it is the dashboard's (or must be refused); false leaves it to `http/endpoint.ts`. */
 export function dashboardHandler(access: Access, feed: Feed) {
   return (req: IncomingMessage, res: ServerResponse, route: string): boolean => {
     const send = (status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): true => {

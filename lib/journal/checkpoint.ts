@@ -10,8 +10,8 @@
  * Effects a stream makes later (timers, ticks) belong to no event and are not waited for.
  */
 import { ALARMS } from '../streams/alarms.js';
-import type { Effect } from '../streams/effects.js';
-import type { Event } from '../streams/events.js';
+import type { Effect } from '../protocol/effects.js';
+import type { Event } from '../protocol/events.js';
 import type { Checkpoint } from './events.js';
 
 interface Entry {

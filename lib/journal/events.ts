@@ -19,15 +19,15 @@ import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { isoLocal } from '../protocol/local-time.js';
 import {
   decodeRecordedLine, decodeResumeLine, encodeClockLine, encodeEventLine, encodeResumeLine, isResumeLine, type Recorded,
 } from '../protocol/recording.js';
 import { AppendLog } from '../store/append-log.js';
 import { replaceFile } from '../store/files.js';
-import type { Resume } from '../streams/deps.js';
-import type { Event } from '../streams/events.js';
+import type { Resume } from '../protocol/resume.js';
+import type { Event } from '../protocol/events.js';
 
 export const EVENTS_DIR = 'events';
 export const CHECKPOINT_FILE = 'checkpoint.json';

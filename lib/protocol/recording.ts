@@ -11,9 +11,9 @@
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { formatErrors, truncate, type DecodeError } from './errors.js';
-import type { Resume } from '../streams/deps.js';
-import type { Event } from '../streams/events.js';
-import type { Effect } from '../streams/effects.js';
+import type { Resume } from './resume.js';
+import type { Event } from './events.js';
+import type { Effect } from './effects.js';
 
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 

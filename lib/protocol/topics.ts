@@ -36,3 +36,37 @@ export function topicMatches(filter: string, topic: string): boolean {
   }
   return test(topic);
 }
+
+/** The service's topics (SPEC 4, 6), one table: config/default.json carries the same (a spec checks). */
+export interface Topics {
+  /** Filter for JSON commands (SPEC 4). */
+  readonly commands: string;
+  /** Filter for 9-character controls sent to the home by anyone (observed). */
+  readonly controls: string;
+  /** Optional topic on which the home reports its status; '' disables it. */
+  readonly status: string;
+  /** Where device commands go. */
+  readonly deviceCommand: string;
+  /** Reply and error topics for a device; `{device}` is replaced by the `Producer`. */
+  readonly reply: string;
+  readonly deviceError: string;
+  readonly warning: string;
+  readonly error: string;
+  /** The backend's own online/offline topic; it lies under `commands`, so it is ignored there. */
+  readonly serverStatus: string;
+}
+
+export const DEFAULT_TOPICS: Topics = {
+  commands: 'webos/server/#',
+  controls: 'webos/smarthome/#',
+  status: 'data/smarthome/status',
+  deviceCommand: 'webos/smarthome/info',
+  reply: 'webos/{device}/info',
+  deviceError: 'webos/{device}/error',
+  warning: 'data/error/warning',
+  error: 'data/error/error',
+  serverStatus: 'webos/server/status',
+};
+
+/** A device's reply or error topic: `{device}` replaced by its Producer. */
+export const deviceTopic = (template: string, device: string): string => template.replace('{device}', device);

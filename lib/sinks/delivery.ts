@@ -16,13 +16,13 @@
  */
 import { Observable, Subject, type SchedulerLike } from 'rxjs';
 import { truncate } from '../protocol/errors.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import type { SinkName, SinkReport } from './report.js';
-import type { Effect } from '../streams/effects.js';
-import { defaultBackoff, type Backoff } from '../store/backoff.js';
+import type { Effect } from '../protocol/effects.js';
+import { defaultBackoff, type Backoff } from '../base/backoff.js';
 import { delivery, type Job as QueueJob, type Note, type QueueRules } from '../store/delivery-queue.js';
 import { Outbox } from '../store/outbox.js';
-import { errorText } from '../store/types.js';
+import { errorText } from '../base/error-text.js';
 
 export interface DeliveryOptions {
   readonly logger: Logger;

@@ -26,9 +26,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Observable, defer, filter, map, mergeMap, of, race, tap, timer } from 'rxjs';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { truncate } from '../protocol/errors.js';
-import type { Effect, FaceRun } from '../streams/effects.js';
+import type { Effect, FaceRun } from '../protocol/effects.js';
 import type { SinkReport } from './report.js';
 
 export interface FaceOptions {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { checkDocWrite, isPlainObject } from '../store/data.js';
 import { deliver, type DeliveryOptions, type WriteDriver } from './delivery.js';
 import type { DocWrite, Store } from '../store/types.js';
-import type { Effect } from '../streams/effects.js';
+import type { Effect } from '../protocol/effects.js';
 
 export type FirestoreDriverOptions = DeliveryOptions;
 

@@ -1,6 +1,6 @@
 /**
  * MQTT sink: publishes `mqtt.publish` effects, in order, on the shared connection
- * (`lib/sources/mqtt-connection.ts`, which also announces the retained `online` status and
+ * (`lib/mqtt/connection.ts`, which also announces the retained `online` status and
  * carries the `offline` last will). Other effect types are ignored.
  *
  * While the connection is down, publishes wait in a bounded queue; on overflow the oldest are
@@ -12,9 +12,10 @@
  */
 import type { QoS } from 'async-mqtt';
 import { Observable, map, switchMap } from 'rxjs';
-import type { MqttConnection, ConnectionState } from '../sources/mqtt-connection.js';
-import type { Effect, MqttPublish } from '../streams/effects.js';
+import type { MqttConnection, ConnectionState } from '../mqtt/connection.js';
+import type { Effect, MqttPublish } from '../protocol/effects.js';
 import type { SinkReport } from './report.js';
+import { errorText } from '../base/error-text.js';
 
 export interface MqttDriverOptions {
   /** QoS per publish; default 1 (device commands, replies, errors). */
@@ -29,9 +30,6 @@ export type MqttDriver = (effect$: Observable<Effect>) => Observable<SinkReport>
 
 export const defaultQueueSize = 1000;
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * Why `topic` cannot be published to, if it cannot (MQTT 3.1.1 4.7). mqtt.js does not check:

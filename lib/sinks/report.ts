@@ -2,8 +2,8 @@
  * What a sink driver says back about the effects it performed. The root turns `alert` into
  * operator alerts and feeds `event` back into the pipeline (the face recogniser's answer).
  */
-import type { Effect } from '../streams/effects.js';
-import type { Event } from '../streams/events.js';
+import type { Effect } from '../protocol/effects.js';
+import type { Event } from '../protocol/events.js';
 
 export type SinkName = 'mqtt' | 'rtdb' | 'firestore' | 'slack' | 'face' | 'state';
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { checkTreeWrite, isPlainObject, normalPath, pathsOverlap } from '../store/data.js';
 import { deliver, type DeliveryOptions, type WriteDriver } from './delivery.js';
 import type { Store, TreeWrite } from '../store/types.js';
-import type { Effect } from '../streams/effects.js';
+import type { Effect } from '../protocol/effects.js';
 
 export type RtdbDriverOptions = DeliveryOptions;
 

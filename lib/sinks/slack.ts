@@ -41,10 +41,12 @@ import {
   type SchedulerLike,
   type Subscription,
 } from 'rxjs';
-import type { Logger } from '../log.js';
+import { exponentialBackoff } from '../base/backoff.js';
+import type { Logger } from '../base/log.js';
 import { truncate } from '../protocol/errors.js';
-import type { Effect, SlackAlert } from '../streams/effects.js';
+import type { Effect, SlackAlert } from '../protocol/effects.js';
 import type { SinkReport } from './report.js';
+import { errorText } from '../base/error-text.js';
 
 export interface SlackOptions {
   /** `SLACK_WEBHOOK_URL`; unset or empty: alerts are only logged. */
@@ -107,15 +109,15 @@ export function makeSlackDriver(
           count: retries,
           delay: (err: unknown, n) => {
             if (!retryable(err)) return throwError(() => err);
-            log.warn(`slack post failed, retry ${n} of ${retries}: ${scrub(errorText(err))}`);
-            return timer(minIntervalMs * 2 ** (n - 1), scheduler);
+            log.warn(`slack post failed, retry ${n} of ${retries}: ${scrub(causesText(err))}`);
+            return timer(exponentialBackoff(minIntervalMs, Infinity)(n), scheduler);
           },
         }),
         ignoreElements(),
         endWith(...batch.map((text): SinkReport => ({ kind: 'done', sink: 'slack', effect: alert(text) }))),
         catchError((err: unknown) => {
-          log.error(`slack post given up: ${scrub(errorText(err))}`);
-          return from(batch.map((text) => failed(text, `slack post failed: ${errorText(err)}`)));
+          log.error(`slack post given up: ${scrub(causesText(err))}`);
+          return from(batch.map((text) => failed(text, `slack post failed: ${causesText(err)}`)));
         }),
       ),
       timer(minIntervalMs, scheduler).pipe(ignoreElements()),
@@ -294,10 +296,10 @@ function retryable(err: unknown): boolean {
 }
 
 /** The message and its causes ("fetch failed" alone says little; its cause says ECONNREFUSED). */
-function errorText(err: unknown): string {
+function causesText(err: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = err, depth = 0; depth < 4 && e !== undefined; depth++) {
-    const message = e instanceof Error ? e.message : String(e);
+    const message = errorText(e);
     if (message !== '' && !parts.some((p) => p.includes(message))) parts.push(message);
     e = e instanceof Error ? e.cause : undefined;
   }

@@ -22,9 +22,9 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { Observable, type SchedulerLike, asyncScheduler } from 'rxjs';
 import { formatErrors } from '../protocol/errors.js';
-import type { Logger } from '../log.js';
-import type { Effect } from '../streams/effects.js';
-import type { Resume } from '../streams/deps.js';
+import type { Logger } from '../base/log.js';
+import type { Effect } from '../protocol/effects.js';
+import type { Resume } from '../protocol/resume.js';
 import type { SinkReport } from './report.js';
 
 export const STATE_FILE = 'state.json';

@@ -8,10 +8,11 @@
  * deletions. No decoding here: data is passed on as it is.
  */
 import { defer, from, map, merge, mergeMap, Observable, retry, tap, timer, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
-import type { Logger } from '../log.js';
-import { defaultBackoff, type Backoff } from '../store/backoff.js';
-import { errorText, type DocSnapshot, type DocumentStore } from '../store/types.js';
-import type { FirestoreDoc } from '../streams/events.js';
+import type { Logger } from '../base/log.js';
+import { defaultBackoff, type Backoff } from '../base/backoff.js';
+import { type DocSnapshot, type DocumentStore } from '../store/types.js';
+import type { FirestoreDoc } from '../protocol/events.js';
+import { errorText } from '../base/error-text.js';
 
 /** The collections the backend reads and writes (SPEC 4-6). */
 export const COLLECTIONS = ['user_account', 'modes', 'schedule_mode', 'appliance_alarm'] as const;

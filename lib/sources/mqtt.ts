@@ -1,7 +1,7 @@
 /**
  * MQTT source: the messages on the inbound topics (SPEC 2) as `mqtt.message` events.
  *
- * Subscribes at QoS 1 on the shared persistent connection (`mqtt-connection.ts`), and again
+ * Subscribes at QoS 1 on the shared persistent connection (`lib/mqtt/connection.ts`), and again
  * after every CONNACK that says the broker lost the session (`sessionPresent: false`) or while
  * the last SUBSCRIBE is unconfirmed. Reconnecting (with backoff) is the connection's job.
  * Unsubscribing removes the listener but keeps the broker-side subscriptions: the persistent
@@ -22,8 +22,9 @@ import {
   EMPTY, Observable, catchError, concatMap, defer, filter, ignoreElements, merge, switchMap, tap,
 } from 'rxjs';
 import { topicMatches } from '../protocol/topics.js';
-import type { MqttMessage } from '../streams/events.js';
-import type { MqttConnection } from './mqtt-connection.js';
+import type { MqttMessage } from '../protocol/events.js';
+import type { MqttConnection } from '../mqtt/connection.js';
+import { errorText } from '../base/error-text.js';
 
 export interface MqttSourceOptions {
   /** Subscription QoS; default 1. */
@@ -54,9 +55,6 @@ export function acknowledge(event: object): void {
 /** The delivery of a message not acknowledged yet (`manualAck`). */
 export const deliveryOf = (event: object): Delivery | undefined => pendingAcks.get(event as MqttMessage)?.delivery;
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** Messages on `topics` (MQTT filters, from config), payload decoded as UTF-8. */
 export function fromMqtt(

@@ -6,7 +6,7 @@
  */
 import { defer, map, merge, Observable } from 'rxjs';
 import type { TreeStore } from '../store/types.js';
-import type { RtdbValue } from '../streams/events.js';
+import type { RtdbValue } from '../protocol/events.js';
 import { relisten, tellLoaded, type ListenerOptions } from './firestore.js';
 
 export type { ListenerOptions } from './firestore.js';

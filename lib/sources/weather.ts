@@ -34,10 +34,12 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
-import type { Logger } from '../log.js';
+import { exponentialBackoff } from '../base/backoff.js';
+import type { Logger } from '../base/log.js';
 import { truncate } from '../protocol/errors.js';
 import { decodeAirPollution, decodeCurrentWeather } from '../protocol/weather.js';
-import type { WeatherFailure, WeatherResult } from '../streams/events.js';
+import type { WeatherFailure, WeatherResult } from '../protocol/events.js';
+import { errorText } from '../base/error-text.js';
 
 export interface WeatherOptions {
   /** `OPENWEATHER_API_KEY`; unset or empty turns the poll off. */
@@ -134,7 +136,7 @@ export function fromWeather(
   const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
   const backoffCap = Math.min(options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS, intervalMs / 4);
   const backoffBase = Math.min(options.backoffMs ?? DEFAULT_BACKOFF_MS, backoffCap);
-  const backoff = (n: number) => Math.min(backoffCap, backoffBase * 2 ** n);
+  const backoff = exponentialBackoff(backoffBase, backoffCap);
   const base = options.baseUrl.replace(/\/+$/, '');
   const log = logger.child({ source: 'weather' });
   const scrub = (text: string) => scrubSecret(text, apiKey);
@@ -198,7 +200,7 @@ export function fromWeather(
       ),
       retry({
         delay: (err: unknown, n) => {
-          const wait = backoff(n - 1);
+          const wait = backoff(n);
           const again = failure(err).retryable && n <= maxRetries && scheduler.now() + wait + timeoutMs < deadline;
           return again ? timer(wait, scheduler) : EMPTY;
         },
@@ -258,6 +260,3 @@ function requestError(err: unknown): string {
   return text.replace(/\bhttps?:\/\/\S+/g, (u) => u.split('?')[0] ?? '');
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -16,7 +16,7 @@
  * One log at a time per file; the callers hold the folder's lock (see `lock.ts`).
  */
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { parseJson, replaceFile, scanLines } from './files.js';
 
 export interface AppendLogOptions<T> {

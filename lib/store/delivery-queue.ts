@@ -12,8 +12,9 @@
  *   `TestScheduler` the whole queue runs on virtual time (spec/store/delivery-queue.spec.ts).
  */
 import { asyncScheduler, defer, Observable, type ObservableInput, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
-import type { Backoff } from './backoff.js';
-import { errorText, isPermanent } from './types.js';
+import type { Backoff } from '../base/backoff.js';
+import { errorText } from '../base/error-text.js';
+import { isPermanent } from './types.js';
 
 /**
  * One write waiting or in flight, with what it stands for (`tags`, the effects reported when it

@@ -9,12 +9,13 @@
 import type { App } from 'firebase-admin/app';
 import type { Firestore } from 'firebase-admin/firestore';
 import type { Database, DataSnapshot } from 'firebase-admin/database';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { checkDocWrite, checkTreeWrite, isPlainObject, normalPath, pathsOverlap, toTree } from './data.js';
 import {
-  StoreError, errorText, type DocData, type DocSnapshot, type DocWrite, type DocumentStore, type Store, type TreeStore,
+  StoreError, type DocData, type DocSnapshot, type DocWrite, type DocumentStore, type Store, type TreeStore,
   type TreeWrite, type Unwatch,
 } from './types.js';
+import { errorText } from '../base/error-text.js';
 
 /** Firebase settings as plain values (SPEC 11; the same shape as the service configuration). */
 export interface FirebaseOptions {

@@ -7,7 +7,7 @@
  *   <DATA_DIR>/outbox/   the sinks' durable outboxes when Firebase is used (firestore.ndjson, rtdb.ndjson)
  */
 import * as path from 'node:path';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import { openFirebaseStore, type FirebaseOptions } from './firebase.js';
 import { openLocalStore } from './local.js';
 import type { Store } from './types.js';
@@ -20,9 +20,6 @@ export interface StoreOptions {
   readonly dataDir: string;
   readonly firebase?: FirebaseOptions;
 }
-
-/** True when `options` select Firebase rather than the local store. */
-export const usesFirebase = (options: StoreOptions): boolean => options.firebase?.projectId !== undefined;
 
 export async function openStore(options: StoreOptions, logger: Logger): Promise<Store> {
   const projectId = options.firebase?.projectId;

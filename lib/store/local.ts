@@ -13,7 +13,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { Logger } from '../log.js';
+import type { Logger } from '../base/log.js';
 import {
   checkDocWrite, checkTreeWrite, fromTree, isPlainObject, mergeData, nodeAt, normalPath, pathKeys, pathsOverlap,
   plainData, toTree, withNode, type TreeNode,
@@ -22,9 +22,10 @@ import { AppendLog } from './append-log.js';
 import { fsyncDir, replaceFile } from './files.js';
 import { lockDir, LockedError, type DirLock } from './lock.js';
 import {
-  StoreError, errorText, type DocChange, type DocData, type DocSnapshot, type DocWrite, type DocumentStore, type Store,
+  StoreError, type DocChange, type DocData, type DocSnapshot, type DocWrite, type DocumentStore, type Store,
   type TreeStore, type TreeWrite, type Unwatch,
 } from './types.js';
+import { errorText } from '../base/error-text.js';
 
 export interface LocalStoreOptions {
   readonly logger: Logger;

@@ -11,11 +11,11 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import type { Logger } from '../log.js';
+import { errorText } from '../base/error-text.js';
+import type { Logger } from '../base/log.js';
 import { AppendLog } from './append-log.js';
 import { isPlainObject } from './data.js';
 import { fsyncDir } from './files.js';
-import { errorText } from './types.js';
 
 export interface OutboxEntry<T> {
   readonly seq: number;

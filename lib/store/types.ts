@@ -91,7 +91,3 @@ export class StoreError extends Error {
 
 /** True when retrying `err` cannot help. */
 export const isPermanent = (err: unknown): boolean => err instanceof StoreError && err.permanent;
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

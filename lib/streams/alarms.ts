@@ -8,7 +8,7 @@ import { filter, type Observable } from 'rxjs';
 import type { HomeCode } from '../protocol/home-code.js';
 import { alarmDate } from '../protocol/local-time.js';
 import type { Deps } from './deps.js';
-import type { Effect } from './effects.js';
+import type { Effect } from '../protocol/effects.js';
 import { handle } from './react.js';
 import type { Doc, Observed } from './world.js';
 
@@ -61,21 +61,25 @@ export function sameSecondSuffix(n: number): string {
 /**
  * The candidate ids of the second last asked for: `base`, `base_1`, `base_2`, ... A busy second
  * asks for them again and again, and a kept string is cheaper to look up than a new one (its
- * hash is known).
+ * hash is known). Each pipeline keeps its own (`alarms$` makes one).
  */
-let candidateBase = '';
-const candidates: string[] = [];
+export interface IdCandidates {
+  base: string;
+  readonly ids: string[];
+}
+
+export const idCandidates = (): IdCandidates => ({ base: '', ids: [] });
 
 /** Unique ids for `count` alarms raised at `epochMs`, given the ids that exist (a set, or the docs by id). */
-export function alarmIds(epochMs: number, count: number, existing: Pick<ReadonlySet<string>, 'has'>): string[] {
+export function alarmIds(epochMs: number, count: number, existing: Pick<ReadonlySet<string>, 'has'>, candidates = idCandidates()): string[] {
   const base = String(ID_BASE - Math.floor(epochMs / 1000));
-  if (base !== candidateBase) {
-    candidateBase = base;
-    candidates.length = 0;
+  if (base !== candidates.base) {
+    candidates.base = base;
+    candidates.ids.length = 0;
   }
   const ids: string[] = [];
   for (let n = 0; ids.length < count; n++) {
-    const id = (candidates[n] ??= n === 0 ? base : `${base}${sameSecondSuffix(n)}`);
+    const id = (candidates.ids[n] ??= n === 0 ? base : `${base}${sameSecondSuffix(n)}`);
     if (!existing.has(id)) ids.push(id);
   }
   return ids;
@@ -102,6 +106,7 @@ export function excessIds(ids: Iterable<string>): string[] {
 
 export function alarms$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
   const { topics, tz } = deps.settings;
+  const candidates = idCandidates();
   return observed$.pipe(
     filter((o) => o.statusBefore !== undefined && o.world.status !== undefined && o.statusBefore !== o.world.status),
     handle('alarms', topics, ({ statusBefore, world }) => {
@@ -109,7 +114,7 @@ export function alarms$(observed$: Observable<Observed>, deps: Deps): Observable
       if (raised.length === 0) return [];
       const now = deps.scheduler.now();
       const existing = world.docs[ALARMS];
-      const ids = alarmIds(now, raised.length, existing);
+      const ids = alarmIds(now, raised.length, existing, candidates);
       const date = alarmDate(now, tz);
       const sets: Effect[] = raised.map((alarm, i) => ({
         type: 'firestore.set',

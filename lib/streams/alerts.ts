@@ -6,8 +6,8 @@
  * Texts are cut to 200 characters, since they may embed what a device sent.
  */
 import { truncate } from '../protocol/errors.js';
-import type { Effect, LogLevel } from './effects.js';
-import { deviceTopic, type Topics } from './deps.js';
+import type { Effect, LogLevel } from '../protocol/effects.js';
+import { deviceTopic, type Topics } from '../protocol/topics.js';
 
 function report(topic: string, label: string, text: string, asJson = false): Effect[] {
   const cut = truncate(text);

@@ -7,10 +7,10 @@ import { filter, type Observable } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { COMMAND_NAMES, decodeCommand, decodeEnvelope, type Command, type Envelope } from '../protocol/commands.js';
 import { truncate } from '../protocol/errors.js';
-import { topicMatches } from '../protocol/topics.js';
+import { deviceTopic, topicMatches, type Topics } from '../protocol/topics.js';
 import { deviceError, log, warning } from './alerts.js';
-import { DEFAULT_PRODUCERS, deviceTopic, type Deps, type Limits, type Producers, type Topics } from './deps.js';
-import type { Effect } from './effects.js';
+import { DEFAULT_PRODUCERS, type Deps, type Limits, type Producers } from './deps.js';
+import type { Effect } from '../protocol/effects.js';
 import { countUnknownUid, documentRefusal, limitsOf, refused, type UnknownUidWindows } from './limits.js';
 import { react } from './react.js';
 import type { Doc, Observed, World } from './world.js';
@@ -29,6 +29,8 @@ interface Context {
   readonly topics: Topics;
   readonly limits: Limits;
   readonly now: number;
+  /** Sign-in reply payloads kept per user doc, for this pipeline (see `signinReply`). */
+  readonly signinReplies: WeakMap<Doc, string>;
 }
 
 /** How many `start_facer` may wait behind the running one; more are refused (bounded memory). */
@@ -40,6 +42,7 @@ const CAR_DEVICE = 'car';
 export function commands$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
   const { topics } = deps.settings;
   const limits = limitsOf(deps.settings);
+  const signinReplies = new WeakMap<Doc, string>();
   return observed$.pipe(
     filter(
       ({ event }) =>
@@ -59,7 +62,7 @@ export function commands$(observed$: Observable<Observed>, deps: Deps): Observab
       if (refused !== undefined) return [state, deviceError(topics, env.Producer, refused)];
       const command = decodeCommand(env, body);
       if (E.isLeft(command)) return [state, deviceError(topics, env.Producer, command.left.message)];
-      return run(state, env, command.right, world, { topics, limits, now: deps.scheduler.now() });
+      return run(state, env, command.right, world, { topics, limits, now: deps.scheduler.now(), signinReplies });
     }),
   );
 }
@@ -96,9 +99,7 @@ function reply(topics: Topics, device: string, payload: string): Effect {
  * object (the same users sign in again and again); a changed doc is a new object, never one
  * changed in place, so a kept payload is always the doc's current one.
  */
-const signinReplies = new WeakMap<Doc, string>();
-
-export function signinReply(user: Doc): string {
+export function signinReply(user: Doc, signinReplies = new WeakMap<Doc, string>()): string {
   let payload = signinReplies.get(user);
   if (payload === undefined) {
     payload = JSON.stringify({ ...user, Producer: 'server', command: 'return_name' });
@@ -125,7 +126,7 @@ function run(state: State, env: Envelope, command: Command, world: World, contex
     case 'signin': {
       const user = world.docs.user_account.get(command.UID);
       if (user === undefined) return unknownUid(state, env.Producer, command.UID, context);
-      return [state, [reply(topics, env.Producer, signinReply(user))]];
+      return [state, [reply(topics, env.Producer, signinReply(user, context.signinReplies))]];
     }
     case 'start_facer':
       if (!state.facerBusy) return [{ ...state, facerBusy: true }, startFacer(topics)];

@@ -3,36 +3,8 @@
  * milliseconds, virtual in tests and replays), settings, and what a previous run left behind.
  */
 import type { SchedulerLike } from 'rxjs';
-
-export interface Topics {
-  /** Filter for JSON commands (SPEC 4). */
-  readonly commands: string;
-  /** Filter for 9-character controls sent to the home by anyone (observed). */
-  readonly controls: string;
-  /** Optional topic on which the home reports its status; '' disables it. */
-  readonly status: string;
-  /** Where device commands go. */
-  readonly deviceCommand: string;
-  /** Reply and error topics for a device; `{device}` is replaced by the `Producer`. */
-  readonly reply: string;
-  readonly deviceError: string;
-  readonly warning: string;
-  readonly error: string;
-  /** The backend's own online/offline topic; it lies under `commands`, so it is ignored there. */
-  readonly serverStatus: string;
-}
-
-export const DEFAULT_TOPICS: Topics = {
-  commands: 'webos/server/#',
-  controls: 'webos/smarthome/#',
-  status: 'data/smarthome/status',
-  deviceCommand: 'webos/smarthome/info',
-  reply: 'webos/{device}/info',
-  deviceError: 'webos/{device}/error',
-  warning: 'data/error/warning',
-  error: 'data/error/error',
-  serverStatus: 'webos/server/status',
-};
+import type { Resume } from '../protocol/resume.js';
+import type { Topics } from '../protocol/topics.js';
 
 /** What one client can make the service do (issue 14; `limits` in the configuration). */
 export interface Limits {
@@ -76,20 +48,9 @@ export interface PipelineSettings {
   readonly producers?: Producers;
 }
 
-/** Durable state from the previous run (empty on a first start and in replays). */
-export interface Resume {
-  /** Per schedule id, the last occurrence handled (local wall-clock minutes, see ScheduleFired). */
-  readonly scheduleFired: Readonly<Record<string, number>>;
-  /** When the previous run last ticked (epoch ms): occurrences after it were missed while down. */
-  readonly lastTickAt?: number;
-  /** The tracked status when the previous run stopped (a 9-character code). */
-  readonly status?: string;
-}
-
 export interface Deps {
   readonly scheduler: SchedulerLike;
   readonly settings: PipelineSettings;
   readonly resume: Resume;
 }
 
-export const deviceTopic = (template: string, device: string): string => template.replace('{device}', device);

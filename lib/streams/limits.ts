@@ -9,8 +9,9 @@
  */
 import { truncate } from '../protocol/errors.js';
 import { deviceAlert } from './alerts.js';
-import { DEFAULT_LIMITS, deviceTopic, type Limits, type Topics } from './deps.js';
-import type { Effect } from './effects.js';
+import { DEFAULT_LIMITS, type Limits } from './deps.js';
+import { deviceTopic, type Topics } from '../protocol/topics.js';
+import type { Effect } from '../protocol/effects.js';
 
 export const limitsOf = (settings: { readonly limits?: Limits }): Limits => settings.limits ?? DEFAULT_LIMITS;
 

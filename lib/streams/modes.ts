@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { decodeMode, withoutNulls } from '../protocol/documents.js';
 import { warning } from './alerts.js';
 import type { Deps } from './deps.js';
-import type { Effect } from './effects.js';
+import type { Effect } from '../protocol/effects.js';
 import { react } from './react.js';
 import type { Observed } from './world.js';
 

@@ -16,30 +16,32 @@ import { decode, type HomeCode } from '../protocol/home-code.js';
 import { alarms$ } from './alarms.js';
 import { systemError } from './alerts.js';
 import { commands$ } from './commands.js';
-import { confirm$ } from './confirm.js';
+import { checkOfWork$ } from './check-of-work.js';
 import { modes$ } from './modes.js';
 import type { Deps } from './deps.js';
-import type { Effect } from './effects.js';
-import type { Event } from './events.js';
+import type { Effect } from '../protocol/effects.js';
+import type { Event } from '../protocol/events.js';
 import { recommendation$ } from './recommendation.js';
 import { schedules$ } from './schedules.js';
-import { service$ } from './service.js';
+import { serviceAlerts$ } from './service-alerts.js';
 import { status$ } from './status.js';
 import { weather$ } from './weather.js';
 import { observe, type Observed } from './world.js';
+import { errorText } from '../base/error-text.js';
 
-export type Stream = (observed$: Observable<Observed>, deps: Deps) => Observable<Effect>;
+/** Makes one stream from the observed events; called once per pipeline (its state lives inside). */
+export type StreamFactory = (observed$: Observable<Observed>, deps: Deps) => Observable<Effect>;
 
-export const STREAMS: Readonly<Record<string, Stream>> = {
+export const STREAMS: Readonly<Record<string, StreamFactory>> = {
   commands: commands$,
   status: status$,
   alarms: alarms$,
   recommendation: recommendation$,
   schedules: schedules$,
   weather: weather$,
-  confirm: confirm$,
+  confirm: checkOfWork$,
   modes: modes$,
-  service: service$,
+  service: serviceAlerts$,
 };
 
 /** The event an own write would produce at its listener. */
@@ -63,7 +65,7 @@ function resumedStatus(deps: Deps): HomeCode | undefined {
 }
 
 /** Runs every stream over the events; completes when the events complete and the streams settle. */
-export function pipeline(event$: Observable<Event>, deps: Deps, streams: Readonly<Record<string, Stream>> = STREAMS): Observable<Effect> {
+export function pipeline(event$: Observable<Event>, deps: Deps, streams: Readonly<Record<string, StreamFactory>> = STREAMS): Observable<Effect> {
   return defer(() => {
     // Events and echoes of own writes go through one queue: an echo raised while an event is
     // being handled waits until every stream has seen that event (a trampoline, like the queue
@@ -116,7 +118,7 @@ function supervise(name: string, deps: Deps) {
   return (effect$: Observable<Effect>): Observable<Effect> =>
     effect$.pipe(
       catchError((err: unknown, caught) => {
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = errorText(err);
         return concat(of(...systemError(deps.settings.topics, `stream ${name} failed and was restarted: ${reason}`)), caught);
       }),
     );

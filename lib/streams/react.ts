@@ -8,9 +8,10 @@
  * stream, and an inner subscription per event was the pipeline's largest cost.
  */
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { Effect } from './effects.js';
-import type { Topics } from './deps.js';
+import type { Effect } from '../protocol/effects.js';
+import type { Topics } from '../protocol/topics.js';
 import { systemError } from './alerts.js';
+import { errorText } from '../base/error-text.js';
 
 export type Step<S, I> = (state: S, input: I) => readonly [S, readonly Effect[]];
 
@@ -24,7 +25,7 @@ export function react<S, I>(name: string, topics: Topics, initial: S, step: Step
           try {
             [state, effects] = step(state, input);
           } catch (err) {
-            const reason = err instanceof Error ? err.message : String(err);
+            const reason = errorText(err);
             effects = systemError(topics, `${name} failed on an event and skipped it: ${reason}`);
           }
           for (const effect of effects) subscriber.next(effect);

@@ -7,16 +7,18 @@ import * as E from 'fp-ts/lib/Either.js';
 import { SensorNumber } from '../protocol/fields.js';
 import type { HomeCode } from '../protocol/home-code.js';
 import type { Deps } from './deps.js';
-import type { Effect } from './effects.js';
+import type { Effect } from '../protocol/effects.js';
 import { react } from './react.js';
-import { touches, valueAt, type Observed } from './world.js';
+import { WEATHER_PATH } from './weather.js';
+import { splitPath, STATUS_PATH, touches, valueAt, type Observed } from './world.js';
 
 export const NOTIFICATION_PATH = 'server/notification';
 const RAIN_PATH = 'sensor/hometemp/rain';
-const WEATHER_PATH = 'sensor/openweather';
-// Built once: a path made by a template on every call is a new string to hash on every lookup.
-const WEATHER_ICON_PATH = `${WEATHER_PATH}/icon`;
-const AIR_LEVEL_PATH = `${WEATHER_PATH}/air_level`;
+// Split once: these are read on every change of the status or the sensors.
+const RAIN_PARTS = splitPath(RAIN_PATH);
+const WEATHER_ICON_PARTS = splitPath(`${WEATHER_PATH}/icon`);
+const AIR_LEVEL_PARTS = splitPath(`${WEATHER_PATH}/air_level`);
+const NOTIFICATION_PARTS = splitPath(NOTIFICATION_PATH);
 const RAIN_ICONS = new Set(['09d', '09n', '10d', '10n', '11d', '11n']);
 const SNOW_ICONS = new Set(['13d', '13n']);
 
@@ -45,7 +47,7 @@ export function recommend({ status, rain, weatherIcon, airLevel }: Conditions): 
 }
 
 function relevant({ event, change, statusBefore, world }: Observed): boolean {
-  if (event.type === 'rtdb.value') return touches(event.path, 'sensor') || touches(event.path, 'smarthome/status');
+  if (event.type === 'rtdb.value') return touches(event.path, 'sensor') || touches(event.path, STATUS_PATH);
   return change.kind !== 'none' && change.kind !== 'invalid' && statusBefore !== world.status;
 }
 
@@ -59,11 +61,11 @@ export function recommendation$(observed$: Observable<Observed>, deps: Deps): Ob
     react<string | undefined, Observed>('recommendation', deps.settings.topics, undefined, (last, { world }) => {
       const advice = recommend({
         status: world.status!,
-        rain: valueAt(world.tree, RAIN_PATH),
-        weatherIcon: valueAt(world.tree, WEATHER_ICON_PATH),
-        airLevel: valueAt(world.tree, AIR_LEVEL_PATH),
+        rain: valueAt(world.tree, RAIN_PARTS),
+        weatherIcon: valueAt(world.tree, WEATHER_ICON_PARTS),
+        airLevel: valueAt(world.tree, AIR_LEVEL_PARTS),
       });
-      const current = last ?? valueAt(world.tree, NOTIFICATION_PATH);
+      const current = last ?? valueAt(world.tree, NOTIFICATION_PARTS);
       return advice === current ? [last, []] : [advice, [{ type: 'rtdb.set', path: NOTIFICATION_PATH, value: advice }]];
     }),
   );

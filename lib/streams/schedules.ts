@@ -20,8 +20,9 @@ import { ModeNumField } from '../protocol/fields.js';
 import { encode, type HomeCode } from '../protocol/home-code.js';
 import { dueAt, localParts, wallMinutes, type LocalParts } from '../protocol/local-time.js';
 import { log, warning } from './alerts.js';
-import type { Deps, Topics } from './deps.js';
-import type { Effect } from './effects.js';
+import type { Deps } from './deps.js';
+import type { Topics } from '../protocol/topics.js';
+import type { Effect } from '../protocol/effects.js';
 import { react } from './react.js';
 import type { Doc, Observed, World } from './world.js';
 

@@ -8,7 +8,7 @@ import { encode } from '../protocol/home-code.js';
 import { truncate } from '../protocol/errors.js';
 import { warning } from './alerts.js';
 import type { Deps } from './deps.js';
-import type { Effect } from './effects.js';
+import type { Effect } from '../protocol/effects.js';
 import { handle } from './react.js';
 import type { Observed } from './world.js';
 

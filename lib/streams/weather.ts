@@ -9,7 +9,7 @@ import { alarmDate } from '../protocol/local-time.js';
 import { decodeAirPollution, decodeCurrentWeather, weatherValue } from '../protocol/weather.js';
 import { log, warning } from './alerts.js';
 import type { Deps } from './deps.js';
-import type { Effect } from './effects.js';
+import type { Effect } from '../protocol/effects.js';
 import { react } from './react.js';
 import type { Observed } from './world.js';
 

@@ -10,9 +10,8 @@ import { defer, scan, type OperatorFunction } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { apply, sameCode } from '../protocol/apply.js';
 import { decode, type HomeCode, type ProtocolError } from '../protocol/home-code.js';
-import { topicMatches } from '../protocol/topics.js';
-import type { Event } from './events.js';
-import type { Topics } from './deps.js';
+import { topicMatches, type Topics } from '../protocol/topics.js';
+import type { Event } from '../protocol/events.js';
 
 export const COLLECTIONS = ['user_account', 'modes', 'schedule_mode', 'appliance_alarm'] as const;
 export type Collection = (typeof COLLECTIONS)[number];
@@ -28,6 +27,11 @@ export interface World {
   status: HomeCode | undefined;
   /** The last status the home itself reported. */
   report: HomeCode | undefined;
+  /**
+   * The written RTDB paths, split (they are few: the paths the backend listens to). Kept per
+   * world, so each pipeline has its own and none outlives it.
+   */
+  readonly paths: Map<string, readonly string[]>;
 }
 
 /** What an event meant for the tracked status. */
@@ -52,17 +56,20 @@ export function emptyWorld(status?: HomeCode): World {
     docs: { user_account: new Map(), modes: new Map(), schedule_mode: new Map(), appliance_alarm: new Map() },
     status,
     report: undefined,
+    paths: new Map(),
   };
 }
 
-/** Paths are few (the RTDB paths the backend listens to), so their split forms are kept. */
-const splitPaths = new Map<string, readonly string[]>();
-
 export function splitPath(path: string): readonly string[] {
-  let parts = splitPaths.get(path);
+  return path.split('/').filter((p) => p !== '');
+}
+
+/** `path` split, from the world's own kept forms (at most 1000 kept). */
+function splitKept(world: World, path: string): readonly string[] {
+  let parts = world.paths.get(path);
   if (parts === undefined) {
-    parts = path.split('/').filter((p) => p !== '');
-    if (splitPaths.size < 1000) splitPaths.set(path, parts);
+    parts = splitPath(path);
+    if (world.paths.size < 1000) world.paths.set(path, parts);
   }
   return parts;
 }
@@ -72,10 +79,10 @@ function normalPath(path: string): string {
   return path.startsWith('/') || path.endsWith('/') || path.includes('//') ? splitPath(path).join('/') : path;
 }
 
-/** The value at a path of a JSON tree, or undefined. */
-export function valueAt(tree: unknown, path: string): unknown {
+/** The value at a path of a JSON tree (a path or its parts, split once by the caller), or undefined. */
+export function valueAt(tree: unknown, path: string | readonly string[]): unknown {
   let node = tree;
-  for (const key of splitPath(path)) {
+  for (const key of typeof path === 'string' ? splitPath(path) : path) {
     if (typeof node !== 'object' || node === null) return undefined;
     node = (node as Record<string, unknown>)[key];
   }
@@ -107,14 +114,15 @@ function isCollection(name: string): name is Collection {
 /** Most events do nothing to the status: one shared (read-only) answer instead of one per event. */
 const NONE: StatusChange = { kind: 'none' };
 const RTDB_STATUS = `RTDB ${STATUS_PATH}`;
+const STATUS_PARTS = splitPath(STATUS_PATH);
 
 /** Folds one event into the world (in place) and says what it did to the status. */
 export function foldEvent(world: World, event: Event, topics: Topics): StatusChange {
   switch (event.type) {
     case 'rtdb.value': {
-      world.tree = setAt(world.tree, splitPath(event.path), event.value);
+      world.tree = setAt(world.tree, splitKept(world, event.path), event.value);
       if (!touches(event.path, STATUS_PATH)) return NONE;
-      const raw = valueAt(world.tree, STATUS_PATH);
+      const raw = valueAt(world.tree, STATUS_PARTS);
       return raw === undefined || raw === null ? NONE : report(world, raw, RTDB_STATUS);
     }
     case 'firestore.doc': {

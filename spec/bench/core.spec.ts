@@ -14,8 +14,8 @@ import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { isoLocal } from '../../lib/protocol/local-time.js';
 import { encodeEffectLine, type Recorded } from '../../lib/protocol/recording.js';
 import { parseRecording, TAIL_MS } from '../../lib/replay.js';
-import type { Effect } from '../../lib/streams/effects.js';
-import type { Event } from '../../lib/streams/events.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { benchDeps, NotCovered, plainBackend, sameEffects } from '../../bench/core.js';
 import { makeEvents } from '../../bench/workload.js';
 

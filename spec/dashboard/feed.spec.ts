@@ -8,8 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Feed, FLUSH_MS } from '../../lib/dashboard/feed.js';
 import { emptyState, fold, type DashboardState } from '../../lib/dashboard/fold.js';
-import type { Health } from '../../lib/http.js';
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
+import type { Health } from '../../lib/http/endpoint.js';
+import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
 import { code, T0 } from '../support/marbles.js';
 
 const SETTINGS = { topics: DEFAULT_TOPICS, commandConfirmS: 30 };

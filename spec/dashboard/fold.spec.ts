@@ -11,7 +11,7 @@ import { sectionView, nextOccurrence } from '../../lib/dashboard/view.js';
 import { decodeSchedule } from '../../lib/protocol/documents.js';
 import * as E from 'fp-ts/lib/Either.js';
 import { pipeline, STREAMS } from '../../lib/streams/pipeline.js';
-import type { Event } from '../../lib/streams/events.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { code, command, control, doc, makeDeps, mqtt, status, T0, testScheduler, tick, TZ } from '../support/marbles.js';
 
 const SETTINGS = { tz: TZ, staleS: 600, commandConfirmS: 30 };

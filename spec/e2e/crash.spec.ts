@@ -13,7 +13,7 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { openFirebaseStore } from '../../lib/store/firebase.js';
 import type { DocData, Store } from '../../lib/store/types.js';
 import { skipBecause, startOwnMosquitto, suffix, BrokerUnavailable, type RestartableBroker } from '../support/brokers.js';

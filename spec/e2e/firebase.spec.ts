@@ -9,7 +9,7 @@
 import { expect } from 'chai';
 import * as path from 'node:path';
 import { startBroker, type EmbeddedBroker } from '../../lib/broker.js';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { openFirebaseStore } from '../../lib/store/firebase.js';
 import type { DocData, Store } from '../../lib/store/types.js';
 import { suffix } from '../support/brokers.js';

@@ -2,7 +2,7 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { openLocalStore } from '../../lib/store/local.js';
 import type { DocData, Store } from '../../lib/store/types.js';
 

@@ -4,8 +4,8 @@
  */
 import { expect } from 'chai';
 import { CheckpointTracker } from '../../lib/journal/checkpoint.js';
-import type { Effect } from '../../lib/streams/effects.js';
-import type { Event } from '../../lib/streams/events.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import type { Event } from '../../lib/protocol/events.js';
 
 const control: Event = { type: 'mqtt.message', topic: 'webos/smarthome', payload: '022222221' };
 const alarm = (id: string): Effect => ({ type: 'firestore.set', collection: 'appliance_alarm', id, data: { icon: 'gasvalve_icon' } });

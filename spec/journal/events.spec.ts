@@ -7,10 +7,10 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pino } from 'pino';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { deliveryKey, EventJournal, EVENTS_DIR } from '../../lib/journal/events.js';
 import { replay } from '../../lib/replay.js';
-import type { Event } from '../../lib/streams/events.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { removeDir, tempDir } from '../store/helpers.js';
 
 const TZ = 'Asia/Seoul';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { Effect } from '../../lib/streams/effects.js';
-import type { Event } from '../../lib/streams/events.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { decodeRecordedLine, encodeEffectLine, encodeEventLine } from '../../lib/protocol/recording.js';
 import { leftOf, rightOf } from './helpers.js';
 

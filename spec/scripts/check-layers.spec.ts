@@ -48,7 +48,7 @@ describe('scripts/check-layers', function () {
     expect(stdout).to.match(/lib -> \n\s+sinks\s+1 .*main\.ts -> .*sinks\/b\.ts\n\s+streams\s+1 /);
     expect(stdout).to.match(/sinks -> \n\s+protocol\s+1 .*\n\s+streams\s+1 /);
     expect(stdout).to.include('no folder cycle');
-    expect(stdout).to.include('imports no other lib folder');
+    expect(stdout).to.include('no other lib folder imported');
   });
 
   it('finds a folder cycle and a protocol file importing another folder, and exits 1', async () => {
@@ -65,6 +65,21 @@ describe('scripts/check-layers', function () {
     expect(code).to.equal(1);
     expect(stdout).to.match(/folder cycles:\n\s+protocol <-> streams\n/);
     expect(stdout).to.match(/\n\s+sinks <-> store\n/);
-    expect(stdout).to.match(/imports other lib folders:\n\s+.*protocol\/recording\.ts -> .*streams\/events\.ts\n/);
+    expect(stdout).to.match(/other lib folders imported:\n\s+.*protocol\/recording\.ts -> .*streams\/events\.ts\n/);
+  });
+
+  it('finds a cycle through a folder it was never told about, and a base file importing up', async () => {
+    const root = tree({
+      'journal/events.ts': "import type { Event } from '../protocol/events.js';\nimport { k } from '../service.js';\n",
+      'protocol/events.ts': 'export type Event = string;\n',
+      'service.ts': "import { j } from './journal/events.js';\nexport const k = 1;\n",
+      'base/log.ts': "import { k } from '../service.js';\n",
+    });
+    roots.push(root);
+    const { stdout, code } = await checkLayers(root);
+    expect(code).to.equal(1);
+    expect(stdout).to.match(/folder cycles:\n\s+journal <-> lib\n/);
+    expect(stdout).to.match(/journal -> lib: 1 import\(s\)/);
+    expect(stdout).to.match(/other lib folders imported:\n\s+.*base\/log\.ts -> .*service\.ts\n/);
   });
 });

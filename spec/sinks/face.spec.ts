@@ -6,8 +6,8 @@ import { expect } from 'chai';
 import { NEVER, Subject, concat, firstValueFrom, lastValueFrom, of, take, tap, toArray } from 'rxjs';
 import { makeFaceDriver, type FaceOptions } from '../../lib/sinks/face.js';
 import type { SinkReport } from '../../lib/sinks/report.js';
-import type { Effect } from '../../lib/streams/effects.js';
-import { silentLogger } from '../../lib/log.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { captureLogs } from '../support/http.js';
 
 const script = (name: string) => fileURLToPath(new URL(`../fixtures/face/${name}`, import.meta.url));

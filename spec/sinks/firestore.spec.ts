@@ -9,12 +9,12 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { EMPTY, Subject, firstValueFrom, from, toArray } from 'rxjs';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { makeFirestoreDriver } from '../../lib/sinks/firestore.js';
 import type { SinkReport } from '../../lib/sinks/report.js';
 import { openLocalStore, type LocalStore } from '../../lib/store/local.js';
 import { StoreError, type DocWrite, type DocumentStore } from '../../lib/store/types.js';
-import type { Effect } from '../../lib/streams/effects.js';
+import type { Effect } from '../../lib/protocol/effects.js';
 import { record, removeDir, sleep, tempDir, waitFor } from '../store/helpers.js';
 
 type Mode = 'up' | 'down' | 'hung';

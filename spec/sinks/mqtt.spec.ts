@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { Subject, from } from 'rxjs';
 import { makeMqttDriver } from '../../lib/sinks/mqtt.js';
 import type { SinkReport } from '../../lib/sinks/report.js';
-import type { Effect, MqttPublish } from '../../lib/streams/effects.js';
+import type { Effect, MqttPublish } from '../../lib/protocol/effects.js';
 import {
   BrokerUnavailable, amqpUrl, delay, useBroker, ensureRabbitMqtt, openConnection, rabbitMqttUrl, skipBecause,
   startProxy, suffix, targets, testClient, waitFor, waitForState,

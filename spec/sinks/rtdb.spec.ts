@@ -8,13 +8,13 @@
 import { expect } from 'chai';
 import * as path from 'node:path';
 import { EMPTY, Subject, firstValueFrom, from, toArray } from 'rxjs';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { makeRtdbDriver } from '../../lib/sinks/rtdb.js';
 import type { SinkReport } from '../../lib/sinks/report.js';
 import { pathsOverlap } from '../../lib/store/data.js';
 import { openLocalStore, type LocalStore } from '../../lib/store/local.js';
 import { StoreError, type TreeStore, type TreeWrite } from '../../lib/store/types.js';
-import type { Effect } from '../../lib/streams/effects.js';
+import type { Effect } from '../../lib/protocol/effects.js';
 import { record, removeDir, sleep, tempDir, waitFor } from '../store/helpers.js';
 
 function faulty(store: LocalStore) {

@@ -2,10 +2,10 @@ import { expect } from 'chai';
 import { IncomingWebhookHTTPError } from '@slack/webhook';
 import { NEVER, concat, defer, from, interval, lastValueFrom, map, take, throwError, timer, toArray, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { makeSlackDriver, summary, throttleAlerts, type PostText, type SlackOptions } from '../../lib/sinks/slack.js';
 import type { SinkReport } from '../../lib/sinks/report.js';
-import type { Effect } from '../../lib/streams/effects.js';
+import type { Effect } from '../../lib/protocol/effects.js';
 import { testScheduler } from '../support/marbles.js';
 import { captureLogs, startServer, type TestServer } from '../support/http.js';
 

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Subject, VirtualTimeScheduler } from 'rxjs';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { HEARTBEAT_FILE, loadState, makeStateDriver, STATE_FILE } from '../../lib/sinks/state.js';
 import type { SinkReport } from '../../lib/sinks/report.js';
-import type { Effect } from '../../lib/streams/effects.js';
+import type { Effect } from '../../lib/protocol/effects.js';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'state-'));
 const readState = (dir: string, name = STATE_FILE) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, unknown>;

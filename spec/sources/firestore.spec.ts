@@ -8,10 +8,10 @@ import { expect } from 'chai';
 import { pino } from 'pino';
 import type { Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { fromFirestore } from '../../lib/sources/firestore.js';
 import type { DocSnapshot, DocumentStore } from '../../lib/store/types.js';
-import type { FirestoreDoc } from '../../lib/streams/events.js';
+import type { FirestoreDoc } from '../../lib/protocol/events.js';
 
 function scripted(scripts: Record<string, Observable<DocSnapshot>[]>): DocumentStore {
   const used: Record<string, number> = {};

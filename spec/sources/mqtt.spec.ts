@@ -14,9 +14,9 @@ import type { SinkReport } from '../../lib/sinks/report.js';
 import { fromMqtt } from '../../lib/sources/mqtt.js';
 import {
   backoffDelay, connectMqtt, reconnectSchedule, redactUrl, type MqttConnection,
-} from '../../lib/sources/mqtt-connection.js';
-import type { Effect } from '../../lib/streams/effects.js';
-import type { MqttMessage } from '../../lib/streams/events.js';
+} from '../../lib/mqtt/connection.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import type { MqttMessage } from '../../lib/protocol/events.js';
 import {
   BrokerUnavailable, amqpUrl, captureLogger, useBroker, delay, discardSession, ensureRabbitMqtt, noDelayOf, openConnection,
   rabbitMqttUrl, skipBecause, startOwnMosquitto, startProxy, startRestartableAedes, suffix, targets,
@@ -57,7 +57,7 @@ function range(n: number, prefix: string): string[] {
   return Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 }
 
-describe('lib/sources/mqtt-connection', () => {
+describe('lib/mqtt/connection', () => {
   describe('backoff', () => {
     it('doubles from the initial delay up to the cap', () => {
       const b = { initialMs: 100, maxMs: 1_000, factor: 2 };

@@ -6,10 +6,10 @@
 import { expect } from 'chai';
 import type { Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { fromRtdb, PATHS } from '../../lib/sources/rtdb.js';
 import type { TreeStore } from '../../lib/store/types.js';
-import type { RtdbValue } from '../../lib/streams/events.js';
+import type { RtdbValue } from '../../lib/protocol/events.js';
 
 function scripted(scripts: Record<string, Observable<unknown>[]>): TreeStore {
   const used: Record<string, number> = {};

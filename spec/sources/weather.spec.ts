@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import { expect } from 'chai';
 import { NEVER, defer, throwError, filter, finalize, tap, firstValueFrom, map, timer, type Observable } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { callsPerDay, fromWeather, scrubSecret, type HttpGet, type HttpResponse, type WeatherEvent, type WeatherOptions } from '../../lib/sources/weather.js';
 import { testScheduler } from '../support/marbles.js';
 import { captureLogs, ok, startServer, type TestServer } from '../support/http.js';

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { pino } from 'pino';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { AppendLog } from '../../lib/store/append-log.js';
 import { removeDir, tempDir } from './helpers.js';
 

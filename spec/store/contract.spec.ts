@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { EMPTY, Subject, firstValueFrom, from as fromArray, merge, toArray } from 'rxjs';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { makeFirestoreDriver } from '../../lib/sinks/firestore.js';
 import { makeRtdbDriver } from '../../lib/sinks/rtdb.js';
 import type { SinkReport } from '../../lib/sinks/report.js';
@@ -25,7 +25,7 @@ import { readJournal } from '../../lib/store/files.js';
 import { openStore, storeOptionsFromEnv } from '../../lib/store/index.js';
 import { openLocalStore } from '../../lib/store/local.js';
 import { StoreError, type DocData, type DocSnapshot, type Store, type TreeWrite } from '../../lib/store/types.js';
-import type { Effect } from '../../lib/streams/effects.js';
+import type { Effect } from '../../lib/protocol/effects.js';
 import {
   PROJECT_ID, guardLoopback, startDatabaseEmulator, startFirestoreEmulator, type Arrival, type DatabaseEmulator,
   type FirestoreEmulator,

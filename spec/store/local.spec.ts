@@ -8,12 +8,12 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { firstValueFrom, range, map, toArray } from 'rxjs';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { makeFirestoreDriver } from '../../lib/sinks/firestore.js';
 import { readJournal } from '../../lib/store/files.js';
 import { openStore } from '../../lib/store/index.js';
 import { openLocalStore, SNAPSHOT_FORMAT } from '../../lib/store/local.js';
-import type { Effect } from '../../lib/streams/effects.js';
+import type { Effect } from '../../lib/protocol/effects.js';
 import { removeDir, tempDir } from './helpers.js';
 
 const logger = silentLogger;

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { Outbox } from '../../lib/store/outbox.js';
 import { removeDir, tempDir } from './helpers.js';
 

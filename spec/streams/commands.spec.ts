@@ -1,9 +1,10 @@
 import { expect } from 'chai';
 import { deviceAlert } from '../../lib/streams/alerts.js';
 import { commands$, FACER_QUEUE } from '../../lib/streams/commands.js';
-import { DEFAULT_PRODUCERS, DEFAULT_TOPICS } from '../../lib/streams/deps.js';
-import type { Effect } from '../../lib/streams/effects.js';
-import type { Event } from '../../lib/streams/events.js';
+import { DEFAULT_PRODUCERS } from '../../lib/streams/deps.js';
+import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { observe } from '../../lib/streams/world.js';
 import { command, doc, makeDeps, mqtt, testScheduler } from '../support/marbles.js';
 

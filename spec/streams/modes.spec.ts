@@ -3,9 +3,9 @@
  * one warning per document version when `modeNum` or `modeName` is missing or a field is wrong.
  */
 import { expect } from 'chai';
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
-import type { Effect } from '../../lib/streams/effects.js';
-import type { Event } from '../../lib/streams/events.js';
+import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { modes$ } from '../../lib/streams/modes.js';
 import { pipeline } from '../../lib/streams/pipeline.js';
 import { observe } from '../../lib/streams/world.js';

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { defer, EMPTY, map, of, type Observable } from 'rxjs';
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
-import type { Effect } from '../../lib/streams/effects.js';
-import type { Event } from '../../lib/streams/events.js';
-import { pipeline, STREAMS, type Stream } from '../../lib/streams/pipeline.js';
+import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import type { Event } from '../../lib/protocol/events.js';
+import { pipeline, STREAMS, type StreamFactory } from '../../lib/streams/pipeline.js';
 import { command, control, makeDeps, rtdb, status, testScheduler } from '../support/marbles.js';
 
 const signup = command({ Producer: 'android', command: 'signup', UID: 'u1', name: 'Kim' });
@@ -84,7 +84,7 @@ describe('streams/pipeline', () => {
   });
 
   it('names a stream that returned nothing', () => {
-    const broken = { ...STREAMS, oops: (() => undefined) as unknown as Stream };
+    const broken = { ...STREAMS, oops: (() => undefined) as unknown as StreamFactory };
     const ts = testScheduler();
     let error: unknown;
     pipeline(EMPTY, makeDeps(ts), broken).subscribe({ error: (e: unknown) => (error = e) });
@@ -93,7 +93,7 @@ describe('streams/pipeline', () => {
 
   it('reports a stream that errors and restarts it', () => {
     let calls = 0;
-    const flaky: Stream = (observed$) =>
+    const flaky: StreamFactory = (observed$) =>
       observed$.pipe(
         map((o): Effect => {
           calls++;

@@ -7,9 +7,10 @@ import { expect } from 'chai';
 import { Observable } from 'rxjs';
 import { isoLocal } from '../../lib/protocol/local-time.js';
 import { EpochVirtualScheduler } from '../../lib/replay.js';
-import type { Deps, Resume } from '../../lib/streams/deps.js';
-import type { Effect } from '../../lib/streams/effects.js';
-import type { Event } from '../../lib/streams/events.js';
+import type { Deps } from '../../lib/streams/deps.js';
+import type { Resume } from '../../lib/protocol/resume.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { pipeline } from '../../lib/streams/pipeline.js';
 import { doc, makeDeps, status, testScheduler, tick } from '../support/marbles.js';
 

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { filter, interval, map, merge, take } from 'rxjs';
 import { warning } from '../../lib/streams/alerts.js';
-import type { Resume } from '../../lib/streams/deps.js';
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
-import type { Effect } from '../../lib/streams/effects.js';
-import type { Event } from '../../lib/streams/events.js';
+import type { Resume } from '../../lib/protocol/resume.js';
+import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { schedules$ } from '../../lib/streams/schedules.js';
 import { observe } from '../../lib/streams/world.js';
 import { doc, makeDeps, status, testScheduler, tick } from '../support/marbles.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
-import type { Effect } from '../../lib/streams/effects.js';
-import type { Event } from '../../lib/streams/events.js';
+import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { status$ } from '../../lib/streams/status.js';
 import { observe } from '../../lib/streams/world.js';
 import { code, control, makeDeps, mqtt, status, testScheduler } from '../support/marbles.js';

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { warning } from '../../lib/streams/alerts.js';
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
-import type { Effect } from '../../lib/streams/effects.js';
-import type { Event } from '../../lib/streams/events.js';
+import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { weather$ } from '../../lib/streams/weather.js';
 import { observe } from '../../lib/streams/world.js';
 import { makeDeps, testScheduler } from '../support/marbles.js';

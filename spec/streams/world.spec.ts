@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { from, lastValueFrom, map, toArray } from 'rxjs';
 import { encode } from '../../lib/protocol/home-code.js';
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
-import type { Event } from '../../lib/streams/events.js';
+import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { observe, setAt, touches, valueAt, type Observed } from '../../lib/streams/world.js';
 import { control, doc, mqtt, rtdb, status } from '../support/marbles.js';
 

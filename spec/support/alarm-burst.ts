@@ -7,10 +7,10 @@
  *   node --import=tsx spec/support/alarm-burst.ts <DATA_DIR> <count> [first-index]
  */
 import { interval, map, take } from 'rxjs';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { makeFirestoreDriver } from '../../lib/sinks/firestore.js';
 import { openStore } from '../../lib/store/index.js';
-import type { Effect } from '../../lib/streams/effects.js';
+import type { Effect } from '../../lib/protocol/effects.js';
 
 const [dataDir, countArg = '1000', firstArg = '0'] = process.argv.slice(2);
 if (dataDir === undefined) {

@@ -19,11 +19,11 @@ import asyncMqtt, { type AsyncMqttClient, type IClientOptions } from 'async-mqtt
 import { pino } from 'pino';
 import { Subscription, firstValueFrom, filter, timeout, type Observable } from 'rxjs';
 import { startBroker, type EmbeddedBroker } from '../../lib/broker.js';
-import { createLogger, silentLogger, type Logger } from '../../lib/log.js';
+import { createLogger, silentLogger, type Logger } from '../../lib/base/log.js';
 import {
   shareMqttConnection,
   type BackoffOptions, type Connack, type ConnectionState, type MqttConnection, type MqttConnectionOptions,
-} from '../../lib/sources/mqtt-connection.js';
+} from '../../lib/mqtt/connection.js';
 
 export const inCi = Boolean(process.env.CI);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

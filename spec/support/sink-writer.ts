@@ -8,11 +8,11 @@
  */
 import { promises as fs } from 'node:fs';
 import { concat, from, NEVER } from 'rxjs';
-import { silentLogger } from '../../lib/log.js';
+import { silentLogger } from '../../lib/base/log.js';
 import { makeFirestoreDriver } from '../../lib/sinks/firestore.js';
 import { makeRtdbDriver } from '../../lib/sinks/rtdb.js';
 import { openStore, storeOptionsFromEnv } from '../../lib/store/index.js';
-import type { Effect } from '../../lib/streams/effects.js';
+import type { Effect } from '../../lib/protocol/effects.js';
 
 const [sink, effectsFile] = process.argv.slice(2);
 if ((sink !== 'firestore' && sink !== 'rtdb') || effectsFile === undefined) {

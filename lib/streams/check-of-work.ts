@@ -13,7 +13,7 @@ import { confirms } from '../protocol/apply.js';
 import { encode, type HomeCode } from '../protocol/home-code.js';
 import { systemError } from './alerts.js';
 import type { Deps } from './deps.js';
-import type { Effect } from './effects.js';
+import type { Effect } from '../protocol/effects.js';
 import { react } from './react.js';
 import type { Observed } from './world.js';
 
@@ -24,7 +24,7 @@ interface Pending {
 
 type State = ReadonlyMap<string, Pending>;
 
-export function confirm$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+export function checkOfWork$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
   const { topics, commandConfirmS } = deps.settings;
   const waitMs = commandConfirmS * 1000;
   return observed$.pipe(

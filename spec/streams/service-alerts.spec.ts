@@ -1,10 +1,10 @@
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
-import type { Event } from '../../lib/streams/events.js';
-import { service$ } from '../../lib/streams/service.js';
+import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
+import type { Event } from '../../lib/protocol/events.js';
+import { serviceAlerts$ } from '../../lib/streams/service-alerts.js';
 import { observe } from '../../lib/streams/world.js';
 import { makeDeps, mqtt, testScheduler } from '../support/marbles.js';
 
-describe('streams/service', () => {
+describe('streams/service-alerts', () => {
   it('reports the service alerts by level, and ignores everything else: -a-x-b-c', () => {
     const ts = testScheduler();
     ts.run(({ hot, expectObservable }) => {
@@ -14,7 +14,7 @@ describe('streams/service', () => {
         b: { type: 'service.alert', level: 'warning', text: '3 publishes dropped' },
         c: { type: 'service.alert', level: 'info', text: 'MQTT broker reachable again' },
       });
-      expectObservable(service$(event$.pipe(observe(DEFAULT_TOPICS)), makeDeps(ts))).toBe('-(ab)--(cd)(ef)', {
+      expectObservable(serviceAlerts$(event$.pipe(observe(DEFAULT_TOPICS)), makeDeps(ts))).toBe('-(ab)--(cd)(ef)', {
         a: { type: 'mqtt.publish', topic: 'data/error/error', payload: 'MQTT broker unreachable' },
         b: { type: 'slack.alert', text: 'error: MQTT broker unreachable' },
         c: { type: 'mqtt.publish', topic: 'data/error/warning', payload: '3 publishes dropped' },

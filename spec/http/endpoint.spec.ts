@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { startHttp, type Health, type SourceState } from '../lib/http.js';
-import { createMetrics } from '../lib/metrics.js';
+import { startHttp, type Health, type SourceState } from '../../lib/http/endpoint.js';
+import { createMetrics } from '../../lib/http/metrics.js';
 
 describe('http: /healthz and /metrics', () => {
   const states = new Map<string, SourceState>([

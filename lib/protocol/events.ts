@@ -68,5 +68,3 @@ export interface ServiceAlert {
   readonly level: 'error' | 'warning' | 'info';
   readonly text: string;
 }
-
-export type EventType = Event['type'];

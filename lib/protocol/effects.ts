@@ -11,7 +11,7 @@ export type Effect =
   | SlackAlert
   | FaceRun
   | Log
-  | ScheduleFired
+  | ScheduleHandled
   | StatusTracked;
 
 export interface MqttPublish {
@@ -62,7 +62,7 @@ export interface Log {
  * A schedule occurrence was handled (fired or skipped). `occurrence` is the occurrence's local
  * wall-clock time in minutes since 1970-01-01 (zone-free), so it survives restarts.
  */
-export interface ScheduleFired {
+export interface ScheduleHandled {
   readonly type: 'state.schedule';
   readonly id: string;
   readonly occurrence: number;
@@ -73,5 +73,3 @@ export interface StatusTracked {
   readonly type: 'state.status';
   readonly status: string;
 }
-
-export type EffectType = Effect['type'];

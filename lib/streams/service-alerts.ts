@@ -6,12 +6,12 @@
 import { filter, type Observable } from 'rxjs';
 import { log, systemError, warning } from './alerts.js';
 import type { Deps } from './deps.js';
-import type { Effect } from './effects.js';
-import type { ServiceAlert } from './events.js';
+import type { Effect } from '../protocol/effects.js';
+import type { ServiceAlert } from '../protocol/events.js';
 import { handle } from './react.js';
 import type { Observed } from './world.js';
 
-export function service$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+export function serviceAlerts$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
   const { topics } = deps.settings;
   return observed$.pipe(
     filter((o): o is Observed & { event: ServiceAlert } => o.event.type === 'service.alert'),

@@ -14,7 +14,10 @@ import {
   EMPTY, Observable, asyncScheduler, defer, distinctUntilChanged, fromEvent, map, merge, of, scan,
   shareReplay, startWith, switchMap, timer, type SchedulerLike,
 } from 'rxjs';
-import { silentLogger, type Logger } from '../log.js';
+import { exponentialBackoff } from '../base/backoff.js';
+import { silentLogger, type Logger } from '../base/log.js';
+import { DEFAULT_TOPICS } from '../protocol/topics.js';
+import { errorText } from '../base/error-text.js';
 
 export type ConnectionState = 'up' | 'down';
 
@@ -94,7 +97,7 @@ export interface MqttConnection {
 }
 
 export const defaultBackoff: BackoffOptions = { initialMs: 500, maxMs: 30_000, factor: 2 };
-export const defaultStatus: MqttStatusOptions = { topic: 'webos/server/status', online: 'online', offline: 'offline' };
+export const defaultStatus: MqttStatusOptions = { topic: DEFAULT_TOPICS.serverStatus, online: 'online', offline: 'offline' };
 
 const SUPPORTED_PROTOCOLS: readonly string[] = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
 
@@ -104,7 +107,7 @@ const END_TIMEOUT_MS = 2_000;
 export function backoffDelay(attempt: number, backoff: BackoffOptions = defaultBackoff): number {
   const factor = backoff.factor ?? 2;
   const n = Math.max(1, Math.floor(attempt));
-  return Math.min(backoff.maxMs, backoff.initialMs * factor ** (n - 1));
+  return exponentialBackoff(backoff.initialMs, backoff.maxMs, factor)(n);
 }
 
 /**
@@ -162,9 +165,6 @@ function socketOf(client: MqttClient): { setNoDelay?(noDelay?: boolean): unknown
   return (client as unknown as { stream?: { setNoDelay?(noDelay?: boolean): unknown; destroy(): void } }).stream;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** One client per subscription; see the module comment. */
 export function connectMqtt(options: MqttConnectionOptions): Observable<MqttConnection> {

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { interval, map, merge, take } from 'rxjs';
-import { confirm$ } from '../../lib/streams/confirm.js';
-import { DEFAULT_TOPICS } from '../../lib/streams/deps.js';
-import type { Effect } from '../../lib/streams/effects.js';
-import type { Event } from '../../lib/streams/events.js';
+import { checkOfWork$ } from '../../lib/streams/check-of-work.js';
+import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
+import type { Effect } from '../../lib/protocol/effects.js';
+import type { Event } from '../../lib/protocol/events.js';
 import { observe } from '../../lib/streams/world.js';
 import { control, makeDeps, status, testScheduler, tick } from '../support/marbles.js';
 
@@ -13,7 +13,7 @@ function alertsOf(events: string, values: Record<string, Event>, seconds = 40): 
   const out: Array<[number, string]> = [];
   ts.run(({ hot }) => {
     const ticks$ = interval(1000, ts).pipe(take(seconds), map(() => tick));
-    confirm$(merge(hot<Event>(events, values), ticks$).pipe(observe(DEFAULT_TOPICS)), makeDeps(ts)).subscribe((e: Effect) => {
+    checkOfWork$(merge(hot<Event>(events, values), ticks$).pipe(observe(DEFAULT_TOPICS)), makeDeps(ts)).subscribe((e: Effect) => {
       if (e.type === 'mqtt.publish') out.push([Math.floor(ts.now() / 1000), e.payload]);
     });
   });
@@ -26,7 +26,7 @@ describe('streams/check of work', () => {
     ts.run(({ hot, expectObservable }) => {
       const event$ = hot<Event>('a-x-b 30s t', { a: status('000000000'), x: control('x'), b: control('016222222'), t: tick });
       const deps = makeDeps(ts, { settings: { commandConfirmS: 30 } });
-      expectObservable(confirm$(event$.pipe(observe(DEFAULT_TOPICS)), deps)).toBe('----- 30s (ms)', {
+      expectObservable(checkOfWork$(event$.pipe(observe(DEFAULT_TOPICS)), deps)).toBe('----- 30s (ms)', {
         m: { type: 'mqtt.publish', topic: 'data/error/error', payload: 'the home did not confirm control 016222222 within 30 s' },
         s: { type: 'slack.alert', text: 'error: the home did not confirm control 016222222 within 30 s' },
       });
