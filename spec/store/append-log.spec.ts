@@ -97,7 +97,7 @@ describe('append-only log', () => {
     // the child appends without ever syncing, says how many, and waits to be killed
     const script = `
       import { AppendLog } from './lib/store/append-log.ts';
-      import { silentLogger } from './lib/log.ts';
+      import { silentLogger } from './lib/base/log.ts';
       const log = AppendLog.open(process.argv[1], { logger: silentLogger, owner: 'child' });
       for (let n = 1; n <= 500; n++) log.append(JSON.stringify({ n }) + '\\n');
       console.log('appended');
