@@ -34,8 +34,8 @@ const BURST = 3_000;
  * out of the 4 GB heap after about 7 minutes, most of it after the last restart.
  */
 const FIREBASE_BURST = Number(process.env.DRILL_FIREBASE_BURST ?? 600);
-if (!Number.isInteger(FIREBASE_BURST) || FIREBASE_BURST < 100) {
-  throw new Error(`DRILL_FIREBASE_BURST=${process.env.DRILL_FIREBASE_BURST}: expected a whole number of sign-ups, at least 100 (ten toggles spread among them)`);
+if (!Number.isInteger(FIREBASE_BURST) || FIREBASE_BURST < 100 || FIREBASE_BURST % 20 !== 0) {
+  throw new Error(`DRILL_FIREBASE_BURST=${process.env.DRILL_FIREBASE_BURST}: expected a number of sign-ups that is a multiple of 20, at least 100 (the ten toggles go at the middle of each tenth)`);
 }
 /** Kill when the journal holds this share of the burst. */
 const KILL_AT = [0.1, 0.25, 0.45, 0.65, 0.85];
