@@ -47,6 +47,18 @@ export interface FirestoreEmulator {
   readonly running: boolean;
   /** Forgets every document (between tests). */
   clear(): void;
+  /**
+   * The existing documents of a top-level collection, read from the emulator's memory (no
+   * listener, no client): for polling a collection that grows by thousands.
+   */
+  documents(collection: string): Map<string, Record<string, unknown>>;
+  /**
+   * Forgets the query listeners of every client; returns how many it dropped. The emulator drops
+   * a listener only when its client ends the stream cleanly, never when the client is killed, and
+   * each listener re-reads and re-sends its whole collection on every write to any document: call
+   * this after killing a client when no other client listens.
+   */
+  dropListeners(): number;
   stop(): Promise<void>;
   /** Starts a fresh (empty) emulator on the same port. */
   start(): Promise<void>;
@@ -54,15 +66,21 @@ export interface FirestoreEmulator {
 
 type EmulatorDocument = { getPath(): string; toJSON(): { fields: Record<string, { type: string; value: unknown }> } };
 
+/** Top-level fields with their plain values (nested values as the emulator's JSON). */
+const plainFields = (document: EmulatorDocument): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(document.toJSON().fields).map(([k, f]) => [k, f.value]));
+
+const DOCUMENT_EVENTS = ['create-document', 'update-document', 'delete-document'] as const;
+
 export async function startFirestoreEmulator(): Promise<FirestoreEmulator> {
   const port = await freePort();
   const arrivals: Arrival[] = [];
   let server: FirestoreServer | undefined;
   const record = (op: Arrival['op']) => (e: { document: EmulatorDocument }) => {
     const path = e.document.getPath().split('/documents/')[1] ?? e.document.getPath();
-    const fields = op === 'delete' ? {} : Object.fromEntries(Object.entries(e.document.toJSON().fields).map(([k, f]) => [k, f.value]));
-    arrivals.push({ op, path, fields });
+    arrivals.push({ op, path, fields: op === 'delete' ? {} : plainFields(e.document) });
   };
+  const recorders = { 'create-document': record('create'), 'update-document': record('update'), 'delete-document': record('delete') };
   const emulator: FirestoreEmulator = {
     host: `127.0.0.1:${port}`,
     port,
@@ -73,12 +91,27 @@ export async function startFirestoreEmulator(): Promise<FirestoreEmulator> {
     clear() {
       server?.state.clear();
     },
+    documents(collection) {
+      if (!server) throw new Error('the Firestore emulator is stopped');
+      const all = server.state.getCollection(`projects/${PROJECT_ID}/databases/(default)/documents/${collection}`).getAllDocuments();
+      return new Map(all.filter((d) => d.metadata.hasExist).map((d) => [d.name, plainFields(d)]));
+    },
+    dropListeners() {
+      if (!server) return 0;
+      let dropped = 0;
+      for (const event of DOCUMENT_EVENTS) {
+        for (const listener of server.state.emitter.listeners(event)) {
+          if (listener === recorders[event]) continue;
+          server.state.emitter.off(event, listener as never);
+          dropped++;
+        }
+      }
+      return dropped;
+    },
     async start() {
       if (server) return;
       const next = new FirestoreServer();
-      next.state.emitter.on('create-document', record('create'));
-      next.state.emitter.on('update-document', record('update'));
-      next.state.emitter.on('delete-document', record('delete'));
+      for (const event of DOCUMENT_EVENTS) next.state.emitter.on(event, recorders[event]);
       await next.start(port);
       server = next;
     },
