@@ -13,15 +13,11 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { silentLogger } from '../../lib/base/log.js';
-import { openFirebaseStore } from '../../lib/store/firebase.js';
 import type { DocData, Store } from '../../lib/store/types.js';
 import { skipBecause, startOwnMosquitto, suffix, BrokerUnavailable, type RestartableBroker } from '../support/brokers.js';
-import {
-  PROJECT_ID, guardLoopback, startDatabaseEmulator, startFirestoreEmulator, type DatabaseEmulator, type FirestoreEmulator,
-} from '../support/emulators.js';
+import { PROJECT_ID, type DatabaseEmulator, type FirestoreEmulator } from '../support/emulators.js';
 import { connectDevice, killAll, spawnService, startService, type Device, type ServiceEnv, type ServiceProcess } from '../support/service.js';
-import { collectionOf, peekCollection, poll, readLocalStore, removeDir, tempDir } from './helpers.js';
+import { collectionOf, peekCollection, poll, readLocalStore, removeDir, startFirebaseTestbed, tempDir, type FirebaseTestbed } from './helpers.js';
 
 const TZ = 'Asia/Seoul';
 const BURST = 3_000;
@@ -189,29 +185,18 @@ describe('SIGKILL drills: nothing acknowledged is lost (real process, own Mosqui
   });
 
   describe('through the Firestore and RTDB emulators', function () {
-    let guard: ReturnType<typeof guardLoopback>;
     let firestore: FirestoreEmulator;
     let database: DatabaseEmulator;
     let store: Store;
-    let storeDir: string;
+    let bed: FirebaseTestbed | undefined;
 
     before(async () => {
-      guard = guardLoopback();
-      firestore = await startFirestoreEmulator();
-      database = await startDatabaseEmulator();
-      storeDir = await tempDir();
-      store = await openFirebaseStore(
-        { projectId: PROJECT_ID, firestoreEmulatorHost: firestore.host, databaseUrl: database.url },
-        { logger: silentLogger, outboxDir: path.join(storeDir, 'outbox') },
-      );
+      bed = await startFirebaseTestbed();
+      ({ firestore, database, store } = bed);
     });
     after(async () => {
       await killAll();
-      await store?.close();
-      await firestore?.stop();
-      await database?.stop();
-      guard?.restore();
-      if (storeDir) await removeDir(storeDir);
+      await bed?.stop();
     });
     beforeEach(async () => {
       firestore.clear();

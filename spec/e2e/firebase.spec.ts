@@ -7,17 +7,14 @@
  * and the app and car through MQTT; it reads what the service wrote with firebase-admin.
  */
 import { expect } from 'chai';
-import * as path from 'node:path';
 import { startBroker, type EmbeddedBroker } from '../../lib/broker.js';
-import { silentLogger } from '../../lib/base/log.js';
-import { openFirebaseStore } from '../../lib/store/firebase.js';
 import type { DocData, Store } from '../../lib/store/types.js';
 import { suffix } from '../support/brokers.js';
 import {
-  PROJECT_ID, guardLoopback, startDatabaseEmulator, startFirestoreEmulator, type DatabaseEmulator, type FirestoreEmulator,
+  PROJECT_ID, guardLoopback, type DatabaseEmulator, type FirestoreEmulator,
 } from '../support/emulators.js';
 import { connectDevice, get, killAll, metric, startService, type Device, type ServiceEnv } from '../support/service.js';
-import { alarmDateIn, collectionOf, poll, removeDir, tempDir } from './helpers.js';
+import { alarmDateIn, collectionOf, poll, removeDir, startFirebaseTestbed, tempDir, type FirebaseTestbed } from './helpers.js';
 
 const TZ = 'Asia/Seoul';
 
@@ -28,30 +25,20 @@ describe('the service end to end through the Firebase emulators', function () {
   let database: DatabaseEmulator;
   /** firebase-admin in the test process: the app's and the home controller's view. */
   let store: Store;
-  let storeDir: string;
+  let bed: FirebaseTestbed;
   let broker: EmbeddedBroker;
   let dataDir: string;
   let device: Device;
   let settings: ServiceEnv;
 
   before(async () => {
-    guard = guardLoopback();
-    firestore = await startFirestoreEmulator();
-    database = await startDatabaseEmulator();
-    storeDir = await tempDir();
-    store = await openFirebaseStore(
-      { projectId: PROJECT_ID, firestoreEmulatorHost: firestore.host, databaseUrl: database.url },
-      { logger: silentLogger, outboxDir: path.join(storeDir, 'outbox') },
-    );
+    bed = await startFirebaseTestbed();
+    ({ guard, firestore, database, store } = bed);
   });
 
   after(async () => {
     await killAll();
-    await store.close();
-    await firestore.stop();
-    await database.stop();
-    guard.restore();
-    await removeDir(storeDir);
+    await bed.stop();
   });
 
   beforeEach(async () => {

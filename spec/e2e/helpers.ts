@@ -3,12 +3,46 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../../lib/base/log.js';
+import { openFirebaseStore } from '../../lib/store/firebase.js';
 import { openLocalStore } from '../../lib/store/local.js';
 import type { DocData, Store } from '../../lib/store/types.js';
+import {
+  PROJECT_ID, guardLoopback, startDatabaseEmulator, startFirestoreEmulator, type DatabaseEmulator, type FirestoreEmulator,
+} from '../support/emulators.js';
 
 export const tempDir = (): Promise<string> => fs.mkdtemp(path.join(os.tmpdir(), 'smarthome-e2e-'));
 export const removeDir = (dir: string): Promise<void> => fs.rm(dir, { recursive: true, force: true });
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Both Firebase emulators, the loopback guard, and firebase-admin in the test process (the app's and the home controller's view). */
+export interface FirebaseTestbed {
+  readonly guard: ReturnType<typeof guardLoopback>;
+  readonly firestore: FirestoreEmulator;
+  readonly database: DatabaseEmulator;
+  readonly store: Store;
+  stop(): Promise<void>;
+}
+
+export async function startFirebaseTestbed(): Promise<FirebaseTestbed> {
+  const guard = guardLoopback();
+  const firestore = await startFirestoreEmulator();
+  const database = await startDatabaseEmulator();
+  const storeDir = await tempDir();
+  const store = await openFirebaseStore(
+    { projectId: PROJECT_ID, firestoreEmulatorHost: firestore.host, databaseUrl: database.url },
+    { logger: silentLogger, outboxDir: path.join(storeDir, 'outbox') },
+  );
+  return {
+    guard, firestore, database, store,
+    stop: async () => {
+      await store.close();
+      await firestore.stop();
+      await database.stop();
+      guard.restore();
+      await removeDir(storeDir);
+    },
+  };
+}
 
 /** Polls `check` every 50 ms until it returns a value other than `undefined`/`false`. */
 export async function poll<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms = 10_000): Promise<T> {
