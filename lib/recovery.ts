@@ -21,6 +21,7 @@ import type { Checkpoint, JournaledEvent } from './journal/events.js';
 import { EpochVirtualScheduler, onVirtualClock } from './replay.js';
 import { COLLECTIONS, fromFirestore } from './sources/firestore.js';
 import { fromRtdb, PATHS } from './sources/rtdb.js';
+import { firstState } from './sources/store-loaded.js';
 import type { Store } from './store/types.js';
 import { ALARMS } from './streams/alarms.js';
 import type { PipelineSettings } from './streams/deps.js';
@@ -34,17 +35,10 @@ const REDONE: ReadonlySet<Effect['type']> = new Set<Effect['type']>(['mqtt.publi
 
 /** Everything the store holds now, as the events its listeners deliver first (waits at most `ms`). */
 export async function storeEvents(store: Pick<Store, 'docs' | 'tree'>, logger: Logger, ms = 30_000): Promise<Event[]> {
-  const loading = new Set([...COLLECTIONS.map((c) => `Firestore ${c}`), ...PATHS.map((p) => `RTDB ${p}`)]);
-  let loaded: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => (loaded = resolve));
-  const listeners = {
-    logger,
-    onLoaded: (what: string) => {
-      if (loading.delete(what) && loading.size === 0) loaded();
-    },
-  };
+  const first = firstState();
+  const listeners = { logger, onLoaded: first.onLoaded };
   const events$: Observable<Event> = merge(fromFirestore(store.docs, COLLECTIONS, listeners), fromRtdb(store.tree, PATHS, listeners));
-  const stop$ = merge(new Observable<void>((s) => void done.then(() => s.next())), timer(ms));
+  const stop$ = merge(new Observable<void>((s) => void first.loaded.then(() => s.next())), timer(ms));
   return firstValueFrom(events$.pipe(takeUntil(stop$), toArray()));
 }
 

@@ -39,6 +39,7 @@ import { COLLECTIONS, fromFirestore } from './sources/firestore.js';
 import { acknowledge, deliveryOf, fromMqtt } from './sources/mqtt.js';
 import { connectionState, redactUrl, shareMqttConnection } from './mqtt/connection.js';
 import { fromRtdb, PATHS } from './sources/rtdb.js';
+import { firstState } from './sources/store-loaded.js';
 import { fromWeather } from './sources/weather.js';
 import { openStore, type Store } from './store/index.js';
 import { lockDir, LockedError } from './store/lock.js';
@@ -255,15 +256,11 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const report = (text: string): void => alert('error', text);
     const stopSources = new Subject<void>();
     // The store's first state: every collection and path has delivered it into the pipeline.
-    const loading = new Set([...COLLECTIONS.map((c) => `Firestore ${c}`), ...PATHS.map((p) => `RTDB ${p}`)]);
-    let storeLoaded: () => void = () => undefined;
-    const loaded = new Promise<void>((resolve) => (storeLoaded = resolve));
+    const first = firstState();
     // A store listener that fails: one alert, the source marked down, until it delivers again.
     const listeners = {
       logger,
-      onLoaded: (what: string) => {
-        if (loading.delete(what) && loading.size === 0) storeLoaded();
-      },
+      onLoaded: first.onLoaded,
       onDown: (what: string, reason: string) => {
         health.set(what, { up: false, reason });
         alert('error', `${what} listener failed (${reason}); re-establishing it`);
@@ -279,7 +276,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     // Firebase's first snapshots. MQTT messages therefore wait until the store's first state is
     // in the pipeline (or STORE_LOAD_WAIT_MS has passed: then they go on against what is known).
     const storeLoaded$ = race(
-      from(loaded),
+      from(first.loaded),
       timer(STORE_LOAD_WAIT_MS).pipe(tap(() => logger.warn(`the store's first state did not arrive within ${STORE_LOAD_WAIT_MS / 1000} s; handling MQTT messages without it`))),
     );
     const events$: Observable<Event> = concat(recoveryWritten$, merge(
