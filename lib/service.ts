@@ -59,6 +59,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const access = accessProblem(config.httpHost, config.httpToken);
     if (access !== undefined) throw new StartupError(access);
 
+    // One process per DATA_DIR; then the broker link (the embedded broker is lib/broker.ts's,
+    // passed in: lib/service/ may not import the root), then the store.
     await lockDataDir(config, lifetime);
     const mqtt = await openMqttLink(config, logger, health, lifetime, startBroker);
     const store = await openServiceStore(config, logger, health, lifetime);
