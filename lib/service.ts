@@ -84,10 +84,6 @@ const SOURCE_OF: Readonly<Record<Event['type'], string>> = {
   'service.alert': 'service',
 };
 
-function sourceOf(event: Event): string {
-  return SOURCE_OF[event.type];
-}
-
 /** Retries a source that errors after all (its own retries are inside), reporting each failure. */
 function supervised<T>(name: string, source$: Observable<T>, report: (text: string) => void): Observable<T> {
   return source$.pipe(
@@ -319,7 +315,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const event$ = new Observable<Event>((subscriber) => {
       const sub = merge(events$, feedback.pipe(takeUntil(stopSources))).subscribe({
         next: (event) => {
-          metrics.eventsIn.inc({ source: sourceOf(event) });
+          metrics.eventsIn.add(SOURCE_OF[event.type]);
           if (event.type === 'weather.result') health.set('weather', { up: true });
           if (event.type === 'weather.failure') health.set('weather', { up: false, reason: event.reason });
           const now = Date.now();
@@ -411,21 +407,21 @@ export async function startService(config: Config, logger: Logger, options: Serv
       switch (r.kind) {
         case 'done': {
           settled(r.effect);
-          metrics.effectsOut.inc({ sink: r.sink });
+          metrics.effectsOut.add(r.sink);
           const t0 = started.get(r.effect);
           if (t0 !== undefined) {
             const kind = r.effect.type === 'mqtt.publish' && r.effect.topic === topics.deviceCommand ? 'device_command' : 'reply';
-            metrics.commandLatency.observe({ kind }, (performance.now() - t0) / 1000);
+            metrics.commandLatency.observe(kind, (performance.now() - t0) / 1000);
           }
           return;
         }
         case 'failed':
           settled(r.effect);
-          metrics.errors.inc({ kind: `sink.${r.sink}` });
+          metrics.errors.add(`sink.${r.sink}`);
           logger.warn({ sink: r.sink, effect: r.effect.type }, `${r.sink}: ${r.error}`);
           return;
         case 'alert':
-          metrics.errors.inc({ kind: `alert.${r.sink}` });
+          metrics.errors.add(`alert.${r.sink}`);
           if (r.sink === 'firestore' || r.sink === 'rtdb') {
             health.set(r.sink, r.level === 'error' ? { up: false, reason: r.text } : { up: true });
           }
