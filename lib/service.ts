@@ -311,7 +311,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
 
     // ---- the pipeline ----
     let commandStarted: number | undefined;
-    const started = new WeakMap<Effect, number>();
+    // (a Map, not a WeakMap: cheaper per command; every publish is reported done or failed, which removes it)
+    const started = new Map<Effect, number>();
     const event$ = new Observable<Event>((subscriber) => {
       const sub = merge(events$, feedback.pipe(takeUntil(stopSources))).subscribe({
         next: (event) => {
@@ -410,6 +411,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           metrics.effectsOut.add(r.sink);
           const t0 = started.get(r.effect);
           if (t0 !== undefined) {
+            started.delete(r.effect);
             const kind = r.effect.type === 'mqtt.publish' && r.effect.topic === topics.deviceCommand ? 'device_command' : 'reply';
             metrics.commandLatency.observe(kind, (performance.now() - t0) / 1000);
           }
@@ -417,6 +419,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
         }
         case 'failed':
           settled(r.effect);
+          started.delete(r.effect);
           metrics.errors.add(`sink.${r.sink}`);
           logger.warn({ sink: r.sink, effect: r.effect.type }, `${r.sink}: ${r.error}`);
           return;
