@@ -30,7 +30,11 @@ export class CheckpointTracker {
   private entries: Entry[] = [];
   private head = 0;
   private current: Entry | undefined;
-  private readonly owner = new WeakMap<Effect, Entry>();
+  /**
+   * The event of each tracked effect not yet reported. A Map, not a WeakMap (cheaper per effect,
+   * issue 17): every tracked effect is reported `done` or `failed` by its sink, which removes it.
+   */
+  private readonly owner = new Map<Effect, Entry>();
   private status: string | undefined;
   private readonly alarmIds = new Set<string>();
   private alarmList: readonly string[] | undefined;

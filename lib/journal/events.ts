@@ -217,13 +217,12 @@ export class EventJournal {
    * `undefined` for an event that is not journaled (ticks: see `tick`; the service's own alerts).
    */
   append(event: Event, now: number, messageId?: number): number | undefined {
-    const encoded = encodeEventLine(event, isoLocal(now, this.options.tz));
-    if (encoded === null) return undefined;
     // an MQTT message's packet id (`mid`, ignored by replays): see `redelivered`
-    const line = messageId === undefined ? encoded : `${encoded.slice(0, -1)},"mid":${messageId}}`;
+    const line = encodeEventLine(event, isoLocal(now, this.options.tz), messageId);
+    if (line === null) return undefined;
     if (event.type === 'firestore.doc') this.latest.set(`f ${event.collection}/${event.id}`, event);
     else if (event.type === 'rtdb.value') this.latest.set(`r ${event.path}`, event);
-    this.write(`${line}\n`);
+    this.write(line + '\n');
     return this.nextSeq++;
   }
 

@@ -94,6 +94,11 @@ export interface MqttConnection {
   readonly logger: Logger;
   /** Sets the one handler of inbound messages (replacing any other); the returned function unsets it. */
   onPublish(handler: PublishHandler): () => void;
+  /**
+   * Publishes with mqtt.js's own callback (after the PUBACK at QoS 1, the write at QoS 0): the
+   * MQTT sink's way, without a promise and its reactions per publish.
+   */
+  publish(topic: string, payload: string, qos: QoS, done: (err?: Error) => void): void;
 }
 
 export const defaultBackoff: BackoffOptions = { initialMs: 500, maxMs: 30_000, factor: 2 };
@@ -228,11 +233,11 @@ export function connectMqtt(options: MqttConnectionOptions): Observable<MqttConn
     // safe, e.g. in the service's event journal (docs/storage.md), without patching the library.
     let handler: PublishHandler | undefined;
     const held: Array<[IPublishPacket, () => void]> = [];
+    // (`callback` itself is the `ack`: called without an error it sends the PUBACK; no closure per message)
     inner.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
-      const ack = (): void => callback();
-      if (handler !== undefined) handler(packet, ack);
-      else if (options.holdUnhandled === true) held.push([packet, ack]);
-      else ack();
+      if (handler !== undefined) handler(packet, callback);
+      else if (options.holdUnhandled === true) held.push([packet, callback]);
+      else callback();
     };
     const onPublish = (next: PublishHandler): (() => void) => {
       handler = next;
@@ -288,7 +293,10 @@ export function connectMqtt(options: MqttConnectionOptions): Observable<MqttConn
         client.reconnect({ incomingStore: inner.incomingStore, outgoingStore: inner.outgoingStore });
       });
 
-    subscriber.next({ client, url, clientId: options.clientId, state$, connack$, logger, onPublish });
+    const publish = (topic: string, payload: string, qos: QoS, done: (err?: Error) => void): void => {
+      inner.publish(topic, payload, { qos }, done);
+    };
+    subscriber.next({ client, url, clientId: options.clientId, state$, connack$, logger, onPublish, publish });
 
     return () => {
       ending = true;

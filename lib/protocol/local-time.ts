@@ -113,17 +113,26 @@ export function offsetMinutes(epochMs: number, tz: string): number {
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
+/** The text of the last second formatted, per zone: the journal stamps many events in one second. */
+const lastIso = new Map<string, { second: number; head: string; tail: string }>();
+
 /** ISO-8601 with the zone's offset, milliseconds included: `2021-09-22T19:00:00.000+09:00`. */
 export function isoLocal(epochMs: number, tz: string): string {
-  const p = localParts(epochMs, tz);
-  const off = offsetMinutes(epochMs, tz);
-  const sign = off < 0 ? '-' : '+';
-  const abs = Math.abs(off);
+  const second = Math.floor(epochMs / 1000);
+  let cached = lastIso.get(tz);
+  if (cached === undefined || cached.second !== second) {
+    const p = localParts(epochMs, tz);
+    const off = offsetMinutes(epochMs, tz);
+    const abs = Math.abs(off);
+    cached = {
+      second,
+      head: `${p.year}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}.`,
+      tail: `${off < 0 ? '-' : '+'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`,
+    };
+    lastIso.set(tz, cached);
+  }
   const ms = ((epochMs % 1000) + 1000) % 1000;
-  return (
-    `${p.year}-${pad(p.month)}-${pad(p.day)}T${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}.${pad(ms, 3)}` +
-    `${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`
-  );
+  return cached.head + pad(ms, 3) + cached.tail;
 }
 
 /** The alarm date format of SPEC 5: `Y.M.D.H.M.S`, no zero padding (`2021.9.22.20.36.14`). */

@@ -140,11 +140,16 @@ export function decodeRecordedLine(line: string): E.Either<DecodeError, Recorded
   );
 }
 
-/** An inbound event as a recording line (ticks are not recorded: a replay makes its own). */
-export function encodeEventLine(event: Event, at: string): string | null {
+/**
+ * An inbound event as a recording line (ticks are not recorded: a replay makes its own). `mid`,
+ * an MQTT message's packet id, is kept by the event journal (replays ignore it).
+ */
+export function encodeEventLine(event: Event, at: string, mid?: number): string | null {
   switch (event.type) {
     case 'mqtt.message':
-      return JSON.stringify({ at, source: 'mqtt', topic: event.topic, payload: event.payload });
+      // By hand, as JSON.stringify of the object would write it: this runs for every message journaled.
+      return `{"at":${JSON.stringify(at)},"source":"mqtt","topic":${JSON.stringify(event.topic)},"payload":${JSON.stringify(event.payload)}` +
+        `${mid === undefined ? '' : `,"mid":${mid}`}}`;
     case 'rtdb.value':
       return JSON.stringify({ at, source: 'rtdb', path: event.path, value: event.value });
     case 'firestore.doc':

@@ -37,10 +37,6 @@ const SOURCE_OF: Readonly<Record<Event['type'], string>> = {
   'service.alert': 'service',
 };
 
-function sourceOf(event: Event): string {
-  return SOURCE_OF[event.type];
-}
-
 export interface IntakeParts {
   readonly config: Config;
   readonly logger: Logger;
@@ -59,12 +55,15 @@ export function intake(parts: IntakeParts) {
   const { topics } = config;
   let journalFailed = false;
   let commandStarted: number | undefined;
-  /** When the command whose reply or device command this is began (for the latency metric). */
-  const started = new WeakMap<Effect, number>();
+  /**
+   * When the command whose reply or device command this is began (for the latency metric). A Map,
+   * not a WeakMap (cheaper per command): every publish is reported done or failed, which removes it.
+   */
+  const started = new Map<Effect, number>();
   const event$ = new Observable<Event>((subscriber) => {
     const sub = merge(events$, health.feedback$.pipe(takeUntil(stop$))).subscribe({
       next: (event) => {
-        metrics.eventsIn.inc({ source: sourceOf(event) });
+        metrics.eventsIn.add(SOURCE_OF[event.type]);
         if (event.type === 'weather.result') health.set('weather', { up: true });
         if (event.type === 'weather.failure') health.set('weather', { up: false, reason: event.reason });
         const now = Date.now();

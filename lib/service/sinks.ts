@@ -44,7 +44,7 @@ export interface ReportParts {
   readonly metrics: Metrics;
   readonly health: ServiceHealth;
   /** When each command's effect began (from `intake`). */
-  readonly started: WeakMap<Effect, number>;
+  readonly started: Map<Effect, number>;
   /** The journal's `settled` (the checkpoint, the recovered writes). */
   readonly settled: (effect: Effect) => void;
 }
@@ -57,21 +57,23 @@ export function reportHandler(parts: ReportParts): (r: SinkReport) => void {
     switch (r.kind) {
       case 'done': {
         settled(r.effect);
-        metrics.effectsOut.inc({ sink: r.sink });
+        metrics.effectsOut.add(r.sink);
         const t0 = started.get(r.effect);
         if (t0 !== undefined) {
+          started.delete(r.effect);
           const kind = r.effect.type === 'mqtt.publish' && r.effect.topic === topics.deviceCommand ? 'device_command' : 'reply';
-          metrics.commandLatency.observe({ kind }, (performance.now() - t0) / 1000);
+          metrics.commandLatency.observe(kind, (performance.now() - t0) / 1000);
         }
         return;
       }
       case 'failed':
         settled(r.effect);
-        metrics.errors.inc({ kind: `sink.${r.sink}` });
+        started.delete(r.effect);
+        metrics.errors.add(`sink.${r.sink}`);
         logger.warn({ sink: r.sink, effect: r.effect.type }, `${r.sink}: ${r.error}`);
         return;
       case 'alert':
-        metrics.errors.inc({ kind: `alert.${r.sink}` });
+        metrics.errors.add(`alert.${r.sink}`);
         if (r.sink === 'firestore' || r.sink === 'rtdb') {
           health.set(r.sink, r.level === 'error' ? { up: false, reason: r.text } : { up: true });
         }

@@ -38,10 +38,11 @@ export const defaultQueueSize = 1000;
  */
 export function publishTopicError(topic: string): string | undefined {
   if (topic.length === 0) return 'empty topic';
-  if (/[+#]/.test(topic)) return 'wildcard in a publish topic';
+  if (topic.includes('+') || topic.includes('#')) return 'wildcard in a publish topic';
   if (topic.includes('\u0000')) return 'NUL in topic';
-  if (topic.startsWith('$')) return 'topics starting with $ are reserved for the broker';
-  if (Buffer.byteLength(topic, 'utf8') > 65_535) return 'topic longer than 65535 bytes';
+  if (topic.charCodeAt(0) === 36 /* $ */) return 'topics starting with $ are reserved for the broker';
+  // a UTF-16 unit is at most 3 UTF-8 bytes: only a long topic needs counting
+  if (topic.length > 21_845 && Buffer.byteLength(topic, 'utf8') > 65_535) return 'topic longer than 65535 bytes';
   return undefined;
 }
 
@@ -72,14 +73,14 @@ export function makeMqttDriver(connection$: Observable<MqttConnection>, options:
 
     const publish = (conn: MqttConnection, effect: MqttPublish): void => {
       inFlight++;
-      conn.client.publish(effect.topic, effect.payload, { qos: qosOf(effect.topic) }).then(
-        () => subscriber.next({ kind: 'done', sink: 'mqtt', effect }),
-        (err: unknown) => {
+      conn.publish(effect.topic, effect.payload, qosOf(effect.topic), (err) => {
+        inFlight--;
+        if (err) {
           conn.logger.warn({ topic: effect.topic, err: errorText(err) }, 'mqtt: publish failed');
           subscriber.next({ kind: 'failed', sink: 'mqtt', effect, error: errorText(err) });
-        },
-      ).finally(() => {
-        inFlight--;
+        } else {
+          subscriber.next({ kind: 'done', sink: 'mqtt', effect });
+        }
         maybeComplete();
       });
     };

@@ -21,7 +21,7 @@ import type { QoS } from 'async-mqtt';
 import {
   EMPTY, Observable, catchError, concatMap, defer, filter, ignoreElements, merge, switchMap, tap,
 } from 'rxjs';
-import { topicMatches } from '../protocol/topics.js';
+import { topicFilter } from '../protocol/topics.js';
 import type { MqttMessage } from '../protocol/events.js';
 import type { MqttConnection } from '../mqtt/connection.js';
 import { errorText } from '../base/error-text.js';
@@ -41,20 +41,38 @@ export interface Delivery {
   readonly dup: boolean;
 }
 
-/** The PUBACK of each emitted message that waits for `acknowledge` (`manualAck`), and its delivery. */
-const pendingAcks = new WeakMap<MqttMessage, { readonly ack: () => void; readonly delivery: Delivery }>();
+/**
+ * The emitted messages that wait for `acknowledge` (`manualAck`), oldest first. mqtt.js hands
+ * over one message at a time and reads the next only after the PUBACK, so this holds one or two:
+ * a list is cheaper per message than a map.
+ */
+const pendingAcks: Array<{ readonly event: MqttMessage; readonly ack: () => void; readonly delivery: Delivery; readonly owner: object }> = [];
+
+function pendingIndex(event: object): number {
+  for (let i = 0; i < pendingAcks.length; i++) if (pendingAcks[i]!.event === event) return i;
+  return -1;
+}
 
 /** Lets mqtt.js acknowledge `event` to the broker (a no-op for anything else, or when done already). */
 export function acknowledge(event: object): void {
-  const pending = pendingAcks.get(event as MqttMessage);
-  if (pending === undefined) return;
-  pendingAcks.delete(event as MqttMessage);
-  pending.ack();
+  const i = pendingIndex(event);
+  if (i < 0) return;
+  const { ack } = pendingAcks[i]!;
+  pendingAcks.splice(i, 1);
+  ack();
 }
 
 /** The delivery of a message not acknowledged yet (`manualAck`). */
-export const deliveryOf = (event: object): Delivery | undefined => pendingAcks.get(event as MqttMessage)?.delivery;
+export const deliveryOf = (event: object): Delivery | undefined => pendingAcks[pendingIndex(event)]?.delivery;
 
+/** One test for a list of filters, each compiled once. */
+function anyFilter(filters: readonly string[]): (topic: string) => boolean {
+  const tests = filters.map(topicFilter);
+  return (topic) => {
+    for (const test of tests) if (test(topic)) return true;
+    return false;
+  };
+}
 
 /** Messages on `topics` (MQTT filters, from config), payload decoded as UTF-8. */
 export function fromMqtt(
@@ -63,30 +81,38 @@ export function fromMqtt(
   options: MqttSourceOptions = {},
 ): Observable<MqttMessage> {
   const qos = options.qos ?? 1;
-  const acceptRetained = options.acceptRetained ?? [];
-  const ours = (topic: string): boolean => topics.some((f) => topicMatches(f, topic));
+  const ours = anyFilter(topics);
+  const retainedTaken = anyFilter(options.acceptRetained ?? []);
 
   return connection$.pipe(switchMap((connection) => {
     const { client } = connection;
     const logger = connection.logger.child({ source: 'mqtt' });
 
-    const message$ = new Observable<MqttMessage>((subscriber) => connection.onPublish((packet, ack) => {
-      const { topic, retain } = packet;
-      // the persistent session may still hold subscriptions of an older configuration
-      if (!ours(topic)) return ack();
-      if (retain && !acceptRetained.some((f) => topicMatches(f, topic))) {
-        logger.debug({ topic }, 'mqtt: retained message skipped');
-        return ack();
-      }
-      const payload = typeof packet.payload === 'string' ? packet.payload : packet.payload.toString('utf8');
-      const event: MqttMessage = { type: 'mqtt.message', topic, payload };
-      if (options.manualAck !== true) {
+    const message$ = new Observable<MqttMessage>((subscriber) => {
+      const unset = connection.onPublish((packet, ack) => {
+        const { topic, retain } = packet;
+        // the persistent session may still hold subscriptions of an older configuration
+        if (!ours(topic)) return ack();
+        if (retain && !retainedTaken(topic)) {
+          logger.debug({ topic }, 'mqtt: retained message skipped');
+          return ack();
+        }
+        const payload = typeof packet.payload === 'string' ? packet.payload : packet.payload.toString('utf8');
+        const event: MqttMessage = { type: 'mqtt.message', topic, payload };
+        if (options.manualAck !== true) {
+          subscriber.next(event);
+          return ack();
+        }
+        // the packet is the delivery (its `messageId` and `dup`): no object of our own per message
+        pendingAcks.push({ event, ack, delivery: packet, owner: subscriber });
         subscriber.next(event);
-        return ack();
-      }
-      pendingAcks.set(event, { ack, delivery: { dup: packet.dup, ...(packet.messageId === undefined ? {} : { messageId: packet.messageId }) } });
-      subscriber.next(event);
-    }));
+      });
+      return () => {
+        unset();
+        // never acknowledged: the broker hands them to the next session
+        for (let i = pendingAcks.length - 1; i >= 0; i--) if (pendingAcks[i]!.owner === subscriber) pendingAcks.splice(i, 1);
+      };
+    });
 
     // Whether the broker has confirmed our subscriptions in the current session.
     let subscribed = false;

@@ -81,16 +81,21 @@ export class AppendLog<T = unknown> {
 
   /** Writes `text` (whole lines) to the operating system; on failure the file is cut back and it throws. */
   append(text: string): void {
-    const buffer = Buffer.from(text, 'utf8');
     const before = this.bytes;
+    const length = Buffer.byteLength(text, 'utf8');
     try {
-      let offset = 0;
-      while (offset < buffer.length) offset += writeSync(this.fd, buffer, offset, buffer.length - offset);
+      // The string as it is (no Buffer of ours per line: the event journal appends one per event);
+      // a regular file takes it whole, anything short of that is finished from a Buffer.
+      let offset = writeSync(this.fd, text, null, 'utf8');
+      if (offset < length) {
+        const buffer = Buffer.from(text, 'utf8');
+        while (offset < length) offset += writeSync(this.fd, buffer, offset, length - offset);
+      }
     } catch (err) {
       this.cutBack(before);
       throw err;
     }
-    this.bytes += buffer.length;
+    this.bytes += length;
     this.dirty = true;
   }
 
