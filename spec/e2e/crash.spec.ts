@@ -35,16 +35,46 @@ if (!Number.isInteger(FIREBASE_BURST) || FIREBASE_BURST < 100 || FIREBASE_BURST 
 /** Kill when the journal holds this share of the burst. */
 const KILL_AT = [0.1, 0.25, 0.45, 0.65, 0.85];
 
-/** How many MQTT lines the service's event journal holds (all files). */
+/** Per journal file: how far it was read (to the end of its last whole line) and its MQTT lines up to there. */
+const journalRead = new Map<string, { offset: number; count: number }>();
+
+/**
+ * How many MQTT lines the service's event journal holds (all files). Reads only what was appended
+ * since the last look (the files only grow; a new one at every start): the drill looks every 5 ms
+ * while the journal grows by megabytes, and a poller that re-read everything fell behind the
+ * service on a loaded machine and sent two kills at the same point.
+ */
 async function journaledMqtt(dataDir: string): Promise<number> {
   const dir = path.join(dataDir, 'events');
   let count = 0;
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
     if (!name.endsWith('.ndjson')) continue;
-    const text = await fs.readFile(path.join(dir, name), 'utf8').catch(() => '');
-    for (let i = text.indexOf('"source":"mqtt"'); i !== -1; i = text.indexOf('"source":"mqtt"', i + 1)) count++;
+    const file = path.join(dir, name);
+    const known = journalRead.get(file) ?? { offset: 0, count: 0 };
+    const added = await readFrom(file, known.offset);
+    const end = added.lastIndexOf(0x0a) + 1; // a line being written waits for the next look
+    const text = added.subarray(0, end).toString('utf8');
+    let lines = 0;
+    for (let i = text.indexOf('"source":"mqtt"'); i !== -1; i = text.indexOf('"source":"mqtt"', i + 1)) lines++;
+    const read = { offset: known.offset + end, count: known.count + lines };
+    journalRead.set(file, read);
+    count += read.count;
   }
   return count;
+}
+
+/** The bytes of `file` from `offset` on (none if it is gone). */
+async function readFrom(file: string, offset: number): Promise<Buffer> {
+  const handle = await fs.open(file, 'r').catch(() => undefined);
+  if (!handle) return Buffer.alloc(0);
+  try {
+    const { size } = await handle.stat();
+    const buffer = Buffer.alloc(Math.max(0, size - offset));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 interface DrillResult {

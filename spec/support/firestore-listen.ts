@@ -47,10 +47,23 @@ const consistent = (send: Send): void =>
 const changed = (send: Send, targetId: number, document: FirestoreStateDocument): void =>
   send(ListenResponse.fromObject({ document_change: { document: document.toV1DocumentObject(), target_ids: [targetId] } }));
 
-/** Sends a target's first result, then calls `onWrites` with the paths each turn's writes touched; returns the stop. */
+/** A document that left the target: deleted, or no longer matching. */
+const gone = (send: Send, targetId: number, path: string, document: FirestoreStateDocument): void => {
+  const change = { document: path, removed_target_ids: [targetId], read_time: TimestampFromNow().toObject() };
+  send(ListenResponse.fromObject(document.metadata.hasExist ? { document_remove: change } : { document_delete: change }));
+};
+
+/** The documents one turn of writes touched, by path (the document as it is now). */
+type Written = Map<string, FirestoreStateDocument>;
+
+/**
+ * Sends a target's first result, then calls `onWrites` with the documents each turn's writes
+ * touched (one snapshot per turn: a batch commit is one); `onWrites` tells whether it sent any
+ * change, and a NO_CHANGE follows if so. Returns the stop.
+ */
 function watchTarget(
-  state: FirestoreState, send: Send, targetId: number, initial: FirestoreStateDocument[],
-  touches: (document: FirestoreStateDocument) => boolean, onWrites: (paths: Set<string>) => void,
+  state: FirestoreState, send: Send, targetId: number, initial: Iterable<FirestoreStateDocument>,
+  touches: (document: FirestoreStateDocument) => boolean, onWrites: (written: Written) => boolean,
 ): Stop {
   send(ListenResponse.fromObject({ target_change: { target_change_type: TargetChangeTargetChangeType.ADD, target_ids: [targetId] } }));
   for (const document of initial) changed(send, targetId, document);
@@ -59,17 +72,17 @@ function watchTarget(
   }));
   consistent(send);
 
-  let pending = new Set<string>();
+  let pending: Written = new Map();
   let stopped = false;
   const flush = (): void => {
-    const paths = pending;
-    pending = new Set();
-    if (!stopped) onWrites(paths);
+    const written = pending;
+    pending = new Map();
+    if (!stopped && onWrites(written)) consistent(send);
   };
   const onWrite = ({ document }: { document: FirestoreStateDocument }): void => {
     if (stopped || !touches(document)) return;
     if (pending.size === 0) setImmediate(flush);
-    pending.add(document.getPath());
+    pending.set(document.getPath(), document);
   };
   for (const event of DOCUMENT_EVENTS) state.emitter.on(event, onWrite);
   return () => {
@@ -83,35 +96,49 @@ function watchQuery(state: FirestoreState, send: Send, targetId: number, target:
   const collection = `${parent}/${query.from[0]?.collection_id ?? ''}`;
   const run = (): Map<string, FirestoreStateDocument> => new Map(state.v1Query(parent, query).map((d) => [d.getPath(), d]));
   let current = run();
-  return watchTarget(state, send, targetId, [...current.values()], (d) => d.parent.getPath() === collection, (paths) => {
-    const next = run();
+  // A whole collection (what the store's watch asks for): a document is in it while it exists,
+  // so the writes are the whole change and the query (O(collection)) need not run again.
+  const whole = !query.has_where && !query.has_limit && query.order_by.length === 0;
+  return watchTarget(state, send, targetId, current.values(), (d) => d.parent.getPath() === collection, (written) => {
     let sent = false;
+    if (whole) {
+      for (const [path, document] of written) {
+        if (document.metadata.hasExist) {
+          current.set(path, document);
+          changed(send, targetId, document);
+          sent = true;
+        } else if (current.delete(path)) {
+          gone(send, targetId, path, document);
+          sent = true;
+        }
+      }
+      return sent;
+    }
+    const next = run();
     for (const [path, document] of current) {
       if (next.has(path)) continue;
-      const gone = { document: path, removed_target_ids: [targetId], read_time: TimestampFromNow().toObject() };
-      send(ListenResponse.fromObject(document.metadata.hasExist ? { document_remove: gone } : { document_delete: gone }));
+      gone(send, targetId, path, document);
       sent = true;
     }
     for (const [path, document] of next) {
-      if (current.has(path) && !paths.has(path)) continue;
+      if (current.has(path) && !written.has(path)) continue;
       changed(send, targetId, document);
       sent = true;
     }
     current = next;
-    if (sent) consistent(send);
+    return sent;
   });
 }
 
 function watchDocuments(state: FirestoreState, send: Send, targetId: number, target: Target): Stop {
   const names = new Set(target.documents.documents);
   const existing = [...names].map((name) => state.getDocument(name)).filter((d) => d.metadata.hasExist);
-  return watchTarget(state, send, targetId, existing, (d) => names.has(d.getPath()), (paths) => {
-    for (const path of paths) {
-      const document = state.getDocument(path);
+  return watchTarget(state, send, targetId, existing, (d) => names.has(d.getPath()), (written) => {
+    for (const [path, document] of written) {
       if (document.metadata.hasExist) changed(send, targetId, document);
-      else send(ListenResponse.fromObject({ document_delete: { document: path, removed_target_ids: [targetId], read_time: TimestampFromNow().toObject() } }));
+      else gone(send, targetId, path, document);
     }
-    consistent(send);
+    return written.size > 0;
   });
 }
 
