@@ -8,7 +8,7 @@
  * (when the journal holds 10 %, 25 %, 45 %, 65 % and 85 % of it), each followed by a restart on
  * the same DATA_DIR and client id. Then every acknowledged sign-up must be in the store, and the
  * alarms a burst of controls implies must each exist exactly once. The same through the Firestore
- * and RTDB emulators (the outbox path), with a smaller burst (see FIREBASE_BURST).
+ * and RTDB emulators (the outbox path): 3,000 sign-ups with the ten controls among them.
  */
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
@@ -22,30 +22,59 @@ import { collectionOf, peekCollection, poll, readLocalStore, removeDir, startFir
 const TZ = 'Asia/Seoul';
 const BURST = 3_000;
 /**
- * Sign-ups of the Firebase drill (and the ten toggles among them); `DRILL_FIREBASE_BURST` sets it.
- * The Firestore emulator package answers every write by re-sending the whole collection (a RESET
- * and one message per document) to each query listener, without waiting for the client to read:
- * the live service's `user_account` listener gets burst²/2 messages, queued in the emulator's heap.
- * Measured here (2 shared cores): 600 in 19 s, 1,000 in 41 s, 1,500 in 63 s (1.1 GB); 3,000 runs
- * out of the 4 GB heap after about 7 minutes, most of it after the last restart.
+ * Sign-ups of the Firebase drill (and the ten toggles among them); `DRILL_FIREBASE_BURST` sets it
+ * (a smaller one for a quick run). The Firestore emulator's own Listen re-sends a whole collection
+ * on every write (burst²/2 messages) and keeps killed clients' watches: with it 600 took 18 s and
+ * 3,000 ran a 4 GB heap out; with the Listen of support/firestore-listen.ts (changes only) 3,000
+ * takes about 30 s and 290 MB (2 shared cores).
  */
-const FIREBASE_BURST = Number(process.env.DRILL_FIREBASE_BURST ?? 600);
+const FIREBASE_BURST = Number(process.env.DRILL_FIREBASE_BURST ?? BURST);
 if (!Number.isInteger(FIREBASE_BURST) || FIREBASE_BURST < 100 || FIREBASE_BURST % 20 !== 0) {
   throw new Error(`DRILL_FIREBASE_BURST=${process.env.DRILL_FIREBASE_BURST}: expected a number of sign-ups that is a multiple of 20, at least 100 (the ten toggles go at the middle of each tenth)`);
 }
 /** Kill when the journal holds this share of the burst. */
 const KILL_AT = [0.1, 0.25, 0.45, 0.65, 0.85];
 
-/** How many MQTT lines the service's event journal holds (all files). */
+/** Per journal file: how far it was read (to the end of its last whole line) and its MQTT lines up to there. */
+const journalRead = new Map<string, { offset: number; count: number }>();
+
+/**
+ * How many MQTT lines the service's event journal holds (all files). Reads only what was appended
+ * since the last look (the files only grow; a new one at every start): the drill looks every 5 ms
+ * while the journal grows by megabytes, and a poller that re-read everything fell behind the
+ * service on a loaded machine and sent two kills at the same point.
+ */
 async function journaledMqtt(dataDir: string): Promise<number> {
   const dir = path.join(dataDir, 'events');
   let count = 0;
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
     if (!name.endsWith('.ndjson')) continue;
-    const text = await fs.readFile(path.join(dir, name), 'utf8').catch(() => '');
-    for (let i = text.indexOf('"source":"mqtt"'); i !== -1; i = text.indexOf('"source":"mqtt"', i + 1)) count++;
+    const file = path.join(dir, name);
+    const known = journalRead.get(file) ?? { offset: 0, count: 0 };
+    const added = await readFrom(file, known.offset);
+    const end = added.lastIndexOf(0x0a) + 1; // a line being written waits for the next look
+    const text = added.subarray(0, end).toString('utf8');
+    let lines = 0;
+    for (let i = text.indexOf('"source":"mqtt"'); i !== -1; i = text.indexOf('"source":"mqtt"', i + 1)) lines++;
+    const read = { offset: known.offset + end, count: known.count + lines };
+    journalRead.set(file, read);
+    count += read.count;
   }
   return count;
+}
+
+/** The bytes of `file` from `offset` on (none if it is gone). */
+async function readFrom(file: string, offset: number): Promise<Buffer> {
+  const handle = await fs.open(file, 'r').catch(() => undefined);
+  if (!handle) return Buffer.alloc(0);
+  try {
+    const { size } = await handle.stat();
+    const buffer = Buffer.alloc(Math.max(0, size - offset));
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 interface DrillResult {
@@ -63,7 +92,7 @@ interface DrillResult {
  * the last service is up.
  */
 async function drill(
-  settings: ServiceEnv, device: Device, burst: ReadonlyArray<readonly [string, string]>, before: number, first: ServiceProcess, afterKill = (): void => {},
+  settings: ServiceEnv, device: Device, burst: ReadonlyArray<readonly [string, string]>, before: number, first: ServiceProcess,
 ): Promise<DrillResult> {
   let service = first;
   const started: ServiceProcess[] = [];
@@ -79,7 +108,6 @@ async function drill(
       seen = await journaledMqtt(settings.DATA_DIR!);
     }
     await service.kill();
-    afterKill();
     killedAt.push(seen);
     service = spawnService(settings);
     started.push(service);
@@ -218,11 +246,8 @@ describe('SIGKILL drills: nothing acknowledged is lost (real process, own Mosqui
         const toggle = toggleAt(i, FIREBASE_BURST);
         return toggle === undefined ? [signup] : [signup, ['webos/smarthome', toggle] as const];
       });
-      // The emulator keeps a killed service's listeners (and each re-sends the whole collection on
-      // every write): forget them before the next service starts, or six services' worth of them
-      // make the drill cubic in the burst.
-      const result = await drill(settings, device, burst, 0, first, () => firestore.dropListeners());
-      // counted in the emulator's memory: a client listener per look would stay for good (above)
+      const result = await drill(settings, device, burst, 0, first);
+      // counted in the emulator's memory: no client, no watch, no copy of thousands of documents per look
       const count = async (collection: string, n: number): Promise<void> => {
         const deadline = Date.now() + 180_000;
         while (firestore.documents(collection).size < n) {
@@ -233,6 +258,8 @@ describe('SIGKILL drills: nothing acknowledged is lost (real process, own Mosqui
       await count('user_account', FIREBASE_BURST);
       await count('appliance_alarm', TOGGLES);
       expect((await result.service.stop()).code).to.equal(0);
+      // the killed services' watches too (firestore-listen.ts): else each would cost the emulator a query per write
+      await poll(() => firestore.listeners() === 0 || undefined, 'the emulator to drop every watch');
       const users = await collectionOf(store, 'user_account');
       const missing = Array.from({ length: FIREBASE_BURST }, (_, i) => `${tag}-${i}`).filter((uid) => users.get(uid)?.name !== `name ${uid.slice(tag.length + 1)}`);
       expect(missing, `kills at ${result.killedAt.join(', ')} journaled messages`).to.deep.equal([]);

@@ -14,7 +14,13 @@ export const tempDir = (): Promise<string> => fs.mkdtemp(path.join(os.tmpdir(), 
 export const removeDir = (dir: string): Promise<void> => fs.rm(dir, { recursive: true, force: true });
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Both Firebase emulators, the loopback guard, and firebase-admin in the test process (the app's and the home controller's view). */
+/**
+ * Both Firebase emulators, the loopback guard, and firebase-admin in the test process (the app's and
+ * the home controller's view). The Firestore emulator is `@firestore-emulator/server` with its Listen
+ * (onSnapshot) replaced by one that, like the real Firestore, sends a watch only what changed after
+ * its first result and drops the watches of killed clients (support/firestore-listen.ts says why:
+ * the package's own re-sends whole collections on every write, quadratic in a burst of sign-ups).
+ */
 export interface FirebaseTestbed {
   readonly guard: ReturnType<typeof guardLoopback>;
   readonly firestore: FirestoreEmulator;

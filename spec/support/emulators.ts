@@ -1,6 +1,7 @@
 /**
- * In-process Firebase emulators for the store contract suite, on 127.0.0.1 only:
- * - Firestore: `@firestore-emulator/server` (gRPC);
+ * In-process Firebase emulators for the store contract suite and the e2e specs, on 127.0.0.1 only:
+ * - Firestore: `@firestore-emulator/server` (gRPC), with its Listen stream replaced by one that
+ *   sends only changes after the first result and forgets killed clients (firestore-listen.ts);
  * - Realtime Database: `firebase-server` (the RTDB websocket protocol), which needs
  *   `setAuthSecret('owner')` to accept the admin SDK's emulator credential and must announce
  *   itself as `127.0.0.1:<port>` (clients reconnect to the host it announces).
@@ -13,8 +14,8 @@
 process.env.METADATA_SERVER_DETECTION = 'none';
 
 import * as net from 'node:net';
-import { FirestoreServer } from '@firestore-emulator/server';
 import FirebaseServer from 'firebase-server';
+import { FirestoreServer } from './firestore-listen.js';
 
 export const PROJECT_ID = 'demo-smarthome';
 
@@ -52,13 +53,8 @@ export interface FirestoreEmulator {
    * listener, no client): for polling a collection that grows by thousands.
    */
   documents(collection: string): Map<string, Record<string, unknown>>;
-  /**
-   * Forgets the query listeners of every client; returns how many it dropped. The emulator drops
-   * a listener only when its client ends the stream cleanly, never when the client is killed, and
-   * each listener re-reads and re-sends its whole collection on every write to any document: call
-   * this after killing a client when no other client listens.
-   */
-  dropListeners(): number;
+  /** How many Listen targets (client onSnapshot watches) the emulator serves now. */
+  listeners(): number;
   stop(): Promise<void>;
   /** Starts a fresh (empty) emulator on the same port. */
   start(): Promise<void>;
@@ -96,17 +92,8 @@ export async function startFirestoreEmulator(): Promise<FirestoreEmulator> {
       const all = server.state.getCollection(`projects/${PROJECT_ID}/databases/(default)/documents/${collection}`).getAllDocuments();
       return new Map(all.filter((d) => d.metadata.hasExist).map((d) => [d.name, plainFields(d)]));
     },
-    dropListeners() {
-      if (!server) return 0;
-      let dropped = 0;
-      for (const event of DOCUMENT_EVENTS) {
-        for (const listener of server.state.emitter.listeners(event)) {
-          if (listener === recorders[event]) continue;
-          server.state.emitter.off(event, listener as never);
-          dropped++;
-        }
-      }
-      return dropped;
+    listeners() {
+      return server?.watches ?? 0;
     },
     async start() {
       if (server) return;
