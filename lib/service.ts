@@ -81,7 +81,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const events$ = eventSources(config, mqtt.connection$, store, health, logger, journaling.recoveryWritten$, stopSources);
     const recording = openRecording(options.recordTo, lifetime);
     const dashboard = await openDashboard(config, logger, health, lifetime);
-    const { event$, effects, started } = intake({ config, logger, metrics, health, journaling, recording, dashboard, events$, stop$: stopSources });
+    const { event$, effects, started } = intake({ config, logger, metrics, health, journaling, recording, dashboard, events$ });
     const deps: Deps = { scheduler: asyncScheduler, settings, resume: journaling.resume };
     // The recovered effects go first (already counted by the checkpoint tracker). They are there
     // at once, so every sink subscribes before the effects start (`connect()` below).

@@ -9,7 +9,7 @@
  * Kept together because they share `commandStarted` (set while a command is handled).
  */
 import type { WriteStream } from 'node:fs';
-import { merge, Observable, takeUntil, tap, type MonoTypeOperatorFunction } from 'rxjs';
+import { Observable, tap, type MonoTypeOperatorFunction } from 'rxjs';
 import type { Logger } from '../base/log.js';
 import type { Config } from '../config/codec.js';
 import type { Dashboard } from '../dashboard/index.js';
@@ -19,7 +19,7 @@ import type { Effect } from '../protocol/effects.js';
 import type { Event } from '../protocol/events.js';
 import { isoLocal } from '../protocol/local-time.js';
 import { encodeEventLine } from '../protocol/recording.js';
-import { topicMatches } from '../protocol/topics.js';
+import { topicFilter } from '../protocol/topics.js';
 import { errorText } from '../base/error-text.js';
 import { acknowledge, deliveryOf } from '../sources/mqtt.js';
 import type { ServiceHealth } from './health.js';
@@ -46,13 +46,12 @@ export interface IntakeParts {
   readonly recording: WriteStream | undefined;
   readonly dashboard: Dashboard;
   readonly events$: Observable<Event>;
-  readonly stop$: Observable<void>;
 }
 
 export function intake(parts: IntakeParts) {
-  const { config, logger, metrics, health, recording, dashboard, events$, stop$ } = parts;
+  const { config, logger, metrics, health, recording, dashboard, events$ } = parts;
   const { journal, redelivered, tracker, scheduleFired } = parts.journaling;
-  const { topics } = config;
+  const isCommand = topicFilter(config.topics.commands);
   let journalFailed = false;
   let commandStarted: number | undefined;
   /**
@@ -61,7 +60,7 @@ export function intake(parts: IntakeParts) {
    */
   const started = new Map<Effect, number>();
   const event$ = new Observable<Event>((subscriber) => {
-    const sub = merge(events$, health.feedback$.pipe(takeUntil(stop$))).subscribe({
+    const sub = events$.subscribe({
       next: (event) => {
         metrics.eventsIn.add(SOURCE_OF[event.type]);
         if (event.type === 'weather.result') health.set('weather', { up: true });
@@ -93,7 +92,7 @@ export function intake(parts: IntakeParts) {
         acknowledge(event);
         if (seq !== undefined) tracker.begin(seq, event);
         // Effects of a command are emitted while it is handled: mark them for the latency metric.
-        commandStarted = event.type === 'mqtt.message' && topicMatches(topics.commands, event.topic) ? performance.now() : undefined;
+        commandStarted = event.type === 'mqtt.message' && isCommand(event.topic) ? performance.now() : undefined;
         subscriber.next(event);
         commandStarted = undefined;
         tracker.end();

@@ -5,7 +5,7 @@
  * are held until the store's first state is in the pipeline (`holdUntil`). Nothing starts before
  * `after$` (the recovered store writes) completes, and everything stops with `stop$`.
  */
-import { concat, from, interval, map, merge, Observable, race, retry, takeUntil, take, tap, timer, type MonoTypeOperatorFunction } from 'rxjs';
+import { from, interval, map, merge, Observable, race, retry, takeUntil, take, tap, timer, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
 import { defaultBackoff } from '../base/backoff.js';
 import { errorText } from '../base/error-text.js';
 import type { Logger } from '../base/log.js';
@@ -97,12 +97,36 @@ export function eventSources(
     timer(STORE_LOAD_WAIT_MS).pipe(tap(() => logger.warn(`the store's first state did not arrive within ${STORE_LOAD_WAIT_MS / 1000} s; handling MQTT messages without it`))),
   );
   if (config.weather.apiKey !== undefined) health.set('weather', { up: true });
-  return concat(after$, merge(
-    supervised('mqtt', fromMqtt(connection$, inbound, { qos: config.mqtt.qos, acceptRetained: topics.status === '' ? [] : [topics.status], manualAck: true }), report)
-      .pipe(holdUntil(storeLoaded$)),
-    supervised('firestore', fromFirestore(store.docs, COLLECTIONS, listeners), report),
-    supervised('rtdb', fromRtdb(store.tree, PATHS, listeners), report),
-    supervised('weather', fromWeather({ ...config.weather }, logger), report),
-    ticks$,
-  )).pipe(takeUntil(stop$));
+  return merge(
+    subscribeAfter(after$, merge(
+      supervised('mqtt', fromMqtt(connection$, inbound, { qos: config.mqtt.qos, acceptRetained: topics.status === '' ? [] : [topics.status], manualAck: true }), report)
+        .pipe(holdUntil(storeLoaded$)),
+      supervised('firestore', fromFirestore(store.docs, COLLECTIONS, listeners), report),
+      supervised('rtdb', fromRtdb(store.tree, PATHS, listeners), report),
+      supervised('weather', fromWeather({ ...config.weather }, logger), report),
+      ticks$,
+    )),
+    // what the sinks and the service itself hand back (face results, alerts): at once, not after `after$`
+    health.feedback$,
+  ).pipe(takeUntil(stop$));
+}
+
+/**
+ * `source$`, subscribed once `after$` completes. Like `concat(after$, source$)`, without an
+ * operator between the source and its subscriber: every event passes here.
+ */
+function subscribeAfter<T>(after$: Observable<never>, source$: Observable<T>): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    let inner: Subscription | undefined;
+    const outer = after$.subscribe({
+      error: (err: unknown) => subscriber.error(err),
+      complete: () => {
+        inner = source$.subscribe(subscriber);
+      },
+    });
+    return () => {
+      outer.unsubscribe();
+      inner?.unsubscribe();
+    };
+  });
 }

@@ -7,7 +7,7 @@ import { filter, type Observable } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { COMMAND_NAMES, decodeCommand, decodeEnvelope, type Command, type Envelope } from '../protocol/commands.js';
 import { truncate } from '../protocol/errors.js';
-import { deviceTopic, topicMatches, type Topics } from '../protocol/topics.js';
+import { deviceTopic, topicFilter, topicMatches, type Topics } from '../protocol/topics.js';
 import { deviceError, log, warning } from './alerts.js';
 import { DEFAULT_PRODUCERS, type Deps, type Limits, type Producers } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
@@ -44,10 +44,11 @@ export function commands$(observed$: Observable<Observed>, deps: Deps): Observab
   const limits = limitsOf(deps.settings);
   const signinReplies = new WeakMap<Doc, string>();
   const isOwn = ownProducers(topics);
+  const isCommand = topicFilter(topics.commands);
   return observed$.pipe(
     filter(
       ({ event }) =>
-        (event.type === 'mqtt.message' && event.topic !== topics.serverStatus && topicMatches(topics.commands, event.topic)) ||
+        (event.type === 'mqtt.message' && event.topic !== topics.serverStatus && isCommand(event.topic)) ||
         event.type === 'face.result',
     ),
     react<State, Observed>('commands', topics, { facerBusy: false, facerWaiting: 0, unknownUid: new Map() }, (state, { event, world }) => {
