@@ -27,6 +27,12 @@ interface Entry {
 const TRACKED: ReadonlySet<Effect['type']> = new Set<Effect['type']>(['mqtt.publish', 'firestore.set', 'firestore.delete', 'rtdb.set', 'state.schedule']);
 
 export class CheckpointTracker {
+  /**
+   * The handled events not complete yet, oldest first, from `head` on. The head advances as soon
+   * as an event completes (at `end` and `settled`), so an entry lives as long as its effects are
+   * in flight, milliseconds, and dies young: kept until a once-a-second read, every entry of a busy
+   * second outlived the young generation and cost the old generation's collector (issue 17).
+   */
   private entries: Entry[] = [];
   private head = 0;
   private current: Entry | undefined;
@@ -38,6 +44,8 @@ export class CheckpointTracker {
   private status: string | undefined;
   private readonly alarmIds = new Set<string>();
   private alarmList: readonly string[] | undefined;
+  /** The newest complete entry (the checkpoint is built from it when asked), or the start. */
+  private lastComplete: Entry | undefined;
   private last: Checkpoint;
 
   constructor(start: Checkpoint) {
@@ -70,6 +78,7 @@ export class CheckpointTracker {
     entry.handled = true;
     entry.status = this.status;
     entry.alarms = this.alarmList ??= [...this.alarmIds];
+    if (entry.left === 0) this.advance();
   }
 
   /** An effect the pipeline made (call for every effect, before the sinks get it). */
@@ -89,6 +98,7 @@ export class CheckpointTracker {
     if (entry === undefined) return;
     this.owner.delete(effect);
     entry.left--;
+    if (entry.left === 0 && entry.handled) this.advance();
   }
 
   /** How many handled events are not complete yet. */
@@ -96,27 +106,34 @@ export class CheckpointTracker {
     return this.entries.length - this.head;
   }
 
-  /** The newest checkpoint (advances over every complete event at the head). */
+  /** The newest checkpoint: the last event complete with every event handled before it. */
   get checkpoint(): Checkpoint {
-    let advanced: Entry | undefined;
-    while (this.head < this.entries.length) {
-      const entry = this.entries[this.head]!;
-      if (!entry.handled || entry.left > 0) break;
-      advanced = entry;
-      this.head++;
-    }
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head);
-      this.head = 0;
-    }
-    if (advanced !== undefined) {
+    const entry = this.lastComplete;
+    if (entry !== undefined && entry.seq !== this.last.seq) {
       this.last = {
-        seq: advanced.seq,
-        ...(advanced.status === undefined ? {} : { status: advanced.status }),
-        alarms: advanced.alarms ?? [],
+        seq: entry.seq,
+        ...(entry.status === undefined ? {} : { status: entry.status }),
+        alarms: entry.alarms ?? [],
       };
     }
     return this.last;
+  }
+
+  /** Moves the head over every complete event at the front. */
+  private advance(): void {
+    while (this.head < this.entries.length) {
+      const entry = this.entries[this.head]!;
+      if (!entry.handled || entry.left > 0) break;
+      this.lastComplete = entry;
+      this.head++;
+    }
+    if (this.head === this.entries.length) {
+      this.entries.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
   }
 
   private alarm(id: string, exists: boolean): void {
