@@ -16,10 +16,6 @@ export class Tally {
     this.counts.set(label, (this.counts.get(label) ?? 0) + n);
   }
 
-  get(label: string): number {
-    return this.counts.get(label) ?? 0;
-  }
-
   entries(): IterableIterator<[string, number]> {
     return this.counts.entries();
   }
