@@ -8,8 +8,8 @@
  * network I/O, so listeners attached synchronously miss nothing); unsubscribing publishes
  * `offline` and disconnects. Share it between the source and the sink with `shareMqttConnection`.
  */
-import asyncMqtt, { type AsyncMqttClient, type IClientOptions, type IConnackPacket, type IPublishPacket, type QoS } from 'async-mqtt';
-import mqtt, { type MqttClient } from 'mqtt';
+import type { AsyncMqttClient, IClientOptions, IConnackPacket, IPublishPacket, QoS } from 'async-mqtt';
+import type { MqttClient } from 'mqtt';
 import {
   EMPTY, Observable, asyncScheduler, defer, distinctUntilChanged, fromEvent, map, merge, of, scan,
   shareReplay, startWith, switchMap, timer, type SchedulerLike,
@@ -18,6 +18,10 @@ import { exponentialBackoff } from '../base/backoff.js';
 import { silentLogger, type Logger } from '../base/log.js';
 import { DEFAULT_TOPICS } from '../protocol/topics.js';
 import { errorText } from '../base/error-text.js';
+import { loadMqtt } from './quiet-debug.js';
+
+// Loaded at run time, not imported: mqtt.js's disabled debug loggers cost ~8 % of a command (quiet-debug.ts).
+const { mqtt, asyncMqtt } = loadMqtt();
 
 export type ConnectionState = 'up' | 'down';
 
@@ -98,7 +102,7 @@ export interface MqttConnection {
    * Publishes with mqtt.js's own callback (after the PUBACK at QoS 1, the write at QoS 0): the
    * MQTT sink's way, without a promise and its reactions per publish.
    */
-  publish(topic: string, payload: string, qos: QoS, done: (err?: Error) => void): void;
+  publish(topic: string, payload: string, qos: QoS, done: (err?: Error | null) => void): void;
 }
 
 export const defaultBackoff: BackoffOptions = { initialMs: 500, maxMs: 30_000, factor: 2 };

@@ -1,0 +1,54 @@
+/**
+ * mqtt.js and mqtt-packet call their `debug` loggers about thirty times per message received and
+ * answered. Disabled, each call still costs: `debug`'s logger takes its arguments as a rest
+ * array and asks a getter whether it is enabled, about 2.5 us per command here, 8 % of a bare
+ * relay's whole cost (BENCHMARKS.md, issue 17). So when `DEBUG` is not set, the `debug` that
+ * mqtt.js loads in this process hands out loggers that do nothing at all: what it prints is the
+ * same (nothing). With `DEBUG=mqttjs*` set at start, the real `debug` is kept and prints as ever.
+ *
+ * It must run before mqtt.js is loaded, and a static `import` of a CommonJS package from an ES
+ * module loads that package while the import graph is linked, before any module's code runs. So
+ * mqtt.js and async-mqtt are loaded here, with `require`, right after the quiet loggers are in
+ * place (`loadMqtt`), and `lib/mqtt/connection.ts` takes them from here.
+ */
+import { createRequire } from 'node:module';
+import type AsyncMqtt from 'async-mqtt';
+import type Mqtt from 'mqtt';
+
+type Logger = ((...args: unknown[]) => void) & { enabled: boolean; namespace: string; extend: (ns: string, delimiter?: string) => Logger };
+
+const DEBUG_ENABLED_BY_ENV = (process.env.DEBUG ?? '') !== '';
+
+function quietLogger(namespace: string): Logger {
+  const logger = (() => undefined) as unknown as Logger;
+  logger.enabled = false;
+  logger.namespace = namespace;
+  logger.extend = (ns, delimiter = ':') => quietLogger(`${namespace}${delimiter}${ns}`);
+  return logger;
+}
+
+/** Puts the quiet `debug` in the module cache where mqtt.js and mqtt-packet look it up. Returns whether it did. */
+function quietMqttDebug(): boolean {
+  if (DEBUG_ENABLED_BY_ENV) return false;
+  const fromHere = createRequire(import.meta.url);
+  const mqttPath = fromHere.resolve('mqtt');
+  // mqtt.js already loaded (by someone before us): its loggers are made; leave them.
+  if (fromHere.cache[mqttPath] !== undefined) return false;
+  const fromMqtt = createRequire(mqttPath);
+  const paths = new Set([fromMqtt.resolve('debug'), createRequire(fromMqtt.resolve('mqtt-packet')).resolve('debug')]);
+  for (const path of paths) {
+    // The real module's other functions (enable, disable, ...) stay as they are.
+    const real = fromMqtt(path) as object;
+    const quiet = Object.assign((namespace: string) => quietLogger(namespace), real);
+    const cached = fromMqtt.cache[path];
+    if (cached !== undefined) cached.exports = Object.assign(quiet, { default: quiet, debug: quiet });
+  }
+  return true;
+}
+
+/** mqtt.js and async-mqtt, loaded after their debug loggers were made quiet (when DEBUG is unset). */
+export function loadMqtt(): { readonly mqtt: typeof Mqtt; readonly asyncMqtt: typeof AsyncMqtt; readonly quiet: boolean } {
+  const quiet = quietMqttDebug();
+  const fromHere = createRequire(import.meta.url);
+  return { quiet, mqtt: fromHere('mqtt') as typeof Mqtt, asyncMqtt: fromHere('async-mqtt') as typeof AsyncMqtt };
+}
