@@ -9,6 +9,7 @@
  *
  * Effects a stream makes later (timers, ticks) belong to no event and are not waited for.
  */
+import { InFlight } from '../base/in-flight.js';
 import { ALARMS } from '../streams/alarms.js';
 import type { Effect } from '../protocol/effects.js';
 import type { Event } from '../protocol/events.js';
@@ -28,18 +29,22 @@ const TRACKED: ReadonlySet<Effect['type']> = new Set<Effect['type']>(['mqtt.publ
 
 export class CheckpointTracker {
   /**
-   * The handled events not complete yet, oldest first, from `head` on. The head advances as soon
-   * as an event completes (at `end` and `settled`), so an entry lives as long as its effects are
-   * in flight, milliseconds, and dies young: kept until a once-a-second read, every entry of a busy
-   * second outlived the young generation and cost the old generation's collector (issue 17).
+   * The handled events not complete yet, oldest first. The oldest leaves as soon as it completes
+   * (at `end` and `settled`), so an entry lives as long as its effects are in flight,
+   * milliseconds, and dies young: kept until a once-a-second read, every entry of a busy second
+   * outlived the young generation and cost the old generation's collector (issue 17). A queue
+   * that reuses its arrays, for the same reason as `publishes`.
    */
-  private entries: Entry[] = [];
-  private head = 0;
+  private readonly entries = new InFlight<Entry, Entry>();
   private current: Entry | undefined;
   /**
-   * The event of each tracked effect not yet reported. A Map, not a WeakMap (cheaper per effect,
-   * issue 17): every tracked effect is reported `done` or `failed` by its sink, which removes it.
+   * The event of each tracked effect not yet reported. MQTT publishes (one or more per command)
+   * in an `InFlight` queue: the MQTT sink reports them in the order it was given them, and a Map
+   * churned per command costs the old generation's collector (issue 17). The other sinks' effects
+   * (store writes, coalesced and retried in their own order) in a Map. Every tracked effect is
+   * reported `done` or `failed` by its sink, which removes it.
    */
+  private readonly publishes = new InFlight<Effect, Entry>();
   private readonly owner = new Map<Effect, Entry>();
   private status: string | undefined;
   private readonly alarmIds = new Set<string>();
@@ -67,8 +72,9 @@ export class CheckpointTracker {
   /** Event `seq` is being handled: effects from now until `end()` are its own. */
   begin(seq: number, event?: Event): void {
     if (event?.type === 'firestore.doc' && event.collection === ALARMS) this.alarm(event.id, event.data !== null);
-    this.current = { seq, left: 0, handled: false };
-    this.entries.push(this.current);
+    const entry: Entry = { seq, left: 0, handled: false };
+    this.current = entry;
+    this.entries.add(entry, entry);
   }
 
   end(): void {
@@ -89,21 +95,26 @@ export class CheckpointTracker {
     const entry = this.current;
     if (entry === undefined || !TRACKED.has(effect.type)) return;
     entry.left++;
-    this.owner.set(effect, entry);
+    if (effect.type === 'mqtt.publish') this.publishes.add(effect, entry);
+    else this.owner.set(effect, entry);
   }
 
   /** A sink reported the effect `done` or `failed`. */
   settled(effect: Effect): void {
-    const entry = this.owner.get(effect);
+    let entry: Entry | undefined;
+    if (effect.type === 'mqtt.publish') entry = this.publishes.take(effect);
+    else {
+      entry = this.owner.get(effect);
+      this.owner.delete(effect);
+    }
     if (entry === undefined) return;
-    this.owner.delete(effect);
     entry.left--;
     if (entry.left === 0 && entry.handled) this.advance();
   }
 
   /** How many handled events are not complete yet. */
   get open(): number {
-    return this.entries.length - this.head;
+    return this.entries.size;
   }
 
   /** The newest checkpoint: the last event complete with every event handled before it. */
@@ -119,20 +130,11 @@ export class CheckpointTracker {
     return this.last;
   }
 
-  /** Moves the head over every complete event at the front. */
+  /** Lets go of every complete event at the front. */
   private advance(): void {
-    while (this.head < this.entries.length) {
-      const entry = this.entries[this.head]!;
-      if (!entry.handled || entry.left > 0) break;
+    for (let entry = this.entries.oldest(); entry !== undefined && entry.handled && entry.left === 0; entry = this.entries.oldest()) {
       this.lastComplete = entry;
-      this.head++;
-    }
-    if (this.head === this.entries.length) {
-      this.entries.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.head);
-      this.head = 0;
+      this.entries.shift();
     }
   }
 

@@ -10,6 +10,7 @@
  */
 import type { WriteStream } from 'node:fs';
 import { Observable, tap, type MonoTypeOperatorFunction } from 'rxjs';
+import { InFlight } from '../base/in-flight.js';
 import type { Logger } from '../base/log.js';
 import type { Config } from '../config/codec.js';
 import type { Dashboard } from '../dashboard/index.js';
@@ -55,10 +56,11 @@ export function intake(parts: IntakeParts) {
   let journalFailed = false;
   let commandStarted: number | undefined;
   /**
-   * When the command whose reply or device command this is began (for the latency metric). A Map,
-   * not a WeakMap (cheaper per command): every publish is reported done or failed, which removes it.
+   * When the command whose reply or device command this is began (for the latency metric). The
+   * MQTT sink reports every publish done or failed, in the order it was given them, which removes
+   * it (`InFlight`: no Map churned per command, lib/base/in-flight.ts).
    */
-  const started = new Map<Effect, number>();
+  const started = new InFlight<Effect, number>();
   const event$ = new Observable<Event>((subscriber) => {
     const sub = events$.subscribe({
       next: (event) => {
@@ -106,7 +108,7 @@ export function intake(parts: IntakeParts) {
   /** After the pipeline: every effect, in order, before any sink sees it. */
   const effects: MonoTypeOperatorFunction<Effect> = tap((effect) => {
     dashboard.effect(effect);
-    if (commandStarted !== undefined && effect.type === 'mqtt.publish') started.set(effect, commandStarted);
+    if (commandStarted !== undefined && effect.type === 'mqtt.publish') started.add(effect, commandStarted);
     if (effect.type === 'log') logger[effect.level](effect.msg);
     if (effect.type === 'state.schedule') scheduleFired[effect.id] = effect.occurrence;
     tracker.effect(effect);

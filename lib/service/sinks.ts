@@ -5,6 +5,7 @@
  * (and marks the Firebase store up or down), an event goes back into the pipeline.
  */
 import { merge, type Observable } from 'rxjs';
+import type { InFlight } from '../base/in-flight.js';
 import type { Logger } from '../base/log.js';
 import type { Config } from '../config/codec.js';
 import type { Metrics } from '../http/metrics.js';
@@ -44,7 +45,7 @@ export interface ReportParts {
   readonly metrics: Metrics;
   readonly health: ServiceHealth;
   /** When each command's effect began (from `intake`). */
-  readonly started: Map<Effect, number>;
+  readonly started: InFlight<Effect, number>;
   /** The journal's `settled` (the checkpoint, the recovered writes). */
   readonly settled: (effect: Effect) => void;
 }
@@ -58,9 +59,8 @@ export function reportHandler(parts: ReportParts): (r: SinkReport) => void {
       case 'done': {
         settled(r.effect);
         metrics.effectsOut.add(r.sink);
-        const t0 = started.get(r.effect);
+        const t0 = r.effect.type === 'mqtt.publish' ? started.take(r.effect) : undefined;
         if (t0 !== undefined) {
-          started.delete(r.effect);
           const kind = r.effect.type === 'mqtt.publish' && r.effect.topic === topics.deviceCommand ? 'device_command' : 'reply';
           metrics.commandLatency.observe(kind, (performance.now() - t0) / 1000);
         }
@@ -68,7 +68,7 @@ export function reportHandler(parts: ReportParts): (r: SinkReport) => void {
       }
       case 'failed':
         settled(r.effect);
-        started.delete(r.effect);
+        if (r.effect.type === 'mqtt.publish') started.take(r.effect);
         metrics.errors.add(`sink.${r.sink}`);
         logger.warn({ sink: r.sink, effect: r.effect.type }, `${r.sink}: ${r.error}`);
         return;

@@ -37,6 +37,24 @@ describe('checkpoint tracker', () => {
     expect(tracker.open).to.equal(0);
   });
 
+  it('waits for publishes reported out of order, and ignores a report of one it never tracked', () => {
+    const tracker = new CheckpointTracker({ seq: 0 });
+    const [p1, p2, p3] = [1, 2, 3].map((n): Effect => ({ ...reply, payload: String(n) }));
+    tracker.begin(1, control);
+    tracker.effect(p1!);
+    tracker.effect(p2!);
+    tracker.end();
+    tracker.begin(2, control);
+    tracker.effect(p3!);
+    tracker.end();
+    tracker.settled({ ...reply }); // an equal object, not one it tracked
+    tracker.settled(p3!);
+    tracker.settled(p2!);
+    expect([tracker.checkpoint.seq, tracker.open]).to.deep.equal([0, 2]);
+    tracker.settled(p1!);
+    expect([tracker.checkpoint.seq, tracker.open]).to.deep.equal([2, 0]);
+  });
+
   it('lets go of each event as soon as it is complete, without waiting for the checkpoint to be read', () => {
     const tracker = new CheckpointTracker({ seq: 0 });
     for (let seq = 1; seq <= 1000; seq++) {
