@@ -71,6 +71,8 @@ export interface LatencyFigures {
 
 export interface E2eResult {
   readonly broker: string;
+  /** mqtt.js's debug loggers in the relay: as shipped (the default yardstick) or quiet like the backend's (BENCH_RELAY_QUIET=1). */
+  readonly relay_debug: 'as shipped' | 'quiet';
   readonly devices: number;
   readonly window: number;
   readonly rounds_each: number;
@@ -176,6 +178,7 @@ const USER_REPLY_BYTES = Buffer.byteLength(USER_REPLY);
 export async function runE2e(options: E2eOptions): Promise<E2eResult> {
   const run = randomBytes(4).toString('hex');
   const prefix = `bench/${run}`;
+  const relayQuiet = process.env.BENCH_RELAY_QUIET === '1';
   const bases: Record<Target, string> = { relay: `${prefix}/relay/webos`, backend: `${prefix}/backend/webos` };
   const children: Child[] = [];
   const devices: Device[] = [];
@@ -239,6 +242,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
         commands: `${bases.relay}/server/#`,
         reply: `${bases.relay}/{device}/info`,
         payload: USER_REPLY,
+        quietDebug: relayQuiet,
       }, { logFile: path.join(options.workDir, 'relay.log') }),
     ]);
     children.push(backend, relay);
@@ -554,6 +558,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eResult> {
     });
     return {
       broker: brokerName,
+      relay_debug: relayQuiet ? 'quiet' : 'as shipped',
       devices: options.devices,
       window: options.window,
       rounds_each: options.rounds,

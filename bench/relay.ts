@@ -4,8 +4,13 @@
  * with the same reply the backend sends for a sign-in (same size, same topic scheme, QoS 1):
  * the least any MQTT service must do per command (receive, parse the JSON to learn the sender,
  * publish). No validation, no state, no store, no RxJS.
+ *
+ * `quietDebug` (BENCH_RELAY_QUIET=1): mqtt.js loaded as the backend loads it, with debug loggers
+ * that do nothing (lib/mqtt/quiet-debug.ts), to compare against the transport at its best rather
+ * than as shipped (issue 17: the as-shipped relay pays ~30 disabled debug calls per command).
  */
-import asyncMqtt from 'async-mqtt';
+import type AsyncMqtt from 'async-mqtt';
+import { loadMqtt } from '../lib/mqtt/quiet-debug.js';
 import { childArgs, serveBench } from './child.js';
 import { withNoDelay } from './nodelay.js';
 
@@ -17,9 +22,11 @@ interface RelayArgs {
   /** Reply topic with `{device}`, e.g. `bench/<run>/relay/webos/{device}/info`. */
   readonly reply: string;
   readonly payload: string;
+  readonly quietDebug?: boolean;
 }
 
 const args = childArgs<RelayArgs>();
+const asyncMqtt: typeof AsyncMqtt = args.quietDebug === true ? loadMqtt().asyncMqtt : (await import('async-mqtt')).default;
 // TCP_NODELAY like the backend's connection, so that the yardstick is the transport's best
 const client = withNoDelay(await asyncMqtt.connectAsync(args.url, { clientId: args.clientId, clean: true, reconnectPeriod: 1000 }, false));
 let failures = 0;

@@ -8,6 +8,7 @@
  *   npm run bench -- --save=FILE                     also write the JSON report (indented) to FILE
  *   BENCH_PROFILE_DIR=/tmp/x npm run bench           CPU profiles of the broker, relay and backend processes
  *   BENCH_PIN=1 npm run bench                        diagnostic: latency rounds with the target alone on core 1
+ *   BENCH_RELAY_QUIET=1 npm run bench                the relay with mqtt.js's debug loggers quiet, as the backend has them
  *
  * Progress goes to stderr. The exit code is 0 whether or not goals are met (nothing here is a
  * test), 1 when a section fails to run.
