@@ -6,7 +6,7 @@
  * Why not a Map: a Map with an entry added and deleted per command keeps allocating new hash
  * tables (it grows, shrinks and rehashes as the entries come and go), and those tables live just
  * long enough to outlive the young generation: in the issue 17 profile the `started` and
- * checkpoint Maps were a quarter of what the old generation's collector had to clear. Here two
+ * checkpoint tracker's bookkeeping were a third of what the old generation's collector had to clear. Here two
  * arrays are reused: nothing is allocated per entry once they have grown to the most in flight.
  *
  * `take` looks from the oldest entry on: the usual case (the oldest is the one) costs one

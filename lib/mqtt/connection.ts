@@ -20,7 +20,7 @@ import { DEFAULT_TOPICS } from '../protocol/topics.js';
 import { errorText } from '../base/error-text.js';
 import { loadMqtt } from './quiet-debug.js';
 
-// Loaded at run time, not imported: mqtt.js's disabled debug loggers cost ~8 % of a command (quiet-debug.ts).
+// Loaded at run time, not imported: so that mqtt.js gets debug loggers that cost nothing (quiet-debug.ts).
 const { mqtt, asyncMqtt } = loadMqtt();
 
 export type ConnectionState = 'up' | 'down';

@@ -1,8 +1,9 @@
 /**
  * mqtt.js and mqtt-packet call their `debug` loggers about thirty times per message received and
  * answered. Disabled, each call still costs: `debug`'s logger takes its arguments as a rest
- * array and asks a getter whether it is enabled, about 2.5 us per command here, 8 % of a bare
- * relay's whole cost (BENCHMARKS.md, issue 17). So when `DEBUG` is not set, the `debug` that
+ * array and asks a getter whether it is enabled, and the caller builds the arguments. A bare
+ * relay with the loggers below costs about a fifth less CPU per command than one without
+ * (BENCHMARKS.md, issue 17). So when `DEBUG` is not set, the `debug` that
  * mqtt.js loads in this process hands out loggers that do nothing at all: what it prints is the
  * same (nothing). With `DEBUG=mqttjs*` set at start, the real `debug` is kept and prints as ever.
  *
@@ -27,13 +28,13 @@ function quietLogger(namespace: string): Logger {
   return logger;
 }
 
-/** Puts the quiet `debug` in the module cache where mqtt.js and mqtt-packet look it up. Returns whether it did. */
-function quietMqttDebug(): boolean {
-  if (DEBUG_ENABLED_BY_ENV) return false;
+/** Puts the quiet `debug` in the module cache where mqtt.js and mqtt-packet look it up. */
+function quietMqttDebug(): void {
+  if (DEBUG_ENABLED_BY_ENV) return;
   const fromHere = createRequire(import.meta.url);
   const mqttPath = fromHere.resolve('mqtt');
   // mqtt.js already loaded (by someone before us): its loggers are made; leave them.
-  if (fromHere.cache[mqttPath] !== undefined) return false;
+  if (fromHere.cache[mqttPath] !== undefined) return;
   const fromMqtt = createRequire(mqttPath);
   const paths = new Set([fromMqtt.resolve('debug'), createRequire(fromMqtt.resolve('mqtt-packet')).resolve('debug')]);
   for (const path of paths) {
@@ -43,12 +44,11 @@ function quietMqttDebug(): boolean {
     const cached = fromMqtt.cache[path];
     if (cached !== undefined) cached.exports = Object.assign(quiet, { default: quiet, debug: quiet });
   }
-  return true;
 }
 
 /** mqtt.js and async-mqtt, loaded after their debug loggers were made quiet (when DEBUG is unset). */
-export function loadMqtt(): { readonly mqtt: typeof Mqtt; readonly asyncMqtt: typeof AsyncMqtt; readonly quiet: boolean } {
-  const quiet = quietMqttDebug();
+export function loadMqtt(): { readonly mqtt: typeof Mqtt; readonly asyncMqtt: typeof AsyncMqtt } {
+  quietMqttDebug();
   const fromHere = createRequire(import.meta.url);
-  return { quiet, mqtt: fromHere('mqtt') as typeof Mqtt, asyncMqtt: fromHere('async-mqtt') as typeof AsyncMqtt };
+  return { mqtt: fromHere('mqtt') as typeof Mqtt, asyncMqtt: fromHere('async-mqtt') as typeof AsyncMqtt };
 }
