@@ -59,10 +59,11 @@ export function reportHandler(parts: ReportParts): (r: SinkReport) => void {
       case 'done': {
         settled(r.effect);
         metrics.effectsOut.add(r.sink);
-        const t0 = r.effect.type === 'mqtt.publish' ? started.take(r.effect) : undefined;
-        if (t0 !== undefined) {
-          const kind = r.effect.type === 'mqtt.publish' && r.effect.topic === topics.deviceCommand ? 'device_command' : 'reply';
-          metrics.commandLatency.observe(kind, (performance.now() - t0) / 1000);
+        if (r.effect.type === 'mqtt.publish') {
+          const t0 = started.take(r.effect);
+          if (t0 !== undefined) {
+            metrics.commandLatency.observe(r.effect.topic === topics.deviceCommand ? 'device_command' : 'reply', (performance.now() - t0) / 1000);
+          }
         }
         return;
       }
