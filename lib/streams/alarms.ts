@@ -9,8 +9,7 @@ import type { HomeCode } from '../protocol/home-code.js';
 import { alarmDate } from '../protocol/local-time.js';
 import type { Deps } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
-import { handle } from './react.js';
-import type { Doc, Observed } from './world.js';
+import { handle, type Doc, type Observed } from './world.js';
 
 export const ALARMS = 'appliance_alarm';
 export const MAX_ALARMS = 20;

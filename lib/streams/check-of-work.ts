@@ -14,8 +14,7 @@ import { encode, type HomeCode } from '../protocol/home-code.js';
 import { systemError } from './alerts.js';
 import type { Deps } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
-import { react } from './react.js';
-import type { Observed } from './world.js';
+import { react, type Observed } from './world.js';
 
 interface Pending {
   readonly code: HomeCode;

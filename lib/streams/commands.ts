@@ -12,8 +12,7 @@ import { deviceError, log, warning } from './alerts.js';
 import { DEFAULT_PRODUCERS, type Deps, type Limits, type Producers } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
 import { countUnknownUid, documentRefusal, limitsOf, refused, type UnknownUidWindows } from './limits.js';
-import { react } from './react.js';
-import type { Doc, Observed, World } from './world.js';
+import { react, type Doc, type Observed, type World } from './world.js';
 
 interface State {
   /** A face recognition runs; only one at a time (the camera and recogniser are single). */

@@ -9,8 +9,7 @@ import { decodeMode, withoutNulls } from '../protocol/documents.js';
 import { warning } from './alerts.js';
 import type { Deps } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
-import { react } from './react.js';
-import type { Observed } from './world.js';
+import { react, type Observed } from './world.js';
 
 export const MODES = 'modes';
 

@@ -8,9 +8,8 @@ import { SensorNumber } from '../protocol/fields.js';
 import type { HomeCode } from '../protocol/home-code.js';
 import type { Deps } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
-import { react } from './react.js';
 import { WEATHER_PATH } from './weather.js';
-import { splitPath, STATUS_PATH, touches, valueAt, type Observed } from './world.js';
+import { react, splitPath, STATUS_PATH, touches, valueAt, type Observed } from './world.js';
 
 export const NOTIFICATION_PATH = 'server/notification';
 const RAIN_PATH = 'sensor/hometemp/rain';

@@ -23,8 +23,7 @@ import { log, warning } from './alerts.js';
 import type { Deps } from './deps.js';
 import type { Topics } from '../protocol/topics.js';
 import type { Effect } from '../protocol/effects.js';
-import { react } from './react.js';
-import type { Doc, Observed, World } from './world.js';
+import { react, type Doc, type Observed, type World } from './world.js';
 
 export const SCHEDULES = 'schedule_mode';
 /** How many days back to look for a weekly schedule's latest occurrence. */

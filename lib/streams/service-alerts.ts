@@ -8,8 +8,7 @@ import { log, systemError, warning } from './alerts.js';
 import type { Deps } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
 import type { ServiceAlert } from '../protocol/events.js';
-import { handle } from './react.js';
-import type { Observed } from './world.js';
+import { handle, type Observed } from './world.js';
 
 export function serviceAlerts$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
   const { topics } = deps.settings;

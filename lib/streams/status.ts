@@ -9,8 +9,7 @@ import { truncate } from '../protocol/errors.js';
 import { warning } from './alerts.js';
 import type { Deps } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
-import { handle } from './react.js';
-import type { Observed } from './world.js';
+import { handle, type Observed } from './world.js';
 
 export function status$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
   const { topics } = deps.settings;

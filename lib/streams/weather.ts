@@ -10,8 +10,7 @@ import { decodeAirPollution, decodeCurrentWeather, weatherValue } from '../proto
 import { log, warning } from './alerts.js';
 import type { Deps } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
-import { react } from './react.js';
-import type { Observed } from './world.js';
+import { react, type Observed } from './world.js';
 
 export const WEATHER_PATH = 'sensor/openweather';
 

@@ -5,13 +5,19 @@
  * Each item of `observed$` is an event together with the world right after it and what the event
  * did to the status, so streams never fold the same thing twice. The world is updated in place
  * for speed: read it synchronously while handling an item, never keep a reference to it.
+ *
+ * Every stream then reacts to the observed events with `react` (at the end): the world and the
+ * operator that reads it are in one file, the two things each stream is built from.
  */
-import { defer, scan, type OperatorFunction } from 'rxjs';
+import { defer, Observable, scan, type OperatorFunction } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { apply, sameCode } from '../protocol/apply.js';
 import { decode, type HomeCode, type ProtocolError } from '../protocol/home-code.js';
 import { topicMatches, type Topics } from '../protocol/topics.js';
 import type { Event } from '../protocol/events.js';
+import type { Effect } from '../protocol/effects.js';
+import { errorText } from '../base/error-text.js';
+import { systemError } from './alerts.js';
 
 export const COLLECTIONS = ['user_account', 'modes', 'schedule_mode', 'appliance_alarm'] as const;
 export type Collection = (typeof COLLECTIONS)[number];
@@ -181,4 +187,41 @@ export function observe(topics: Topics, status?: HomeCode): OperatorFunction<Eve
         ),
       ),
     );
+}
+
+/**
+ * The one operator the streams are built from: a state machine over observed events whose
+ * step returns the next state and the effects to emit. A step that throws (a bug, not bad input:
+ * bad input is decoded into values) is reported as a system error and its state kept, so one
+ * poisoned event never ends the stream.
+ *
+ * Written as a plain operator rather than `scan` + `mergeMap`: it runs for every event of every
+ * stream, and an inner subscription per event was the pipeline's largest cost.
+ */
+export type Step<S, I> = (state: S, input: I) => readonly [S, readonly Effect[]];
+
+export function react<S, I>(name: string, topics: Topics, initial: S, step: Step<S, I>): OperatorFunction<I, Effect> {
+  return (input$) =>
+    new Observable<Effect>((subscriber) => {
+      let state = initial;
+      return input$.subscribe({
+        next: (input) => {
+          let effects: readonly Effect[];
+          try {
+            [state, effects] = step(state, input);
+          } catch (err) {
+            const reason = errorText(err);
+            effects = systemError(topics, `${name} failed on an event and skipped it: ${reason}`);
+          }
+          for (const effect of effects) subscriber.next(effect);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+    });
+}
+
+/** The same for stateless handlers. */
+export function handle<I>(name: string, topics: Topics, fn: (input: I) => readonly Effect[]): OperatorFunction<I, Effect> {
+  return react<null, I>(name, topics, null, (_s, input) => [null, fn(input)]);
 }
