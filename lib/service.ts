@@ -23,12 +23,11 @@ import { announceStart } from './service/banner.js';
 import { openMqttLink, watchMqttLink } from './service/broker.js';
 import { ServiceHealth } from './service/health.js';
 import { openDashboard, serveHttp } from './service/http.js';
-import { intake } from './service/intake.js';
+import { eventSources, intake, STORE_LOAD_WAIT_MS } from './service/intake.js';
 import { openJournal, startJournal } from './service/journal.js';
 import { Lifetime, StartupError } from './service/lifetime.js';
 import { openRecording } from './service/recording.js';
 import { reportHandler, sinkReports } from './service/sinks.js';
-import { eventSources, STORE_LOAD_WAIT_MS } from './service/sources.js';
 import { lockDataDir, openServiceStore } from './service/store.js';
 
 export { StartupError };

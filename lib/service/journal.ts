@@ -14,7 +14,7 @@ import { EventJournal } from '../journal/events.js';
 import type { Effect } from '../protocol/effects.js';
 import type { Resume } from '../protocol/resume.js';
 import { StartupError, type Lifetime } from './lifetime.js';
-import { STORE_LOAD_WAIT_MS } from './sources.js';
+import { STORE_LOAD_WAIT_MS } from './intake.js';
 
 export type OpenedJournal = Awaited<ReturnType<typeof EventJournal.open>>;
 
