@@ -8,6 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import { allowed, parseAclFile, type Acl } from './broker-acl.js';
+import { acceptDottedTopics } from './broker-dots.js';
 import { parsePasswordFile, verifyPassword, type PasswordTable } from './broker-passwords.js';
 import { silentLogger, type Logger } from './base/log.js';
 import { errorText } from './base/error-text.js';
@@ -234,7 +235,8 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
     // MQTT's small packets (a PUBACK, then the next PUBLISH) must not wait for the peer's delayed
     // ACK (up to 40 ms) behind Nagle's algorithm; aedes does not set this itself.
     socket.setNoDelay(true);
-    aedes.handle(socket);
+    // RabbitMQ-style `webos.smarthome.#` (the ESP32's filter) means `webos/smarthome/#`
+    acceptDottedTopics(aedes.handle(socket));
   };
   const server: net.Server = options.tls
     ? tls.createServer({ key: options.tls.key, cert: options.tls.cert }, onConnection)
