@@ -3,8 +3,9 @@
  * effect runs `FACE_COMMAND` (an argv array, no shell) in `FACE_CWD` and answers a `face.result`
  * event, reported as `{ kind: 'event', sink: 'face', event }`:
  *
- * - with `FACE_RESULT_FILE` (relative to `FACE_CWD`): the first non-empty line of that file, read
- *   after the program exited 0 (the original writes `face.result` as the UID, then a timestamp).
+ * - with `FACE_RESULT_FILE` (absolute, or relative to `FACE_CWD`): the first non-empty line of
+ *   that file, read after the program exited 0 (the original writes the UID, then a timestamp, to
+ *   its own absolute path `/home/pi/Face-Recognition/face.result`).
  *   The file is removed before each run, so an old answer is never taken for a new one;
  * - without it: the last non-empty line of standard output (the original prints progress lines
  *   first), trimmed;
@@ -40,7 +41,7 @@ export interface FaceOptions {
   readonly killGraceMs?: number;
   /** `FACE_CWD`: the program's working directory (default: the service's). */
   readonly cwd?: string | undefined;
-  /** `FACE_RESULT_FILE`: where the program writes the UID, relative to `cwd`. */
+  /** `FACE_RESULT_FILE`: where the program writes the UID, absolute or relative to `cwd`. */
   readonly resultFile?: string | undefined;
   /** `FACE_ENV`: names of environment variables passed on besides PATH, HOME and LANG. */
   readonly env?: readonly string[] | undefined;

@@ -1,13 +1,15 @@
 /**
  * End to end (issue 13): the real process with the clients as they are. The original face
- * recogniser's way of answering (progress on stdout, the UID in `face.result`), two `start_facer`
- * from the car one after the other, a refused Producer, and the operator's Slack line at start
+ * recogniser's way of answering (progress on stdout, the UID in `face.result` at an absolute path
+ * of its own, like /home/pi/Face-Recognition/face.result, whatever the working directory), two
+ * `start_facer` from the car one after the other, a refused Producer, and the operator's Slack line at start
  * and at stop. The broker is aedes in this test process; Slack is a local HTTP server.
  * What a restart does with schedules that passed while the service was up or down (items 2, 6)
  * is in the replay fixtures spec/fixtures/traffic/restart-*.ndjson, which start from a journal's
  * resume header; spec/e2e/schedule-restart.spec.ts checks the real process's header after a SIGKILL.
  */
 import { expect } from 'chai';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBroker, type EmbeddedBroker } from '../../lib/broker.js';
 import { suffix } from '../support/brokers.js';
@@ -40,9 +42,9 @@ describe('the service end to end with the clients as they are', function () {
       HTTP_PORT: '0',
       SMARTHOME_TZ: 'Asia/Seoul',
       SLACK_WEBHOOK_URL: `${slack.origin}/hook`,
-      FACE_COMMAND: JSON.stringify([process.execPath, LIKE_ORIGINAL, 'Xk3pQ9', '700']),
-      FACE_CWD: faceDir,
-      FACE_RESULT_FILE: 'face.result',
+      // no FACE_CWD: the original backend ran it from its own directory too (os.system)
+      FACE_COMMAND: JSON.stringify([process.execPath, LIKE_ORIGINAL, 'Xk3pQ9', '700', path.join(faceDir, 'face.result')]),
+      FACE_RESULT_FILE: path.join(faceDir, 'face.result'),
     };
   });
 

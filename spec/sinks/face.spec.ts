@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,14 +135,26 @@ describe('makeFaceDriver (real child processes)', function () {
     ]);
   });
 
-  it('answers the UID a recogniser like the original writes to its result file, after a slow start with progress on stdout', async () => {
-    const logs = captureLogs();
-    const options = { command: node('like-original.mjs', 'Xk3pQ9', '400'), cwd: dir, resultFile: 'face.result' };
-    expect(await runOnce(options, logs.logger)).to.deep.equal(result('Xk3pQ9'));
-    expect(logs.lines().map((l) => l.msg)).to.deep.equal(['face recogniser answered "Xk3pQ9"']);
-    // Without the result file setting the same program's last line is no UID worth having: it is
-    // "detected Person is :  hyeon", which shows why the setting exists.
-    expect(await runOnce({ command: node('like-original.mjs', 'Xk3pQ9', '0'), cwd: dir })).to.deep.equal(result('detected Person is :  hyeon'));
+  it('answers the label a recogniser like the original writes to its absolute result path, whatever FACE_CWD is', async () => {
+    // The original writes /home/pi/Face-Recognition/face.result, not into its working directory.
+    const home = mkdtempSync(join(tmpdir(), 'face-home-'));
+    try {
+      const resultFile = join(home, 'face.result');
+      const logs = captureLogs();
+      const options = { command: node('like-original.mjs', 'Xk3pQ9', '400', resultFile), cwd: dir, resultFile };
+      expect(await runOnce(options, logs.logger)).to.deep.equal(result('Xk3pQ9'));
+      expect(logs.lines().map((l) => l.msg)).to.deep.equal(['face recogniser answered "Xk3pQ9"']);
+      expect(readdirSync(dir)).to.deep.equal([]);
+      expect(await runOnce({ ...options, command: node('like-original.mjs', 'none', '0', resultFile) })).to.deep.equal(result('none'));
+      // An answer left at that path by an earlier run is removed first, so a run that writes none fails.
+      expect(await runOnce({ ...options, command: node('prints-uid.mjs') })).to.deep.equal(result('fail'));
+      // Without the result-file setting the same program's last line is no UID worth having: it is
+      // "[FaceR] detected Person is :  Xk3pQ9", which shows why the setting exists.
+      expect(await runOnce({ command: node('like-original.mjs', 'Xk3pQ9', '0', resultFile), cwd: dir }))
+        .to.deep.equal(result('[FaceR] detected Person is :  Xk3pQ9'));
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('never takes an old result file for a new answer: it is removed before the run', async () => {
