@@ -6,7 +6,8 @@
  * balancers and process supervisors ask it without credentials.
  *
  * The cookie holds an HMAC of the token, not the token, so a leaked cookie does not reveal the
- * secret, and changing HTTP_TOKEN logs everyone out. Comparisons are constant-time.
+ * secret, and changing HTTP_TOKEN logs everyone out. Comparisons are constant-time. Wrong
+ * tokens are limited per client address by the routes (`login-limit.ts`, `server.ts`).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -36,6 +37,8 @@ export interface Access {
   allowed(req: IncomingMessage): boolean;
   /** True when the given token is the right one (the login form). */
   matches(candidate: string): boolean;
+  /** True when the request offers a token (`Authorization: Bearer`), right or wrong: a guess to count. */
+  offersToken(req: IncomingMessage): boolean;
   /** The Set-Cookie value after a successful login. */
   readonly cookie: string;
   readonly required: boolean;
@@ -49,7 +52,7 @@ function sameText(a: string, b: string): boolean {
 
 export function makeAccess(host: string, token: string | undefined): Access {
   if (isLoopback(host) || token === undefined) {
-    return { allowed: () => true, matches: () => true, cookie: '', required: false };
+    return { allowed: () => true, matches: () => true, offersToken: () => false, cookie: '', required: false };
   }
   const session = createHmac('sha256', token).update('smarthome dashboard session').digest('base64url');
   const cookieOf = (req: IncomingMessage): string | undefined => {
@@ -59,11 +62,12 @@ export function makeAccess(host: string, token: string | undefined): Access {
     }
     return undefined;
   };
+  const offersToken = (req: IncomingMessage): boolean => /^Bearer /i.test(req.headers.authorization ?? '');
   return {
     required: true,
+    offersToken,
     allowed: (req) => {
-      const auth = req.headers.authorization;
-      if (auth !== undefined && /^Bearer /i.test(auth) && sameText(auth.slice(7).trim(), token)) return true;
+      if (offersToken(req) && sameText((req.headers.authorization ?? '').slice(7).trim(), token)) return true;
       const cookie = cookieOf(req);
       return cookie !== undefined && sameText(cookie, session);
     },

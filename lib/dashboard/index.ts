@@ -95,7 +95,7 @@ export async function startDashboard(config: DashboardConfig, health: () => Heal
     effect: (effect) => {
       if (foldEffect(state, settings, effect, Date.now())) feed.changed();
     },
-    handler: dashboardHandler(makeAccess(config.httpHost, config.httpToken), feed),
+    handler: dashboardHandler(makeAccess(config.httpHost, config.httpToken), feed, { logger }),
     close: () => feed.close(),
   };
 }

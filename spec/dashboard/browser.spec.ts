@@ -2,7 +2,8 @@
  * The dashboard in a real browser against the real service process (issue 15, "done when"):
  * the page loads without a console error, what the home reports over MQTT shows on the cards
  * within a second without a reload, a command appears and turns confirmed, a schedule added
- * over MQTT appears with its next occurrence, and screenshots at 390 and 1280 px, light and dark.
+ * over MQTT appears with its next occurrence, a long alert text wraps inside its card, and
+ * screenshots at 390 and 1280 px, light and dark.
  *
  * The service runs with its embedded broker on a free port and a hand-written event journal in
  * DATA_DIR/events (what the durability work writes: a `{"resume": ...}` header, then SPEC 10
@@ -43,6 +44,22 @@ export function journalLines(now: number): string[] {
   }
   lines.push('{"checkpoint": "a line this reader does not know"}');
   return lines;
+}
+
+/** What the long-alert check measures in the page (the specs are compiled without DOM types). */
+interface Rect {
+  readonly left: number;
+  readonly right: number;
+}
+interface Measured {
+  readonly textContent: string | null;
+  getBoundingClientRect(): Rect;
+  closest(selector: string): Measured | null;
+  readonly ownerDocument: {
+    createRange(): { selectNodeContents(node: Measured): void; getBoundingClientRect(): Rect };
+    readonly documentElement: { readonly scrollWidth: number };
+    readonly defaultView: { readonly innerWidth: number };
+  };
 }
 
 /** Waits for a card to show a state; returns how long it took. */
@@ -138,6 +155,39 @@ describe('the dashboard in a real browser (Chromium, real service)', function ()
     await tab.keyboard.press('Tab');
     expect(await tab.locator(':focus').getAttribute('aria-label')).to.equal('Commands table');
     await tab.close();
+  });
+
+  it('wraps a long operator alert inside its card at 1280 and 390 px', async () => {
+    // An unknown command reaches the alerts with what the car sent, cut to 200 characters: a
+    // word of about 180 that no space breaks.
+    await device.command({ Producer: 'car', command: 'x'.repeat(300) });
+    for (const width of [1280, 390]) {
+      const tab = await browser.page({ width });
+      await tab.goto(`${service.http}/`);
+      await tab.waitForSelector('#connection.live');
+      const item = tab.locator('#alert-list li', { hasText: 'x'.repeat(100) }).first();
+      await item.waitFor();
+      const m = await item.evaluate((li: unknown) => {
+        const el = li as Measured;
+        const range = el.ownerDocument.createRange();
+        range.selectNodeContents(el);
+        const text = range.getBoundingClientRect();
+        const own = el.getBoundingClientRect();
+        const card = el.closest('section')?.getBoundingClientRect() ?? own;
+        return {
+          text: [text.left, text.right], item: [own.left, own.right], card: [card.left, card.right],
+          pageWidth: el.ownerDocument.documentElement.scrollWidth, viewport: el.ownerDocument.defaultView.innerWidth,
+          longestWord: Math.max(...(el.textContent ?? '').split(/\s+/).map((w) => w.length)),
+        };
+      });
+      expect(m.longestWord, `${width} px`).to.be.above(150);
+      // the text's own box, not only the item's, which keeps its width while text spills out
+      expect(m.text[1], `${width} px: text right edge`).to.be.at.most((m.item[1] ?? 0) + 0.5);
+      expect(m.item[0], `${width} px: item left edge`).to.be.at.least(m.card[0] ?? 0);
+      expect(m.item[1], `${width} px: item right edge`).to.be.at.most(m.card[1] ?? 0);
+      expect(m.pageWidth, `${width} px: page width`).to.be.at.most(m.viewport);
+      await tab.close();
+    }
   });
 
   it('saves screenshots at 390 and 1280 px, light and dark', async () => {
