@@ -43,7 +43,7 @@ export type Input =
   | { readonly type: 'status'; readonly at: number; readonly status: HomeCode }
   | { readonly type: 'report'; readonly at: number; readonly code: HomeCode }
   | { readonly type: 'control'; readonly at: number; readonly topic: string; readonly code: HomeCode; readonly text: string }
-  | { readonly type: 'doc'; readonly at: number; readonly collection: string; readonly id: string; readonly data: Doc | null }
+  | { readonly type: 'doc'; readonly at: number; readonly collection: string; readonly id: string; readonly data: Doc | null; readonly writtenAt: number }
   | { readonly type: 'rtdb'; readonly at: number; readonly path: RtdbPath; readonly value: unknown }
   | { readonly type: 'outdoor'; readonly at: number; readonly celsius: number }
   | { readonly type: 'sent'; readonly at: number; readonly code: string }
@@ -97,6 +97,8 @@ interface ReportRing {
 
 export interface ScheduleRow {
   readonly data: Doc;
+  /** When the document was written: a one-off without `activeDate` runs on that day (SPEC 6). */
+  readonly writtenAt: number;
   readonly error?: string;
   /** The last occurrence handled, in local wall-clock minutes (see `schedules.ts`). */
   lastFired?: number;
@@ -184,7 +186,7 @@ export function inputsOf(item: Pick<Observed, 'event' | 'change' | 'statusBefore
     }
     case 'firestore.doc':
       if (event.collection === 'schedule_mode' || event.collection === 'modes' || event.collection === 'appliance_alarm') {
-        emit({ type: 'doc', at: clock.now(), collection: event.collection, id: event.id, data: event.data });
+        emit({ type: 'doc', at: clock.now(), collection: event.collection, id: event.id, data: event.data, writtenAt: event.writtenAt ?? clock.now() });
       }
       return;
     case 'weather.result': {
@@ -285,7 +287,7 @@ export function fold(state: DashboardState, input: Input, settings: { readonly t
       return;
     }
     case 'doc':
-      foldDoc(state, input.collection, input.id, input.data);
+      foldDoc(state, input.collection, input.id, input.data, input.writtenAt);
       return;
     case 'rtdb':
       state.rtdb[input.path] = input.value;
@@ -408,7 +410,7 @@ function dropOldSent(state: DashboardState, now: number): void {
   while (state.sent.length > 0 && (now - state.sent[0]!.at > ECHO_WAIT_MS || state.sent.length > MAX_COMMANDS)) state.sent.shift();
 }
 
-function foldDoc(state: DashboardState, collection: string, id: string, data: Doc | null): void {
+function foldDoc(state: DashboardState, collection: string, id: string, data: Doc | null, writtenAt: number): void {
   switch (collection) {
     case 'modes':
       if (data === null) state.modes.delete(id);
@@ -428,7 +430,7 @@ function foldDoc(state: DashboardState, collection: string, id: string, data: Do
       } else {
         const decoded = decodeSchedule(data, `schedule ${id}`);
         const lastFired = state.schedules.get(id)?.lastFired;
-        state.schedules.set(id, { data, ...(E.isLeft(decoded) ? { error: decoded.left.message } : {}), ...(lastFired === undefined ? {} : { lastFired }) });
+        state.schedules.set(id, { data, writtenAt, ...(E.isLeft(decoded) ? { error: decoded.left.message } : {}), ...(lastFired === undefined ? {} : { lastFired }) });
       }
       state.versions.schedules++;
       return;

@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { targetFrom } from '../protocol/appliance.js';
-import { decodeSchedule, ModeDoc, type Schedule } from '../protocol/documents.js';
+import { decodeSchedule, ModeDoc, onWriteDate, type Schedule } from '../protocol/documents.js';
 import { encode, type HomeCode } from '../protocol/home-code.js';
 import { localParts, wallMinutes } from '../protocol/local-time.js';
 import type { Doc } from '../streams/world.js';
@@ -89,6 +89,7 @@ export function nextOccurrence(s: Schedule, nowMs: number, tz: string, lastFired
   const after = Math.max(nowMinute - 1, lastFired ?? -Infinity);
   if (!s.when.repeat) {
     const d = s.when.date;
+    if (d === undefined) return undefined; // dated by `onWriteDate` before it gets here
     const wall = wallMinutes({ year: Number(d.slice(0, 4)), month: Number(d.slice(4, 6)), day: Number(d.slice(6)), ...s.startTime });
     return wall > after ? { wall, at: toEpoch(wall) } : undefined;
   }
@@ -103,7 +104,10 @@ export function nextOccurrence(s: Schedule, nowMs: number, tz: string, lastFired
 
 function when(s: Schedule): string {
   const time = `${pad(s.startTime.hour)}:${pad(s.startTime.minute)}`;
-  if (!s.when.repeat) return `once on ${s.when.date.slice(0, 4)}-${s.when.date.slice(4, 6)}-${s.when.date.slice(6)} at ${time}`;
+  if (!s.when.repeat) {
+    const d = s.when.date;
+    return d === undefined ? `once, on the day it was saved, at ${time}` : `once on ${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)} at ${time}`;
+  }
   const days = s.when.daysOfWeek.flatMap((on, i) => (on ? [DAYS[i]!] : []));
   return days.length === 7 ? `every day at ${time}` : days.length === 0 ? `never (no day chosen) at ${time}` : `every ${days.join(', ')} at ${time}`;
 }
@@ -162,7 +166,7 @@ export function sectionView(section: Section, state: DashboardState, now: number
         const decoded = decodeSchedule(row.data, `schedule ${id}`);
         const base = { id, lastFired: row.lastFired === undefined ? null : wallLabel(row.lastFired) };
         if (E.isLeft(decoded)) return { ...base, error: row.error ?? decoded.left.message };
-        const s = decoded.right;
+        const s = onWriteDate(decoded.right, row.writtenAt, settings.tz);
         const next = s.enabled ? nextOccurrence(s, now, settings.tz, row.lastFired) : undefined;
         return {
           ...base,

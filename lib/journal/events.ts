@@ -220,7 +220,8 @@ export class EventJournal {
     // an MQTT message's packet id (`mid`, ignored by replays): see `redelivered`
     const line = encodeEventLine(event, isoLocal(now, this.options.tz), messageId);
     if (line === null) return undefined;
-    if (event.type === 'firestore.doc') this.latest.set(`f ${event.collection}/${event.id}`, event);
+    // A document re-journaled at the start of a later file keeps the time it was written, not that file's.
+    if (event.type === 'firestore.doc') this.latest.set(`f ${event.collection}/${event.id}`, event.writtenAt === undefined ? { ...event, writtenAt: now } : event);
     else if (event.type === 'rtdb.value') this.latest.set(`r ${event.path}`, event);
     this.write(line + '\n');
     return this.nextSeq++;

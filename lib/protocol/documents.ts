@@ -1,7 +1,7 @@
 /**
  * Firestore documents the backend reads (SPEC 4-6): users, modes and schedules, decoded from
  * untrusted data into normalised values. Schedules are checked beyond their shape: a repeating
- * schedule needs its 7 weekdays, a one-off one its date.
+ * schedule needs its 7 weekdays; a one-off one's date, when it has one, must be a real day.
  */
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
@@ -9,6 +9,7 @@ import { ApplianceFields } from './appliance.js';
 import { formatErrors, type DecodeError } from './errors.js';
 import { ModeNumField } from './fields.js';
 import type { Digit } from './home-code.js';
+import { localParts } from './local-time.js';
 
 /** `user_account/{UID}`: the name, plus whatever else the apps keep there (echoed on sign-in). */
 export const UserDoc = t.type({ name: t.string });
@@ -78,10 +79,14 @@ export const ScheduleFields = t.intersection([
   ApplianceFields,
 ]);
 
-/** A decoded schedule: either repeating on weekdays or once on a date (`YYYYMMDD`). */
+/**
+ * A decoded schedule: either repeating on weekdays or once on a date (`YYYYMMDD`). A one-off
+ * without `activeDate` has no `date` here: it runs on the day its document was written
+ * (`onWriteDate`).
+ */
 export type Schedule = Omit<t.TypeOf<typeof ScheduleFields>, 'modeNum'> & {
   readonly modeNum: Digit;
-  readonly when: { readonly repeat: true; readonly daysOfWeek: readonly boolean[] } | { readonly repeat: false; readonly date: string };
+  readonly when: { readonly repeat: true; readonly daysOfWeek: readonly boolean[] } | { readonly repeat: false; readonly date?: string };
 };
 
 /**
@@ -98,10 +103,23 @@ export function decodeSchedule(input: unknown, what = 'schedule'): E.Either<Deco
         dayField(what, 'daysOfWeek', Weekdays, days.daysOfWeek, 'when repeat is true'),
       );
     }
+    // No date is the Android app's "today": the day the document is written (SPEC 6).
+    if (days.activeDate === undefined) return E.right({ ...rest, modeNum: modeNum ?? 0, when: { repeat: false as const } });
     return E.map((date: string) => ({ ...rest, modeNum: modeNum ?? 0, when: { repeat: false as const, date } }))(
       dayField(what, 'activeDate', ActiveDate, days.activeDate, 'when repeat is false'),
     );
   })(formatErrors(what, ScheduleFields.decode(doc)));
+}
+
+/**
+ * A one-off without `activeDate` is the one the Android app shows with today's date: it runs on
+ * the local date (in `tz`) on which its document was written (SPEC 6). Others are returned as they are.
+ */
+export function onWriteDate(s: Schedule, writtenAt: number, tz: string): Schedule {
+  if (s.when.repeat || s.when.date !== undefined) return s;
+  const { year, month, day } = localParts(writtenAt, tz);
+  const date = `${year}${String(month).padStart(2, '0')}${String(day).padStart(2, '0')}`;
+  return { ...s, when: { repeat: false, date } };
 }
 
 function dayField<A>(what: string, name: string, codec: t.Type<A, unknown, unknown>, value: unknown, when: string): E.Either<DecodeError, A> {

@@ -33,6 +33,12 @@ export interface FirestoreDoc {
   readonly collection: string;
   readonly id: string;
   readonly data: Readonly<Record<string, unknown>> | null;
+  /**
+   * When the document was last written (epoch ms: Firestore's update time, the local store's
+   * write time), if the source knows. A one-off schedule without a date runs on that day
+   * (SPEC 6); without it, the instant the event is handled counts (a recording line's `at`).
+   */
+  readonly writtenAt?: number;
 }
 
 /** One successful weather poll: the raw OpenWeatherMap `/weather` and `/air_pollution` bodies. */

@@ -1,6 +1,8 @@
 /**
  * The replay format (SPEC 10): recorded events in, effect lines out. A line is one JSON object;
  * `at` is ISO-8601 with an offset. A weather failure is recorded as `{"source":"weather","error":…}`.
+ * A Firestore line may carry `writtenAt`, the document's write time in epoch ms (SPEC 6 dates a
+ * one-off without `activeDate` by it); a line without one was written when it was recorded (`at`).
  *
  * Two more kinds of line, both written by the event journal (docs/storage.md):
  * - `{"resume":{"at":…,"seq":…,"scheduleFired":{…},"lastTickAt":…,"status":"…"}}`, only as the
@@ -46,7 +48,8 @@ const WeatherFailureBody = t.type({ error: t.string });
 const bodies = {
   mqtt: t.type({ topic: t.string, payload: t.string }),
   rtdb: t.type({ path: t.string, value: t.unknown }),
-  firestore: t.type({ collection: t.string, id: t.string, data: DocData }),
+  // `writtenAt` (epoch ms) came later: older recordings and journals have none.
+  firestore: t.intersection([t.type({ collection: t.string, id: t.string, data: DocData }), t.partial({ writtenAt: t.number })]),
   weather: t.union([WeatherFailureBody, WeatherResultBody]),
   face: t.type({ result: t.string }),
   clock: t.type({}),
@@ -69,7 +72,9 @@ function toEvent(source: keyof typeof bodies, json: unknown): E.Either<DecodeErr
       );
     case 'firestore':
       return E.map(
-        (b: t.TypeOf<typeof bodies.firestore>): Event => ({ type: 'firestore.doc', collection: b.collection, id: b.id, data: b.data }),
+        (b: t.TypeOf<typeof bodies.firestore>): Event => ({
+          type: 'firestore.doc', collection: b.collection, id: b.id, data: b.data, ...(b.writtenAt === undefined ? {} : { writtenAt: b.writtenAt }),
+        }),
       )(formatErrors('firestore line', bodies.firestore.decode(json)));
     case 'weather':
       // A decoded body is the input object itself, so ask the failure codec which branch it is.
@@ -153,7 +158,9 @@ export function encodeEventLine(event: Event, at: string, mid?: number): string 
     case 'rtdb.value':
       return JSON.stringify({ at, source: 'rtdb', path: event.path, value: event.value });
     case 'firestore.doc':
-      return JSON.stringify({ at, source: 'firestore', collection: event.collection, id: event.id, data: event.data });
+      return JSON.stringify({
+        at, source: 'firestore', collection: event.collection, id: event.id, data: event.data, ...(event.writtenAt === undefined ? {} : { writtenAt: event.writtenAt }),
+      });
     case 'weather.result':
       return JSON.stringify({ at, source: 'weather', current: event.current, air: event.air });
     case 'weather.failure':

@@ -5,7 +5,8 @@
  *
  * A listener that fails is logged and re-established after `backoff(n)`; its new initial
  * snapshot is compared with what was seen before, so documents deleted meanwhile come out as
- * deletions. No decoding here: data is passed on as it is.
+ * deletions. No decoding here: data is passed on as it is, with the document's write time
+ * (`writtenAt`) when the store gives one.
  */
 import { defer, from, map, merge, mergeMap, Observable, retry, tap, timer, type MonoTypeOperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Logger } from '../base/log.js';
@@ -87,7 +88,9 @@ export const snapshots = (docs: DocumentStore, collection: string): Observable<D
 
 /** Events for one snapshot; `known` holds the ids present so far and is updated. */
 function eventsOf(collection: string, snapshot: DocSnapshot, known: Set<string>): FirestoreDoc[] {
-  const events: FirestoreDoc[] = snapshot.changes.map((c) => ({ type: 'firestore.doc', collection, id: c.id, data: c.data }));
+  const events: FirestoreDoc[] = snapshot.changes.map((c) => ({
+    type: 'firestore.doc', collection, id: c.id, data: c.data, ...(c.writtenAt === undefined ? {} : { writtenAt: c.writtenAt }),
+  }));
   if (snapshot.initial) {
     const present = new Set(snapshot.changes.filter((c) => c.data !== null).map((c) => c.id));
     for (const id of known) if (!present.has(id)) events.push({ type: 'firestore.doc', collection, id, data: null });

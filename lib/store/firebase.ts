@@ -122,7 +122,9 @@ function firestoreStore(db: Firestore, fs: FirestoreModule): DocumentStore {
       let initial = true;
       return db.collection(collection).onSnapshot(
         (snap) => {
-          const changes = snap.docChanges().map((c) => ({ id: c.doc.id, data: c.type === 'removed' ? null : (toPlain(c.doc.data(), fs) as DocData) }));
+          const changes = snap.docChanges().map((c) => (c.type === 'removed'
+            ? { id: c.doc.id, data: null }
+            : { id: c.doc.id, data: toPlain(c.doc.data(), fs) as DocData, writtenAt: c.doc.updateTime.toMillis() }));
           const first = initial;
           initial = false;
           onSnapshot({ initial: first, changes });

@@ -50,6 +50,8 @@ interface Snapshot {
   readonly seq: number;
   readonly savedAt: string;
   readonly collections: Record<string, Record<string, DocData>>;
+  /** Per collection and id, when the document was last written (epoch ms; absent in older snapshots). */
+  readonly writtenAt?: Record<string, Record<string, number>>;
   readonly tree: TreeNode | null;
 }
 
@@ -93,7 +95,8 @@ function isJournalRecord(u: unknown): u is JournalRecord {
 }
 
 function isSnapshot(u: unknown): u is Snapshot {
-  return isPlainObject(u) && u.format === SNAPSHOT_FORMAT && typeof u.seq === 'number' && isPlainObject(u.collections);
+  return isPlainObject(u) && u.format === SNAPSHOT_FORMAT && typeof u.seq === 'number' && isPlainObject(u.collections) &&
+    (u.writtenAt === undefined || isPlainObject(u.writtenAt));
 }
 
 async function takeLock(dir: string): Promise<DirLock> {
@@ -114,6 +117,11 @@ export class LocalStore implements Store {
   readonly tree: TreeStore;
 
   private readonly collections = new Map<string, Map<string, DocData>>();
+  /**
+   * When each document was last written (epoch ms), by `collection/id`: listeners get it with the
+   * document (a one-off schedule without a date runs on that day, SPEC 6).
+   */
+  private readonly writeTimes = new Map<string, number>();
   private root: TreeNode | null = null;
   private seq = 0;
   private queue: Pending[] = [];
@@ -185,6 +193,10 @@ export class LocalStore implements Store {
         for (const [id, data] of Object.entries(docs)) map.set(id, deepFreeze(data));
         this.collections.set(collection, map);
       }
+      for (const [collection, times] of Object.entries(snapshot.writtenAt ?? {})) {
+        if (!isPlainObject(times)) continue; // a hand-edited snapshot: the times are only a hint
+        for (const [id, at] of Object.entries(times)) if (Number.isFinite(at)) this.writeTimes.set(`${collection}/${id}`, at);
+      }
       this.root = snapshot.tree ?? null;
       this.seq = snapshot.seq;
     }
@@ -247,21 +259,30 @@ export class LocalStore implements Store {
   /** Saves the whole state as a snapshot and empties the journal. Only while no flush runs. */
   private async compact(): Promise<void> {
     const collections: Record<string, Record<string, DocData>> = {};
+    const writtenAt: Record<string, Record<string, number>> = {};
     for (const [name, docs] of this.collections) {
       if (docs.size > 0) collections[name] = Object.fromEntries(docs);
+      const times: Record<string, number> = {};
+      for (const id of docs.keys()) {
+        const at = this.writeTimes.get(`${name}/${id}`);
+        if (at !== undefined) times[id] = at;
+      }
+      if (Object.keys(times).length > 0) writtenAt[name] = times;
     }
-    const snapshot: Snapshot = { format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, seq: this.seq, savedAt: new Date().toISOString(), collections, tree: this.root };
+    const snapshot: Snapshot = {
+      format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, seq: this.seq, savedAt: new Date().toISOString(), collections, writtenAt, tree: this.root,
+    };
     await replaceFile(path.join(this.dir, 'snapshot.json'), `${JSON.stringify(snapshot, null, 1)}\n`);
     // A crash before this truncation leaves lines the snapshot covers: their seq makes them skipped.
     this.journal.truncate(0);
   }
 
   private apply(record: JournalRecord, notify: boolean): void {
-    if (record.docs) this.applyDocs(record.docs, notify);
+    if (record.docs) this.applyDocs(record.docs, Date.parse(record.at), notify);
     if (record.tree) this.applyTree(record.tree, notify);
   }
 
-  private applyDocs(writes: readonly DocWrite[], notify: boolean): void {
+  private applyDocs(writes: readonly DocWrite[], at: number, notify: boolean): void {
     const changed = new Map<string, Map<string, DocData | null>>();
     for (const write of writes) {
       let docs = this.collections.get(write.collection);
@@ -274,12 +295,16 @@ export class LocalStore implements Store {
       if (write.op === 'delete') next = null;
       else if (write.op === 'merge') next = deepFreeze(mergeData(old ?? {}, write.data));
       else next = deepFreeze(write.data);
+      const key = `${write.collection}/${write.id}`;
       if (next === null) {
         if (old === undefined) continue;
         docs.delete(write.id);
+        this.writeTimes.delete(key);
       } else {
+        // Unchanged: no notification and the same write time, as Firestore does.
         if (old !== undefined && JSON.stringify(old) === JSON.stringify(next)) continue;
         docs.set(write.id, next);
+        if (Number.isFinite(at)) this.writeTimes.set(key, at);
       }
       if (notify) {
         let ids = changed.get(write.collection);
@@ -288,7 +313,7 @@ export class LocalStore implements Store {
       }
     }
     for (const [collection, ids] of changed) {
-      const changes: DocChange[] = [...ids].map(([id, data]) => ({ id, data }));
+      const changes: DocChange[] = [...ids].map(([id, data]) => this.change(collection, id, data));
       for (const watcher of this.docWatchers) {
         if (watcher.collection === collection) this.call(() => watcher.onSnapshot({ initial: false, changes }));
       }
@@ -308,6 +333,12 @@ export class LocalStore implements Store {
       watcher.last = text;
       this.call(() => watcher.onValue(value));
     }
+  }
+
+  /** A document for a listener, with its write time when known. */
+  private change(collection: string, id: string, data: DocData | null): DocChange {
+    const writtenAt = data === null ? undefined : this.writeTimes.get(`${collection}/${id}`);
+    return writtenAt === undefined ? { id, data } : { id, data, writtenAt };
   }
 
   /** A listener that throws must not break the store. */
@@ -343,7 +374,7 @@ export class LocalStore implements Store {
         queueMicrotask(() => {
           if (!active || this.closed) return;
           this.docWatchers.add(watcher);
-          const changes = [...(this.collections.get(collection) ?? new Map<string, DocData>())].map(([id, data]) => ({ id, data }));
+          const changes = [...(this.collections.get(collection) ?? new Map<string, DocData>())].map(([id, data]) => this.change(collection, id, data));
           this.call(() => onSnapshot({ initial: true, changes }));
         });
         return () => {

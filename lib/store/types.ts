@@ -21,6 +21,8 @@ export type DocWrite =
 export interface DocChange {
   readonly id: string;
   readonly data: DocData | null;
+  /** When the document was last written (epoch ms), for an existing one whose store knows it. */
+  readonly writtenAt?: number;
 }
 
 /**

@@ -10,11 +10,17 @@
  * Monday" means what the user sees on the clock. Clock changes: an occurrence in a skipped hour
  * is due when the clock jumps past it (`dueAt`), so it fires once at the first minute that
  * exists; an occurrence in a repeated hour is one wall-clock minute, handled once.
+ *
+ * One-offs (SPEC 6): one without `activeDate` runs on the local date its document was written
+ * (`writtenAt` of its event, else the instant the event is handled); a start time already past
+ * then is "after its time" (one warning, not run). A one-off whose occurrence is handled is
+ * deleted, also when its document is seen again afterwards (a crash between the firing and the
+ * delete, or the app saving it again), without firing again.
  */
 import { defer, filter, type Observable } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { targetFrom, wouldChange } from '../protocol/appliance.js';
-import { decodeMode, decodeSchedule, type ModeDoc, type Schedule } from '../protocol/documents.js';
+import { decodeMode, decodeSchedule, onWriteDate, type ModeDoc, type Schedule } from '../protocol/documents.js';
 import type { DecodeError } from '../protocol/errors.js';
 import { ModeNumField } from '../protocol/fields.js';
 import { encode, type HomeCode } from '../protocol/home-code.js';
@@ -29,8 +35,15 @@ export const SCHEDULES = 'schedule_mode';
 /** How many days back to look for a weekly schedule's latest occurrence. */
 const LOOKBACK_DAYS = 7;
 
+interface Known {
+  /** Decoded, with a one-off's date set (`onWriteDate`). */
+  readonly schedule: Schedule;
+  /** For a one-off without `activeDate` only: when its document was written (it runs on that day). */
+  readonly writtenAt?: number;
+}
+
 interface State {
-  readonly schedules: ReadonlyMap<string, Schedule>;
+  readonly schedules: ReadonlyMap<string, Known>;
   /** Per malformed schedule, the version already warned about (its JSON). */
   readonly warned: ReadonlyMap<string, string>;
   /** Per schedule, the latest occurrence handled (wall-clock minutes). */
@@ -47,6 +60,7 @@ export function latestOccurrence(s: Schedule, now: LocalParts): number | undefin
   const nowWall = wallMinutes(now) + now.second / 60;
   if (!s.when.repeat) {
     const d = s.when.date;
+    if (d === undefined) return undefined; // dated by `onWriteDate` before it gets here
     const at = wallMinutes({ year: Number(d.slice(0, 4)), month: Number(d.slice(4, 6)), day: Number(d.slice(6)), ...s.startTime });
     return at <= nowWall ? at : undefined;
   }
@@ -94,23 +108,49 @@ export function schedules$(observed$: Observable<Observed>, deps: Deps): Observa
     return observed$.pipe(
       filter(({ event }) => event.type === 'clock.tick' || (event.type === 'firestore.doc' && event.collection === SCHEDULES)),
       react<State, Observed>('schedules', topics, initial, (state, { event, world }) => {
-        if (event.type === 'firestore.doc') return updateDoc(state, event.id, event.data, topics);
+        if (event.type === 'firestore.doc') {
+          return updateDoc(state, event.id, event.data, event.writtenAt ?? deps.scheduler.now(), deps.settings);
+        }
         const nowMs = deps.scheduler.now();
         const now = localParts(nowMs, tz);
         const nowMinute = wallMinutes(now);
         let { handled, past } = state;
         const effects: Effect[] = [];
-        for (const [id, schedule] of state.schedules) {
-          if (!schedule.enabled) continue;
+        // One-offs deleted on this tick are forgotten at once, as the delete's echo would make
+        // them: so each is deleted once, not on every tick; a document that stays or comes back
+        // arrives again as an event, and goes again.
+        const deleted: string[] = [];
+        const deleteOneOff = (id: string): void => {
+          effects.push({ type: 'firestore.delete', collection: SCHEDULES, id });
+          deleted.push(id);
+        };
+        for (const [id, { schedule, writtenAt }] of state.schedules) {
           const at = latestOccurrence(schedule, now);
-          if (at === undefined || at <= (handled.get(id) ?? -Infinity)) continue;
+          if (at === undefined) continue;
+          const last = handled.get(id);
+          if (last !== undefined && at <= last) {
+            if (schedule.when.repeat) continue;
+            if (at === last) {
+              // This very one-off handled, and its document still there (a crash between the
+              // firing and the delete, or the app saved it again): it goes without firing again.
+              effects.push(log('info', `schedule ${id}: its one-off at ${label(at)} was handled already; deleting it`));
+              deleteOneOff(id);
+              continue;
+            }
+            // An earlier one-off under the id of a later handled occurrence is a new one: the rules below.
+          }
+          if (!schedule.enabled) continue;
           // Its minute or the next on the wall clock; or, after the clock jumped over it, the
           // two minutes after the jump.
           const due = nowMinute - at <= 1 ? undefined : dueAt(at, tz);
           const inWindow = due === undefined || nowMs - due < WINDOW_MS;
-          if (!inWindow && !missedWhileDown(due!)) {
-            // Passed while this run was up, before the schedule was known or enabled: never late.
-            const version = schedule.when.repeat ? undefined : JSON.stringify(world.docs.schedule_mode.get(id) ?? null);
+          // A one-off dated by its write, written after its time: never due, so not missed while down either.
+          const writtenLate = writtenAt !== undefined && due !== undefined && writtenAt - due >= WINDOW_MS;
+          if (!inWindow && (writtenLate || !missedWhileDown(due!))) {
+            // Passed while this run was up, before the schedule was known or enabled (or before a
+            // one-off without a date was written): never late. A one-off's version includes its
+            // date, which for one without `activeDate` is the day it was written.
+            const version = schedule.when.repeat ? undefined : `${schedule.when.date} ${JSON.stringify(world.docs.schedule_mode.get(id) ?? null)}`;
             if (version !== undefined && past.get(id) !== version) {
               past = new Map(past).set(id, version);
               effects.push(...warning(topics, `schedule ${id}: its one-off time ${label(at)} had passed when the service learned of it; it will not run`));
@@ -125,15 +165,18 @@ export function schedules$(observed$: Observable<Observed>, deps: Deps): Observa
             if (!inWindow) effects.push(log('info', `schedule ${id}: firing the occurrence at ${label(at)} late, after a restart`));
             effects.push(...fire(id, schedule, world, topics));
           }
-          if (!schedule.when.repeat) effects.push({ type: 'firestore.delete', collection: SCHEDULES, id });
+          if (!schedule.when.repeat) deleteOneOff(id);
         }
-        return [handled === state.handled && past === state.past ? state : { ...state, handled, past }, effects];
+        if (handled === state.handled && past === state.past && deleted.length === 0) return [state, effects];
+        const schedules = new Map(state.schedules);
+        for (const id of deleted) schedules.delete(id);
+        return [{ ...state, handled, past, schedules }, effects];
       }),
     );
   });
 }
 
-function updateDoc(state: State, id: string, data: Doc | null, topics: Topics): readonly [State, readonly Effect[]] {
+function updateDoc(state: State, id: string, data: Doc | null, writtenAt: number, { topics, tz }: Deps['settings']): readonly [State, readonly Effect[]] {
   if (data === null && state.past.has(id)) {
     const past = new Map(state.past);
     past.delete(id);
@@ -148,7 +191,9 @@ function updateDoc(state: State, id: string, data: Doc | null, topics: Topics): 
   }
   const decoded = decodeSchedule(data, `schedule ${id}`);
   if (E.isRight(decoded)) {
-    schedules.set(id, decoded.right);
+    const { when } = decoded.right;
+    const dateless = !when.repeat && when.date === undefined;
+    schedules.set(id, { schedule: onWriteDate(decoded.right, writtenAt, tz), ...(dateless ? { writtenAt } : {}) });
     return [{ ...state, schedules }, []];
   }
   schedules.delete(id);

@@ -98,6 +98,18 @@ describe('dashboard fold (virtual time, real pipeline)', () => {
     expect(rows(state)[0]).to.include({ mode: 'mode 3', what: 'changes nothing' });
   });
 
+  it('dates a one-off without activeDate by the day its document was written (SPEC 6)', () => {
+    const once = { enabled: true, startTime: '1930', repeat: false, activeDate: null, windowOpen: true };
+    const state = run('a b', {
+      a: doc('schedule_mode', 'yesterday', once, T0 - 24 * 3600_000),
+      b: doc('schedule_mode', 'today', once),
+    });
+    const [today, yesterday] = sectionView('schedules', state, T0, SETTINGS) as Rows;
+    expect(yesterday).to.include({ id: 'yesterday', when: 'once on 2021-09-21 at 19:30', next: null, error: null });
+    expect(today).to.include({ id: 'today', when: 'once on 2021-09-22 at 19:30', error: null });
+    expect(today!.next).to.deep.equal({ label: '2021-09-22 19:30', at: T0 + 1800_000 });
+  });
+
   it('ignores an invalid code and goes on (poison message)', () => {
     const state = run('a b c', { a: status('000000000'), b: control('9x'), c: control('012222222', 'webos/smarthome') });
     expect(rows(state).map((r) => r.code)).to.deep.equal(['012222222']);

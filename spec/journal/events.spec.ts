@@ -102,7 +102,8 @@ describe('event journal', function () {
     const last = kept.at(-1)!;
     const lines = (await fs.readFile(path.join(dir, EVENTS_DIR, last), 'utf8')).split('\n');
     expect(lines[0]).to.match(/^\{"resume"/);
-    expect(JSON.parse(lines[1]!)).to.deep.include({ source: 'firestore', collection: 'modes', id: 'm1' });
+    // It keeps the time it was written (its first line's), not the new file's.
+    expect(JSON.parse(lines[1]!)).to.deep.include({ source: 'firestore', collection: 'modes', id: 'm1', writtenAt: T0 });
     // Now everything is complete: the next new file prunes the old ones beyond 1500 bytes.
     for (let i = 0; i < 10; i++) {
       at += 60_000;

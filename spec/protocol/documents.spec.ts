@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeMode, decodeSchedule, ModeDoc, UserDoc } from '../../lib/protocol/documents.js';
+import { decodeMode, decodeSchedule, ModeDoc, onWriteDate, UserDoc } from '../../lib/protocol/documents.js';
 import { leftOf, rightOf } from './helpers.js';
 
 const WEEKDAYS = [false, true, true, true, true, true, false];
@@ -61,9 +61,23 @@ describe('documents', () => {
       expect(leftOf(decodeSchedule(rest)).message).to.match(/^schedule: daysOfWeek: .*repeat is true/);
     });
 
-    it('a one-off schedule without activeDate is rejected, naming the field and the caller', () => {
+    it('a one-off schedule without activeDate (absent or null) has no date: the day its document is written gives it (SPEC 6)', () => {
       const { activeDate: _a, ...rest } = oneOff;
-      expect(leftOf(decodeSchedule(rest, 'add_schedule')).message).to.match(/^add_schedule: activeDate: .*repeat is false/);
+      expect(rightOf(decodeSchedule(rest, 'add_schedule')).when).to.deep.equal({ repeat: false });
+      expect(rightOf(decodeSchedule({ ...oneOff, activeDate: null })).when).to.deep.equal({ repeat: false });
+    });
+
+    it('onWriteDate dates such a one-off by the local day of the write, and leaves the others alone', () => {
+      const dateless = rightOf(decodeSchedule({ ...oneOff, activeDate: null }));
+      // The day in the home's zone counts: 00:30 on the 23rd in Seoul is still the 22nd in UTC.
+      const lateEvening = Date.parse('2021-09-22T23:30:00+09:00');
+      expect(onWriteDate(dateless, lateEvening, 'Asia/Seoul').when).to.deep.equal({ repeat: false, date: '20210922' });
+      expect(onWriteDate(dateless, Date.parse('2021-09-23T00:30:00+09:00'), 'Asia/Seoul').when).to.deep.equal({ repeat: false, date: '20210923' });
+      expect(onWriteDate(dateless, Date.parse('2021-09-23T00:30:00+09:00'), 'UTC').when).to.deep.equal({ repeat: false, date: '20210922' });
+      const dated = rightOf(decodeSchedule({ ...oneOff, activeDate: '2021.12.31' }));
+      expect(onWriteDate(dated, lateEvening, 'Asia/Seoul')).to.equal(dated);
+      const weekly = rightOf(decodeSchedule(repeating));
+      expect(onWriteDate(weekly, lateEvening, 'Asia/Seoul')).to.equal(weekly);
     });
 
     it('daysOfWeek must be exactly 7 booleans', () => {

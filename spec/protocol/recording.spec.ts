@@ -42,6 +42,15 @@ describe('recording', () => {
       });
     });
 
+    it('firestore: the write time `writtenAt` (epoch ms) when the line has one; older lines have none', () => {
+      const data = { enabled: true, startTime: '0700', repeat: false, activeDate: null };
+      expect(rightOf(decodeRecordedLine(line({ source: 'firestore', collection: 'schedule_mode', id: 'once', data, writtenAt: AT_MS - 5000 }))).event)
+        .to.deep.equal({ type: 'firestore.doc', collection: 'schedule_mode', id: 'once', data, writtenAt: AT_MS - 5000 });
+      expect(rightOf(decodeRecordedLine(line({ source: 'firestore', collection: 'schedule_mode', id: 'once', data }))).event).not.to.have.property('writtenAt');
+      expect(leftOf(decodeRecordedLine(line({ source: 'firestore', collection: 'schedule_mode', id: 'once', data, writtenAt: 'yesterday' }))).message)
+        .to.equal('firestore line: writtenAt: expected number, got "yesterday"');
+    });
+
     it('weather: the two raw bodies, or a failed poll recorded as error', () => {
       const current = { coord: { lat: 37.57, lon: 126.98 } };
       const air = { list: [] };
@@ -155,6 +164,7 @@ describe('recording', () => {
         fc.record({ type: fc.constant('mqtt.message' as const), topic: fc.string(), payload: fc.string() }),
         fc.record({ type: fc.constant('rtdb.value' as const), path: fc.string(), value: json }),
         fc.record({ type: fc.constant('firestore.doc' as const), collection: fc.string(), id: fc.string(), data: fc.option(record, { nil: null }) }),
+        fc.record({ type: fc.constant('firestore.doc' as const), collection: fc.string(), id: fc.string(), data: record, writtenAt: fc.integer({ min: 0 }) }),
         fc.record({ type: fc.constant('weather.result' as const), current: json, air: json }),
         fc.record({ type: fc.constant('weather.failure' as const), reason: fc.string() }),
         fc.record({ type: fc.constant('face.result' as const), result: fc.string() }),

@@ -185,6 +185,8 @@ const alerts = (reports: readonly SinkReport[], level: 'warning' | 'error'): Sin
 const doneCount = (reports: readonly SinkReport[]): number => reports.filter((r) => r.kind === 'done').length;
 
 const setDoc = (collection: string, id: string, data: DocData): Effect => ({ type: 'firestore.set', collection, id, data });
+/** Without the write time, which the test that is about it checks (it differs on every run). */
+const untimed = <T extends { writtenAt?: number }>({ writtenAt: _w, ...rest }: T): Omit<T, 'writtenAt'> => rest;
 const deleteDoc = (collection: string, id: string): Effect => ({ type: 'firestore.delete', collection, id });
 const setValue = (p: string, value: unknown): Effect => ({ type: 'rtdb.set', path: p, value });
 
@@ -293,14 +295,14 @@ function documentContract(target: Target): void {
         try {
           await waitFor(() => snapshots.length > 0, 'the initial snapshot');
           expect(snapshots[0]?.initial).to.equal(true);
-          expect([...(snapshots[0]?.changes ?? [])].sort((x, y) => x.id.localeCompare(y.id))).to.deep.equal([
+          expect([...(snapshots[0]?.changes ?? [])].sort((x, y) => x.id.localeCompare(y.id)).map(untimed)).to.deep.equal([
             { id: 'a', data: { n: 1 } },
             { id: 'b', data: { n: 2 } },
           ]);
           await ctx.store.docs.set('appliance_alarm', 'c', { n: 3 });
           await ctx.store.docs.merge('appliance_alarm', 'a', { m: 1 });
           await ctx.store.docs.delete('appliance_alarm', 'b');
-          const changes = (): { id: string; data: DocData | null }[] => snapshots.slice(1).flatMap((s) => s.changes);
+          const changes = (): { id: string; data: DocData | null }[] => snapshots.slice(1).flatMap((s) => s.changes.map(untimed));
           await waitFor(() => changes().some((c) => c.id === 'b'), 'the deletion');
           expect(snapshots.slice(1).every((s) => !s.initial)).to.equal(true);
           expect(changes()).to.deep.equal([
@@ -322,7 +324,7 @@ function documentContract(target: Target): void {
           expect(snapshots[0]).to.deep.equal({ initial: true, changes: [] });
           await ctx.store.docs.set('schedule_mode', 'wake', { enabled: true });
           await waitFor(() => snapshots.length > 1, 'the change');
-          expect(snapshots[1]).to.deep.equal({ initial: false, changes: [{ id: 'wake', data: { enabled: true } }] });
+          expect({ ...snapshots[1], changes: snapshots[1]?.changes.map(untimed) }).to.deep.equal({ initial: false, changes: [{ id: 'wake', data: { enabled: true } }] });
         } finally {
           unwatch();
         }
@@ -333,14 +335,14 @@ function documentContract(target: Target): void {
         await ctx.store.docs.set('modes', '1', { modeNum: 1 });
         const events = record(fromFirestore(ctx.store.docs, ['user_account', 'modes'], { logger }));
         await waitFor(() => events.values.length >= 2, 'the initial documents');
-        expect(events.values).to.have.deep.members([
+        expect(events.values.map(untimed)).to.have.deep.members([
           { type: 'firestore.doc', collection: 'user_account', id: 'u1', data: { name: 'kim' } },
           { type: 'firestore.doc', collection: 'modes', id: '1', data: { modeNum: 1 } },
         ]);
         await ctx.store.docs.set('user_account', 'u2', { name: 'lee' });
         await ctx.store.docs.delete('modes', '1');
         await waitFor(() => events.values.length >= 4, 'the changes');
-        expect(events.values.slice(2)).to.have.deep.members([
+        expect(events.values.slice(2).map(untimed)).to.have.deep.members([
           { type: 'firestore.doc', collection: 'user_account', id: 'u2', data: { name: 'lee' } },
           { type: 'firestore.doc', collection: 'modes', id: '1', data: null },
         ]);
@@ -349,6 +351,26 @@ function documentContract(target: Target): void {
         await sleep(150);
         expect(events.values).to.have.length(4);
         expect(events.errors).to.deep.equal([]);
+      });
+
+      it('fromFirestore: each document carries its write time (writtenAt), first and on changes; a deletion none', async () => {
+        // A one-off schedule without activeDate runs on the local day its document was written (SPEC 6).
+        const before = Date.now();
+        await ctx.store.docs.set('schedule_mode', 'once', { enabled: true, startTime: '0730', repeat: false, activeDate: null });
+        const written = Date.now();
+        const events = record(fromFirestore(ctx.store.docs, ['schedule_mode'], { logger }));
+        await waitFor(() => events.values.length >= 1, 'the initial document');
+        const first = events.values[0]?.writtenAt;
+        expect(first).to.be.a('number').within(before, written);
+        await sleep(5);
+        const beforeMerge = Date.now();
+        await ctx.store.docs.merge('schedule_mode', 'once', { startTime: '0745' });
+        await waitFor(() => events.values.length >= 2, 'the change');
+        expect(events.values[1]?.writtenAt).to.be.a('number').within(beforeMerge, Date.now()).and.above(first!);
+        await ctx.store.docs.delete('schedule_mode', 'once');
+        await waitFor(() => events.values.length >= 3, 'the deletion');
+        expect(events.values[2]).to.deep.equal({ type: 'firestore.doc', collection: 'schedule_mode', id: 'once', data: null });
+        events.subscription.unsubscribe();
       });
 
       it('the Firestore driver writes set/delete effects in order and reports each', async () => {
@@ -427,9 +449,11 @@ function documentContract(target: Target): void {
       }
 
       if (target.restartable) {
-        it('restart: everything acknowledged is there again, and listeners start from it', async () => {
+        it('restart: everything acknowledged is there again, with its write time, and listeners start from it', async () => {
           await ctx.store.docs.set('user_account', 'u1', { name: 'kim' });
+          const beforeMerge = Date.now();
           await ctx.store.docs.merge('user_account', 'u1', { car: true });
+          const merged = Date.now();
           await ctx.store.docs.set('appliance_alarm', '1', { icon: 'x' });
           await ctx.store.docs.delete('appliance_alarm', '1');
           await ctx.store.close();
@@ -439,7 +463,8 @@ function documentContract(target: Target): void {
           const events = record(fromFirestore(ctx.store.docs, ['user_account', 'appliance_alarm'], { logger }));
           await waitFor(() => events.values.length >= 1, 'the initial state');
           await sleep(20);
-          expect(events.values).to.deep.equal([{ type: 'firestore.doc', collection: 'user_account', id: 'u1', data: { name: 'kim', car: true } }]);
+          expect(events.values.map(untimed)).to.deep.equal([{ type: 'firestore.doc', collection: 'user_account', id: 'u1', data: { name: 'kim', car: true } }]);
+          expect(events.values[0]?.writtenAt).to.be.within(beforeMerge, merged);
           events.subscription.unsubscribe();
         });
       }

@@ -7,13 +7,14 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { firstValueFrom, range, map, toArray } from 'rxjs';
+import { firstValueFrom, range, map, Observable, toArray } from 'rxjs';
 import { silentLogger } from '../../lib/base/log.js';
 import { makeFirestoreDriver } from '../../lib/sinks/firestore.js';
 import { readJournal } from '../../lib/store/files.js';
 import { openStore } from '../../lib/store/index.js';
 import { openLocalStore, SNAPSHOT_FORMAT } from '../../lib/store/local.js';
 import type { Effect } from '../../lib/protocol/effects.js';
+import type { DocSnapshot } from '../../lib/store/types.js';
 import { removeDir, tempDir } from './helpers.js';
 
 const logger = silentLogger;
@@ -40,6 +41,27 @@ describe('local store', function () {
     const snapshot = JSON.parse(await fs.readFile(path.join(dir, 'snapshot.json'), 'utf8')) as Record<string, unknown>;
     expect(snapshot).to.deep.include({ format: SNAPSHOT_FORMAT, version: 1, seq: 2, collections: { user_account: { u1: { name: 'kim' } } }, tree: { server: { notification: 'none' } } });
     expect((await fs.stat(path.join(dir, 'journal.ndjson'))).size).to.equal(0);
+  });
+
+  it("keeps each document's write time: the journal line's, then the snapshot's; an older snapshot has none", async () => {
+    const watchFirst = async (store: Awaited<ReturnType<typeof openLocalStore>>) =>
+      firstValueFrom(new Observable<DocSnapshot>((s) => store.docs.watch('schedule_mode', (snap) => s.next(snap), (e) => s.error(e))));
+    const at = '2021-09-21T11:00:00.000Z';
+    await fs.writeFile(path.join(dir, 'journal.ndjson'),
+      `{"seq":1,"at":"${at}","docs":[{"op":"set","collection":"schedule_mode","id":"once","data":{"repeat":false}}]}\n`);
+    const store = await openLocalStore(dir, { logger });
+    expect((await watchFirst(store)).changes).to.deep.equal([{ id: 'once', data: { repeat: false }, writtenAt: Date.parse(at) }]);
+    await store.close();
+    const snapshot = JSON.parse(await fs.readFile(path.join(dir, 'snapshot.json'), 'utf8')) as Record<string, unknown>;
+    expect(snapshot.writtenAt).to.deep.equal({ schedule_mode: { once: Date.parse(at) } });
+    const again = await openLocalStore(dir, { logger });
+    expect((await watchFirst(again)).changes).to.deep.equal([{ id: 'once', data: { repeat: false }, writtenAt: Date.parse(at) }]);
+    await again.close();
+    // A snapshot written before write times were kept: the documents come without one.
+    await fs.writeFile(path.join(dir, 'snapshot.json'), JSON.stringify({ ...snapshot, writtenAt: undefined }));
+    const old = await openLocalStore(dir, { logger });
+    expect((await watchFirst(old)).changes).to.deep.equal([{ id: 'once', data: { repeat: false } }]);
+    await old.close();
   });
 
   it('cuts off a torn last line (a write that was never acknowledged)', async () => {

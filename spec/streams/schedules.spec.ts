@@ -174,4 +174,120 @@ describe('streams/schedules', () => {
     // Not missed while down (the process was up at 07:30): not fired late.
     expect(run({ start: at('07:34:30'), seconds: 3, resume: { lastTickAt: at('07:31:00') }, ...withSchedule(wake()) })).to.deep.equal([]);
   });
+  describe('a one-off without activeDate runs on the day its document was written (SPEC 6)', () => {
+    /** As the Android app saves a one-off for "today": `activeDate` null. */
+    const today = (over: Record<string, unknown> = {}) => wake({ repeat: false, daysOfWeek: null, activeDate: null, ...over });
+    const written = (data: Record<string, unknown>, writtenAt?: number, id = 'wake'): Event => doc('schedule_mode', id, data, writtenAt);
+    const kinds = (out: Array<[string, Effect]>) => out.map(([t, e]) => [t, e.type]);
+    const PAST = 'schedule wake: its one-off time 2021-09-22 07:30 had passed when the service learned of it; it will not run';
+
+    it('fires at its time on the day it was written, and deletes it', () => {
+      const out = run({ start: at('07:29:58'), seconds: 90, events: 's', values: { s: written(today(), at('07:00:00')) } });
+      expect(kinds(out)).to.deep.equal([['07:30:00', 'state.schedule'], ['07:30:00', 'mqtt.publish'], ['07:30:00', 'firestore.delete']]);
+      expect(out[0]![1]).to.deep.equal({ type: 'state.schedule', id: 'wake', occurrence: Date.UTC(2021, 8, 22, 7, 30) / 60000 });
+    });
+
+    it('takes the write time from the event, not the moment it arrives: written yesterday, it does not run today', () => {
+      const out = run({ start: at('07:29:58'), seconds: 90, events: 's', values: { s: written(today(), at('06:00:00', '2021-09-21')) } });
+      expect(publishes(out).map(([, topic]) => topic)).to.deep.equal(['data/error/warning']);
+      expect(publishes(out)[0]![2]).to.equal('schedule wake: its one-off time 2021-09-21 07:30 had passed when the service learned of it; it will not run');
+      expect(out.filter(([, e]) => e.type === 'firestore.delete' || e.type === 'state.schedule')).to.deep.equal([]);
+    });
+
+    it('without a write time on the event, the moment it arrives counts (a recording line without writtenAt: its `at`)', () => {
+      const out = run({ start: at('07:29:58'), seconds: 5, events: 's', values: { s: written(today()) } });
+      expect(publishes(out)).to.deep.equal([['07:30:00', 'webos/smarthome/info', '000152022']]);
+    });
+
+    it('a start time already past on that day is "after its time": one warning per document version, not run, not deleted', () => {
+      const saved = today();
+      const out = run({
+        start: at('08:00:00'),
+        seconds: 120,
+        // the document, the same again (a listener re-established), then a new version
+        events: 'a 9s b 9s c',
+        values: { a: written(saved, at('07:59:00')), b: written(saved, at('07:59:00')), c: written({ ...saved, lightBrightness: 7 }, at('08:00:18')) },
+      });
+      expect(publishes(out)).to.deep.equal([['08:00:01', 'data/error/warning', PAST], ['08:00:19', 'data/error/warning', PAST]]);
+      expect(out.map(([, e]) => e.type)).to.deep.equal(['mqtt.publish', 'slack.alert', 'mqtt.publish', 'slack.alert']);
+    });
+
+    it('written within its minute or the minute after, it still fires, as any schedule added then', () => {
+      expect(publishes(run({ start: at('07:31:30'), seconds: 3, events: 's', values: { s: written(today(), at('07:31:30')) } }))).to.have.length(1);
+    });
+
+    it('written while the service was down: fires late if written before its time, warns if written after it', () => {
+      const down = { lastTickAt: at('07:25:00') };
+      const before = run({ start: at('07:33:00'), seconds: 3, resume: down, events: 's', values: { s: written(today(), at('07:20:00')) } });
+      expect(publishes(before)).to.deep.equal([['07:33:01', 'webos/smarthome/info', '000152022']]);
+      const after = run({ start: at('07:33:00'), seconds: 3, resume: down, events: 's', values: { s: written(today(), at('07:32:00')) } });
+      expect(publishes(after)).to.deep.equal([['07:33:01', 'data/error/warning', PAST]]);
+    });
+
+    it('survives a poison document in a marble: -a-x-t fires a, warns about x once', () => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable }) => {
+        const event$ = hot<Event>('-a-x----t-t-', {
+          a: written(today(), at('07:00:00')),
+          x: written(today({ activeDate: '2021.02.30' }), at('07:00:00'), 'bad'),
+          t: tick,
+        });
+        const deps = makeDeps(ts, { start: at('07:30:00') });
+        const poison = warning(DEFAULT_TOPICS, 'schedule bad: activeDate: expected date "YYYY.MM.DD", got "2021.02.30"; the schedule will not run until it is fixed');
+        expectObservable(schedules$(event$.pipe(observe(DEFAULT_TOPICS)), deps).pipe(filter((e) => e.type !== 'log'))).toBe('---(wk)-(fpd)-', {
+          w: poison[0]!,
+          k: poison[1]!,
+          f: { type: 'state.schedule', id: 'wake', occurrence: Date.UTC(2021, 8, 22, 7, 30) / 60000 },
+          p: { type: 'mqtt.publish', topic: 'webos/smarthome/info', payload: '000152022' },
+          d: { type: 'firestore.delete', collection: 'schedule_mode', id: 'wake' },
+        });
+      });
+    });
+  });
+
+  describe('a one-off already handled but still stored is deleted without firing again (SPEC 6)', () => {
+    const occurrence = Date.UTC(2021, 8, 22, 7, 30) / 60000;
+    const handled = { scheduleFired: { wake: occurrence } };
+    const once = wake({ repeat: false, daysOfWeek: null, activeDate: '2021.09.22' });
+    const deletion: Effect = { type: 'firestore.delete', collection: 'schedule_mode', id: 'wake' };
+
+    it('deletes it once at the first tick, not on every tick, and never fires it', () => {
+      const out = run({ start: at('07:30:20'), seconds: 100, resume: handled, ...withSchedule(once) });
+      expect(out).to.deep.equal([['07:30:21', deletion]]);
+    });
+
+    it('deletes it again, once, when the app saves it again', () => {
+      const out = run({ start: at('07:40:00'), seconds: 100, resume: handled, events: 'a 29s b', values: { a: doc('schedule_mode', 'wake', once), b: doc('schedule_mode', 'wake', once) } });
+      expect(out).to.deep.equal([['07:40:01', deletion], ['07:40:30', deletion]]);
+    });
+
+    it('also one without activeDate, dated by its write (a crash after it fired)', () => {
+      const today = doc('schedule_mode', 'wake', { ...once, activeDate: null }, at('07:00:00'));
+      expect(run({ start: at('07:45:00'), seconds: 60, resume: handled, events: 's', values: { s: today } })).to.deep.equal([['07:45:01', deletion]]);
+    });
+
+    it('an earlier one-off under the id of a later handled occurrence is a new one: warned about as past, not deleted', () => {
+      const later = { scheduleFired: { wake: occurrence + 30 } };
+      const out = run({ start: at('07:40:00'), seconds: 60, resume: later, ...withSchedule(once) });
+      expect(out.map(([, e]) => e.type)).to.deep.equal(['mqtt.publish', 'slack.alert']);
+    });
+
+    it('survives a poison document in a marble: -a-x-t-t deletes a once, warns about x once', () => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable }) => {
+        const event$ = hot<Event>('-a-x----t-t-', {
+          a: doc('schedule_mode', 'wake', once),
+          x: doc('schedule_mode', 'bad', { ...once, startTime: 'soon' }),
+          t: tick,
+        });
+        const deps = makeDeps(ts, { start: at('07:31:00'), resume: handled });
+        const poison = warning(DEFAULT_TOPICS, 'schedule bad: startTime: expected start time "HHMM", got "soon"; the schedule will not run until it is fixed');
+        expectObservable(schedules$(event$.pipe(observe(DEFAULT_TOPICS)), deps).pipe(filter((e) => e.type !== 'log'))).toBe('---(wk)-d---', {
+          w: poison[0]!,
+          k: poison[1]!,
+          d: deletion,
+        });
+      });
+    });
+  });
 });

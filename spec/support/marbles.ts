@@ -43,11 +43,13 @@ export const command = (body: Record<string, unknown>, topic = 'webos/server/inf
 export const control = (code: string, topic = 'webos/smarthome/info'): Event => mqtt(topic, code);
 export const rtdb = (path: string, value: unknown): Event => ({ type: 'rtdb.value', path, value });
 export const status = (code: string): Event => rtdb('smarthome/status', code);
-export const doc = (collection: string, id: string, data: Record<string, unknown> | null): Event => ({
+/** A Firestore document event; `writtenAt` as a store gives it (epoch ms), when given. */
+export const doc = (collection: string, id: string, data: Record<string, unknown> | null, writtenAt?: number): Event => ({
   type: 'firestore.doc',
   collection,
   id,
   data,
+  ...(writtenAt === undefined ? {} : { writtenAt }),
 });
 export const tick: Event = { type: 'clock.tick' };
 
