@@ -45,7 +45,7 @@ const listen = (server: Server, name: string): Promise<void> =>
     });
   });
 
-/** Whether a file socket still has a listener (only used off Linux). */
+/** Whether the lock's socket has a listener. */
 const answered = (name: string): Promise<boolean> =>
   new Promise((resolve) => {
     const socket = connect(name);
@@ -63,6 +63,20 @@ function ownerOf(file: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The pid of the process that holds the lock of `dir` now (from `LOCK`), or undefined when none
+ * does: the lock decides, so a `LOCK` left behind by a killed process names nobody.
+ */
+export async function lockHolder(dir: string): Promise<number | undefined> {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    return undefined;
+  }
+  return (await answered(socketName(real))) ? ownerOf(path.join(real, 'LOCK')) : undefined;
 }
 
 /** Takes the lock of `dir` (which must exist) or throws a `LockedError` naming the owner. */
