@@ -8,6 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import { allowed, parseAclFile, type Acl } from './broker-acl.js';
+import { openServiceSession } from './broker-session.js';
 import { acceptDottedTopics } from './broker-dots.js';
 import { parsePasswordFile, verifyPassword, type PasswordTable } from './broker-passwords.js';
 import { silentLogger, type Logger } from './base/log.js';
@@ -39,6 +40,12 @@ export interface EmbeddedBrokerOptions {
    * and the rate limit (it is the service itself).
    */
   readonly reserved?: { readonly clientId: string; readonly secret: string };
+  /**
+   * With `reserved`: the service's own session (`clean: false`) is subscribed to these topics
+   * before the broker listens, so that nothing a device sends from the first instant is
+   * acknowledged and dropped for want of a subscriber (lib/broker-session.ts).
+   */
+  readonly serviceSession?: { readonly username?: string; readonly topics: readonly string[]; readonly qos: 0 | 1 | 2 };
   /** A second listener, MQTT over TLS, on the same host (`EMBEDDED_MQTTS_PORT`); the files are PEM. */
   readonly mqtts?: { readonly port: number; readonly certFile: string; readonly keyFile: string };
   /** PUBLISH packets a second one client may send; the connection of a client that sends more is closed. */
@@ -227,6 +234,12 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
   };
   const aedes = await Aedes.createBroker(aedesOptions);
   aedes.on('clientError', (client, err) => logger.debug({ clientId: client.id, err: err.message }, 'broker: client error'));
+  if (reserved !== undefined && options.serviceSession !== undefined) {
+    await openServiceSession(aedes, { ...options.serviceSession, clientId: reserved.clientId, secret: reserved.secret }).catch(async (err: unknown) => {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      throw err;
+    });
+  }
 
   const sockets = new Set<net.Socket>();
   const onConnection = (socket: net.Socket): void => {

@@ -35,7 +35,13 @@ export interface MqttLink<B extends RunningBroker> {
   readonly connection$: Observable<MqttConnection>;
 }
 
-function embeddedSettings({ mqtt }: Config, reserved: { clientId: string; secret: string }, health: ServiceHealth, logger: Logger) {
+/** The topics the service subscribes to: commands, controls and (unless turned off) the home's status. */
+export function inboundTopics({ topics }: Config): string[] {
+  return [topics.commands, topics.controls, ...(topics.status === '' ? [] : [topics.status])];
+}
+
+function embeddedSettings(config: Config, reserved: { clientId: string; secret: string }, health: ServiceHealth, logger: Logger) {
+  const { mqtt } = config;
   return {
     host: mqtt.embeddedHost,
     port: mqtt.embeddedPort,
@@ -44,6 +50,8 @@ function embeddedSettings({ mqtt }: Config, reserved: { clientId: string; secret
     passwordFile: mqtt.embeddedPasswordFile,
     aclFile: mqtt.embeddedAclFile,
     reserved,
+    // subscribed before the broker listens: a device's first message is queued for the service
+    serviceSession: { username: mqtt.username ?? mqtt.clientId, topics: inboundTopics(config), qos: mqtt.qos },
     ...(mqtt.embeddedTlsPort !== undefined && mqtt.embeddedTlsCertFile !== undefined && mqtt.embeddedTlsKeyFile !== undefined
       ? { mqtts: { port: mqtt.embeddedTlsPort, certFile: mqtt.embeddedTlsCertFile, keyFile: mqtt.embeddedTlsKeyFile } }
       : {}),

@@ -40,6 +40,7 @@ import { fromRtdb, PATHS } from '../sources/rtdb.js';
 import { firstState } from '../sources/store-loaded.js';
 import { fromWeather } from '../sources/weather.js';
 import type { Store } from '../store/index.js';
+import { inboundTopics } from './broker.js';
 import type { ServiceHealth } from './health.js';
 import type { Journaling } from './journal.js';
 
@@ -55,7 +56,7 @@ export function eventSources(
   after$: Observable<never>, stop$: Observable<void>,
 ): Observable<Event> {
   const { topics } = config;
-  const inbound = [topics.commands, topics.controls, ...(topics.status === '' ? [] : [topics.status])];
+  const inbound = inboundTopics(config);
   const report = (text: string): void => health.alert('error', text);
   // The store's first state: every collection and path has delivered it into the pipeline.
   const first = firstState();
