@@ -1,6 +1,7 @@
 /**
- * The real service process for the end-to-end specs (issue 7): `node --import=tsx lib/main.ts`,
- * the command `npm start` runs, started from the repository root with a small, explicit
+ * The real service process for the end-to-end specs (issue 7): `node --import=tsx lib/main.ts`
+ * (the TypeScript itself, no build needed), or as it ships (issue 24): `node dist/main.js` as the
+ * systemd unit runs it, or `npm start`; started from the repository root with a small, explicit
  * environment (nothing inherited from the shell but PATH, HOME and the temp dir), so a setting in
  * the developer's environment cannot change what a spec tests.
  *
@@ -21,6 +22,37 @@ import asyncMqtt, { type AsyncMqttClient } from 'async-mqtt';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = 'lib/main.ts';
+
+/**
+ * How the service is started: `tsx` runs lib/ through tsx (the default, no build), `node` the
+ * compiled dist/main.js as the systemd unit does, `npm` is `npm start` as the README says. The
+ * last two run in a process group of their own (`detached`), which a kill ends whole.
+ */
+export type Launch = 'tsx' | 'node' | 'npm';
+
+const COMMANDS: Readonly<Record<Launch, readonly string[]>> = {
+  tsx: [process.execPath, '--import=tsx', MAIN],
+  node: [process.execPath, 'dist/main.js'],
+  // npm must not look for its own updates (the network); `--` passes the args to the script
+  npm: ['npm', 'start', '--'],
+};
+
+let built: Promise<void> | undefined;
+
+/**
+ * Compiles lib/ to dist/ (incremental: quick when nothing changed), once per test process, so a
+ * spec of the compiled service never runs a dist/ older than lib/.
+ */
+export function buildDist(): Promise<void> {
+  built ??= new Promise<void>((resolve, reject) => {
+    const tsc = spawn(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    tsc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    tsc.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    tsc.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`tsc -p tsconfig.build.json failed (${code}): ${out.slice(-2000)}`))));
+  });
+  return built;
+}
 
 /** One pino line of the service's stdout (`msg` is the text). */
 export type LogLine = Readonly<Record<string, unknown>> & { readonly msg?: string };
@@ -61,9 +93,10 @@ export interface RunningService extends ServiceProcess {
 
 export type ServiceEnv = Readonly<Record<string, string | undefined>>;
 
-const live = new Set<ChildProcessWithoutNullStreams>();
+/** Each running child and how to SIGKILL all of it (its process group, when it has one). */
+const live = new Map<ChildProcessWithoutNullStreams, () => void>();
 process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
+  for (const kill of live.values()) kill();
 });
 
 /**
@@ -85,10 +118,20 @@ export function serviceEnv(settings: ServiceEnv): Record<string, string> {
 }
 
 /** Starts the process (with `args` after `lib/main.ts`, e.g. `--record FILE`) and returns at once. */
-export function spawnService(settings: ServiceEnv, args: readonly string[] = []): ServiceProcess {
-  const env = serviceEnv(settings);
-  const child = spawn(process.execPath, ['--import=tsx', MAIN, ...args], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  live.add(child);
+export function spawnService(settings: ServiceEnv, args: readonly string[] = [], launch: Launch = 'tsx'): ServiceProcess {
+  const env = launch === 'npm' ? { ...serviceEnv(settings), npm_config_update_notifier: 'false' } : serviceEnv(settings);
+  const [command = '', ...rest] = COMMANDS[launch];
+  const group = launch !== 'tsx';
+  const child = spawn(command, [...rest, ...args], { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'], detached: group });
+  const killAllOf = (): void => {
+    try {
+      if (group && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      else child.kill('SIGKILL');
+    } catch {
+      // gone already
+    }
+  };
+  live.set(child, killAllOf);
   let out = '';
   let err = '';
   const parsed: LogLine[] = [];
@@ -121,7 +164,8 @@ export function spawnService(settings: ServiceEnv, args: readonly string[] = [])
   const exited = new Promise<Exit>((resolve) => {
     child.once('close', (code, signal) => {
       done = true;
-      live.delete(child);
+      // npm's group may hold the service still (that is what a spec checks): ended at the end
+      if (!group) live.delete(child);
       notify();
       resolve({ code, signal });
     });
@@ -169,14 +213,14 @@ export function spawnService(settings: ServiceEnv, args: readonly string[] = [])
       const result = await Promise.race([exited, late]);
       clearTimeout(timer);
       if (result === 'late') {
-        child.kill('SIGKILL');
+        killAllOf();
         await exited;
         throw new Error(`the service did not exit within ${ms} ms of ${signal} (killed); last output: ${out.slice(-1500)}`);
       }
       return { ...result, ms: Date.now() - t0 };
     },
     async kill() {
-      if (!done) child.kill('SIGKILL');
+      killAllOf();
       return exited;
     },
   };
@@ -195,11 +239,13 @@ export interface StartOptions {
   readonly ms?: number;
   /** Arguments after `lib/main.ts`. */
   readonly args?: readonly string[];
+  /** Default `tsx`. */
+  readonly launch?: Launch;
 }
 
 /** Starts the service and waits until it is up (see `StartOptions.ready`). */
 export async function startService(settings: ServiceEnv, options: StartOptions = {}): Promise<RunningService> {
-  const proc = spawnService(settings, options.args);
+  const proc = spawnService(settings, options.args, options.launch);
   const ms = options.ms ?? 20_000;
   try {
     const line = await proc.waitForLog(START_LINE, 'the start line', ms);
@@ -220,10 +266,11 @@ export async function startService(settings: ServiceEnv, options: StartOptions =
 
 /** SIGKILLs every service process still running (for after/afterEach hooks). */
 export async function killAll(): Promise<void> {
-  const closing = [...live].map((child) => new Promise<void>((resolve) => {
+  const closing = [...live].map(([child, kill]) => new Promise<void>((resolve) => {
+    live.delete(child);
+    kill();
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('close', () => resolve());
-    child.kill('SIGKILL');
   }));
   await Promise.all(closing);
 }
