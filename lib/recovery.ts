@@ -11,9 +11,11 @@
  *
  * No clock ticks are made (a schedule's occurrence is not the journal's to repeat) and the
  * recovery stops at the last event (so no confirmation timer runs out in it). Store writes are
- * idempotent (a set of the same value, a delete); a reply to a device may go out twice, which
- * QoS 1 allows. Alerts and log lines are not repeated, and a face recognition whose result was
- * not journaled is not run again (the car asks again).
+ * idempotent (a set of the same value, a delete). Nothing is published again (issue 23): the only
+ * publishes an event makes (device commands come from clock ticks) are replies and errors to a
+ * device, and the app and the car take the first or oldest message of their queue as the answer
+ * (SPEC 1), so a second or late answer would be read by the next sign-in, maybe someone else's. Alerts and log lines are not repeated, and a face recognition
+ * whose result was not journaled is not run again (the car asks again).
  */
 import { firstValueFrom, merge, Observable, filter, take, takeUntil, toArray, timer } from 'rxjs';
 import type { Logger } from './base/log.js';
@@ -31,7 +33,7 @@ import type { Event } from './protocol/events.js';
 import { pipeline } from './streams/pipeline.js';
 
 /** The effects of events handled again that are performed again. */
-const REDONE: ReadonlySet<Effect['type']> = new Set<Effect['type']>(['mqtt.publish', 'firestore.set', 'firestore.delete', 'rtdb.set', 'state.status']);
+const REDONE: ReadonlySet<Effect['type']> = new Set<Effect['type']>(['firestore.set', 'firestore.delete', 'rtdb.set', 'state.status']);
 
 /** Everything the store holds now, as the events its listeners deliver first (waits at most `ms`). */
 export async function storeEvents(store: Pick<Store, 'docs' | 'tree'>, logger: Logger, ms = 30_000): Promise<Event[]> {

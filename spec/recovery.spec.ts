@@ -43,7 +43,7 @@ describe('recovery', () => {
     expect(sets(result.effects, 'appliance_alarm')).to.have.length(1);
   });
 
-  it('repeats a sign-up with the same result and its sign-in reply; fires no schedule (no ticks)', () => {
+  it('repeats a sign-up with the same result but not its sign-in reply (the next sign-in would read it); fires no schedule (no ticks)', () => {
     const signup: Event = { type: 'mqtt.message', topic: 'webos/server/info', payload: JSON.stringify({ Producer: 'car', command: 'signup', UID: 'u1', name: 'Park' }) };
     const signin: Event = { type: 'mqtt.message', topic: 'webos/server/info', payload: JSON.stringify({ Producer: 'car', command: 'signin', UID: 'u1' }) };
     const due: Event = {
@@ -54,6 +54,17 @@ describe('recovery', () => {
     const result = recover([due], pending, { seq: 0 }, { scheduleFired: {} }, settings);
     expect(sets(result.effects, 'user_account')).to.deep.equal([{ id: 'u1', data: { name: 'Park' } }]);
     const published = result.effects.flatMap((e) => (e.type === 'mqtt.publish' ? [e.topic] : []));
-    expect(published).to.deep.equal(['webos/car/info']);
+    expect(published).to.deep.equal([]);
+  });
+
+  it('sends no reply or error to a device again: the next request would read it as its answer', () => {
+    const events: Event[] = [
+      { type: 'mqtt.message', topic: 'webos/server/info', payload: JSON.stringify({ Producer: 'android', command: 'signin', UID: 'nobody' }) },
+      { type: 'mqtt.message', topic: 'webos/server/info', payload: JSON.stringify({ Producer: 'car', command: 'start_facer' }) },
+      { type: 'face.result', result: 'u1' },
+    ];
+    const pending: JournaledEvent[] = events.map((event, i) => ({ seq: i + 1, at: T + i * 1000, event }));
+    const result = recover([], pending, { seq: 0 }, { scheduleFired: {} }, settings);
+    expect(result.effects.filter((e) => e.type === 'mqtt.publish')).to.deep.equal([]);
   });
 });

@@ -50,7 +50,7 @@ export function startJournal(opened: OpenedJournal, saved: Resume, recovered: Re
   }
   tracker.setStatus(resume.status);
   // The sources start once the recovered store writes are done (so that their first state has them).
-  const unwritten = new Set<Effect>((recovered?.effects ?? []).filter((e) => e.type !== 'mqtt.publish'));
+  const unwritten = new Set<Effect>(recovered?.effects ?? []);
   let recoveryWritten: () => void = () => undefined;
   const recoveryWritten$: Observable<never> = race(
     from(new Promise<void>((resolve) => (unwritten.size === 0 ? resolve() : (recoveryWritten = resolve)))),
