@@ -3,12 +3,14 @@
  * (SPEC 9, 11), so that a fresh checkout runs with `npm start` alone. Also what the tests use.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Aedes, type AedesOptions, type AuthenticateError, type Client } from 'aedes';
 import { allowed, parseAclFile, type Acl } from './broker-acl.js';
 import { openServiceSession } from './broker-session.js';
+import { uncachedPacketIds } from './mqtt/quiet-debug.js';
 import { acceptDottedTopics } from './broker-dots.js';
 import { parsePasswordFile, verifyPassword, type PasswordTable } from './broker-passwords.js';
 import { silentLogger, type Logger } from './base/log.js';
@@ -232,6 +234,7 @@ export async function startBroker(options: EmbeddedBrokerOptions = {}): Promise<
       return allowed(acl, { clientId: client.id, username: session?.username }, 'read', packet.topic) ? packet : null;
     },
   };
+  uncachedPacketIds(createRequire(import.meta.url).resolve('aedes'));
   const aedes = await Aedes.createBroker(aedesOptions);
   aedes.on('clientError', (client, err) => logger.debug({ clientId: client.id, err: err.message }, 'broker: client error'));
   if (reserved !== undefined && options.serviceSession !== undefined) {

@@ -46,9 +46,21 @@ function quietMqttDebug(): void {
   }
 }
 
+/**
+ * mqtt-packet (each MQTT library has its own copy) builds, on its first write, a cache of 65,536
+ * two-byte Buffers for packet ids: 60-100 ms of a start-up (garbage collection included) and
+ * about 10 MB resident for the two copies (issue 24). Made on the fly instead (its documented
+ * `cacheNumbers = false`), a packet id costs one pooled 2-byte allocation per packet.
+ */
+export function uncachedPacketIds(packageFile: string): void {
+  const writer = createRequire(packageFile)('mqtt-packet') as { writeToStream: { cacheNumbers: boolean } };
+  writer.writeToStream.cacheNumbers = false;
+}
+
 /** mqtt.js and async-mqtt, loaded after their debug loggers were made quiet (when DEBUG is unset). */
 export function loadMqtt(): { readonly mqtt: typeof Mqtt; readonly asyncMqtt: typeof AsyncMqtt } {
   quietMqttDebug();
   const fromHere = createRequire(import.meta.url);
+  uncachedPacketIds(fromHere.resolve('mqtt'));
   return { mqtt: fromHere('mqtt') as typeof Mqtt, asyncMqtt: fromHere('async-mqtt') as typeof AsyncMqtt };
 }
