@@ -4,7 +4,7 @@
  *   npm run bench                                    full run, a readable report on stdout
  *   npm run --silent bench -- --quick --json         quick run (under 2 minutes), one JSON object on stdout
  *   BENCH_MQTT_URL=mqtt://127.0.0.1:1883 npm run bench   end to end through that broker (default: aedes)
- *   npm run bench -- --only=core,memory              some sections only (codec, core, memory, writes, e2e)
+ *   npm run bench -- --only=core,memory              some sections only (codec, core, memory, writes, e2e, startup)
  *   npm run bench -- --save=FILE                     also write the JSON report (indented) to FILE
  *   BENCH_PROFILE_DIR=/tmp/x npm run bench           CPU profiles of the broker, relay and backend processes
  *   BENCH_PIN=1 npm run bench                        diagnostic: latency rounds with the target alone on core 1
@@ -22,10 +22,11 @@ import type { LoopStats } from './child.js';
 import { runE2e, type E2eResult } from './e2e.js';
 import { loadAvg, machine } from './machine.js';
 import { runMemory, type MemoryResult } from './memory.js';
+import { runStartup, type StartupResult } from './startup.js';
 import { progress, sig } from './stats.js';
 import { runWrites, type WritesResult } from './writes.js';
 
-const SECTIONS = ['codec', 'core', 'memory', 'writes', 'e2e'] as const;
+const SECTIONS = ['codec', 'core', 'memory', 'writes', 'e2e', 'startup'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const argv = process.argv.slice(2);
@@ -36,7 +37,7 @@ const saveArg = argv.find((a) => a.startsWith('--save='));
 const only = onlyArg === undefined ? [...SECTIONS] : onlyArg.slice('--only='.length).split(',');
 const unknown = argv.filter((a) => a !== '--quick' && a !== '--json' && !a.startsWith('--only=') && !a.startsWith('--save='));
 if (unknown.length > 0 || only.some((s) => !(SECTIONS as readonly string[]).includes(s))) {
-  process.stderr.write('usage: npm run bench -- [--quick] [--json] [--only=codec,core,memory,writes,e2e] [--save=FILE]\n');
+  process.stderr.write('usage: npm run bench -- [--quick] [--json] [--only=codec,core,memory,writes,e2e,startup] [--save=FILE]\n');
   process.exit(2);
 }
 const wanted = (s: Section): boolean => only.includes(s);
@@ -48,6 +49,7 @@ const P = quick
       memory: { events: 1_000_000 },
       writes: { changes: 10_000, runs: 1 },
       e2e: { rounds: 5, roundMs: 1500, warmupMs: 500, devices: 10, window: 50, latencyRounds: 3, latencyMs: 2000, lowLoadLatency: false },
+      startup: { runs: 3 },
     }
   : {
       codec: { samples: 15, sliceMs: 200 },
@@ -55,12 +57,13 @@ const P = quick
       memory: { events: 1_000_000 },
       writes: { changes: 10_000, runs: 5 },
       e2e: { rounds: 7, roundMs: 5000, warmupMs: 1000, devices: 10, window: 50, latencyRounds: 7, latencyMs: 4000, lowLoadLatency: true },
+      startup: { runs: 7 },
     };
 
 const started = performance.now();
 const host = machine();
 const brokerUrl = process.env.BENCH_MQTT_URL || undefined;
-const results: { codec?: CodecResult; core?: CoreResult; memory?: MemoryResult; writes?: WritesResult; e2e?: E2eResult } = {};
+const results: { codec?: CodecResult; core?: CoreResult; memory?: MemoryResult; writes?: WritesResult; e2e?: E2eResult; startup?: StartupResult } = {};
 const failures: string[] = [];
 
 async function section<T>(name: Section, run: () => T | Promise<T>): Promise<T | undefined> {
@@ -84,10 +87,11 @@ results.core = await section('core', () => runCore(P.core));
 results.memory = await section('memory', () => runMemory(P.memory));
 results.writes = await section('writes', () => runWrites(P.writes));
 results.e2e = await section('e2e', () => runE2e({ brokerUrl, workDir, pin: host.cores >= 2 && process.env.BENCH_PIN === '1', ...P.e2e }));
+results.startup = await section('startup', () => runStartup({ workDir, ...P.startup }));
 host.load_avg_end = loadAvg();
 host.broker = results.e2e?.broker ?? (brokerUrl === undefined ? 'aedes (embedded, own process)' : brokerUrl);
 
-const { codec, core, memory, writes, e2e } = results;
+const { codec, core, memory, writes, e2e, startup } = results;
 const figures = {
   codec_ops_per_s: codec?.ops_per_s ?? null,
   codec_decode_ops_per_s: codec?.decode_ops_per_s ?? null,
@@ -117,6 +121,12 @@ const figures = {
   alarm_peak_outbox: writes?.local.peak_outbox ?? null,
   alarm_writes_per_s_with_outbox: writes?.with_outbox.alarms_per_s ?? null,
   alarm_peak_outbox_with_outbox: writes?.with_outbox.peak_outbox ?? null,
+  startup_compiled_healthy_ms: startup?.compiled.healthy_median_ms ?? null,
+  startup_tsx_healthy_ms: startup?.tsx.healthy_median_ms ?? null,
+  startup_healthy_ratio: startup?.healthy_ratio ?? null,
+  startup_compiled_rss_mb: startup?.compiled.rss_median_mb ?? null,
+  startup_tsx_rss_mb: startup?.tsx.rss_median_mb ?? null,
+  startup_tsx_cli_healthy_ms: startup?.tsx_cli.healthy_median_ms ?? null,
 };
 
 type Goal = { readonly goal: string; readonly met: boolean | null };
@@ -127,6 +137,7 @@ const goals: Record<string, Goal> = {
   latency: { goal: 'p99_added_ms <= 1', met: check(e2e && e2e.latency.p99_added_ms <= 1) },
   core: { goal: 'core_events_per_s >= 200000 and core_ratio_vs_plain >= 0.5', met: check(core && core.pipeline_events_per_s >= 200_000 && core.ratio_vs_plain >= 0.5) },
   memory: { goal: 'heap_growth_pct <= 5', met: check(memory && memory.heap_growth_pct <= 5) },
+  startup: { goal: 'startup_compiled_rss_mb <= 110 and startup_healthy_ratio <= 0.5', met: check(startup && startup.compiled.rss_median_mb <= 110 && startup.healthy_ratio <= 0.5) },
 };
 
 const report = {
@@ -215,6 +226,10 @@ function text(): string {
   row('alarms/s', n(writes?.local.alarms_per_s), `all writes ${n(writes?.local.writes_per_s)}/s in ${writes?.local.commits} commits`);
   row('peak outbox (writes accepted, not yet stored)', n(writes?.local.peak_outbox));
   row('with the durable outbox: alarms/s, peak', writes === undefined ? '-' : `${n(writes.with_outbox.alarms_per_s)} / ${n(writes.with_outbox.peak_outbox)}`);
+  lines.push(`7. start-up (${startup?.runs ?? '-'} starts of each, embedded broker, empty DATA_DIR)`);
+  row('time to /healthz 200: compiled / tsx, ms', startup === undefined ? '-' : `${startup.compiled.healthy_median_ms} / ${startup.tsx.healthy_median_ms}`, `ratio ${startup?.healthy_ratio ?? '-'}, goal <= 0.5 (medians)`);
+  row('RSS of the serving process: compiled / tsx, MB', startup === undefined ? '-' : `${startup.compiled.rss_median_mb} / ${startup.tsx.rss_median_mb}`, 'goal <= 110 compiled (medians, 1 s after healthy)');
+  row('the tsx command (npm start before): ms, MB', startup === undefined ? '-' : `${startup.tsx_cli.healthy_median_ms} / ${startup.tsx_cli.rss_median_mb}`, 'time to healthy / RSS of its serving child (medians)');
   lines.push('');
   lines.push('goals:');
   for (const [name, g] of Object.entries(goals)) lines.push(`  ${name.padEnd(8)} ${g.met === null ? 'not run' : g.met ? 'met   ' : 'MISSED'}  ${g.goal}`);
