@@ -30,6 +30,8 @@ const NOT_COVERED: Readonly<Record<string, RegExp>> = {
   'dst-fall.ndjson': /schedule/,
   'dst-spring.ndjson': /schedule/,
   'face.ndjson': /start_facer|face\.result/,
+  'oneoff-handled.ndjson': /schedule/,
+  'oneoff-today.ndjson': /schedule/,
   'producers.ndjson': /start_facer/,
   'restart-dst-fall.ndjson': /schedule/,
   'restart-dst-spring.ndjson': /schedule/,
