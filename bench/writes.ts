@@ -9,7 +9,7 @@
  * writes per second, and the peak outbox size: the most writes accepted by the sinks and not yet
  * acknowledged. With the local store that queue is in memory (the store is durable itself); the
  * second run adds the durable outbox the sinks keep when the store is Firebase (each accepted
- * write fdatasync'ed to `DATA_DIR/outbox` first) in front of the same local store.
+ * write committed to the `outbox` table of DATA_DIR's database and synced first) in front of the same local store.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import { asyncScheduler, merge, share, Subject } from 'rxjs';
 import { silentLogger } from '../lib/base/log.js';
 import { makeFirestoreDriver } from '../lib/sinks/firestore.js';
 import { makeRtdbDriver } from '../lib/sinks/rtdb.js';
+import { Database } from '../lib/store/database.js';
 import { openStore, type DocumentStore } from '../lib/store/index.js';
 import type { Deps } from '../lib/streams/deps.js';
 import { DEFAULT_TOPICS } from '../lib/protocol/topics.js';
@@ -60,7 +61,8 @@ const nextMacrotask = (): Promise<void> => new Promise((resolve) => setImmediate
 
 async function storm(changes: number, outbox: boolean): Promise<StormResult> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'smarthome-bench-writes-'));
-  const store = await openStore({ dataDir }, silentLogger);
+  const db = await Database.open(dataDir, silentLogger);
+  const store = await openStore({ dataDir, database: db }, silentLogger);
   let commits = 0;
   const docs = store.docs;
   const counted: DocumentStore = {
@@ -74,7 +76,7 @@ async function storm(changes: number, outbox: boolean): Promise<StormResult> {
     get: (c, id) => docs.get(c, id),
     watch: (c, onSnapshot, onError) => docs.watch(c, onSnapshot, onError),
   };
-  const outboxDir = outbox ? path.join(dataDir, 'outbox') : undefined;
+  const outboxDb = outbox ? db : undefined;
   const deps: Deps = {
     scheduler: asyncScheduler,
     settings: { tz: 'Asia/Seoul', commandConfirmS: 30, scheduleGraceS: 300, topics: DEFAULT_TOPICS },
@@ -94,8 +96,8 @@ async function storm(changes: number, outbox: boolean): Promise<StormResult> {
   let lastDone = 0;
   const finished = new Promise<void>((resolve, reject) => {
     merge(
-      makeFirestoreDriver({ docs: counted, outboxDir }, { logger: silentLogger, onPending: track('firestore') })(effect$),
-      makeRtdbDriver({ tree: store.tree, outboxDir }, { logger: silentLogger, onPending: track('rtdb') })(effect$),
+      makeFirestoreDriver({ docs: counted, outbox: outboxDb }, { logger: silentLogger, onPending: track('firestore') })(effect$),
+      makeRtdbDriver({ tree: store.tree, outbox: outboxDb }, { logger: silentLogger, onPending: track('rtdb') })(effect$),
     ).subscribe({
       next: (r) => {
         if (r.kind === 'failed') failed++;
@@ -120,6 +122,7 @@ async function storm(changes: number, outbox: boolean): Promise<StormResult> {
   await finished;
   const seconds = (lastDone - start) / 1000;
   await store.close();
+  await db.close();
   await rm(dataDir, { recursive: true, force: true });
   return {
     status_changes: changes,

@@ -28,7 +28,7 @@ import { openJournal, startJournal } from './service/journal.js';
 import { Lifetime, StartupError } from './service/lifetime.js';
 import { openRecording } from './service/recording.js';
 import { reportHandler, sinkReports } from './service/sinks.js';
-import { lockDataDir, openServiceStore } from './service/store.js';
+import { openDatabase, openServiceStore } from './service/store.js';
 
 export { StartupError };
 
@@ -58,15 +58,15 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const access = accessProblem(config.httpHost, config.httpToken);
     if (access !== undefined) throw new StartupError(access);
 
-    // One process per DATA_DIR; then the broker link (the embedded broker is lib/broker.ts's,
-    // passed in: lib/service/ may not import the root), then the store.
-    await lockDataDir(config, lifetime);
+    // One process per DATA_DIR (its database is the lock); then the broker link (the embedded
+    // broker is lib/broker.ts's, passed in: lib/service/ may not import the root), then the store.
+    const db = await openDatabase(config, logger, lifetime);
     const mqtt = await openMqttLink(config, logger, health, lifetime, startBroker);
-    const store = await openServiceStore(config, logger, health, lifetime);
+    const store = await openServiceStore(config, db, logger, health, lifetime);
 
     // ---- the event journal; the events past its checkpoint are handled again (lib/recovery.ts) ----
-    const opened = await openJournal(config, logger, lifetime);
-    const saved = loadState(config.dataDir, logger);
+    const opened = await openJournal(config, db, logger, lifetime);
+    const saved = loadState(db, logger);
     const settings = {
       tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics: config.topics,
       limits: config.limits, producers: config.producers,
@@ -74,7 +74,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const recovered = opened.pending.length === 0
       ? undefined
       : recover(await storeEvents(store, logger, STORE_LOAD_WAIT_MS), opened.pending, opened.checkpoint, saved, settings);
-    const journaling = startJournal(opened, saved, recovered, logger, lifetime);
+    const journaling = startJournal(opened, db, saved, recovered, logger, lifetime);
 
     // ---- sources -> intake -> pipeline -> effect tap -> sinks ----
     const events$ = eventSources(config, mqtt.connection$, store, health, logger, journaling.recoveryWritten$, stopSources);
@@ -86,7 +86,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     // at once, so every sink subscribes before the effects start (`connect()` below).
     const effect$ = connectable(concat(from(recovered?.effects ?? []), pipeline(event$, deps, { ...STREAMS, dashboard: dashboard.stream }).pipe(effects)),
       { connector: () => new Subject<Effect>(), resetOnDisconnect: false });
-    const reports$ = sinkReports(effect$, config, mqtt.connection$, store, journaling.resume, metrics, logger);
+    const reports$ = sinkReports(effect$, config, mqtt.connection$, store, db, journaling.resume, metrics, logger);
     const handleReport = reportHandler({ config, logger, metrics, health, started, settled: journaling.settled });
 
     const finished = new Promise<void>((resolve) => {

@@ -13,6 +13,8 @@ import { InFlight } from '../base/in-flight.js';
 import { ALARMS } from '../streams/alarms.js';
 import type { Effect } from '../protocol/effects.js';
 import type { Event } from '../protocol/events.js';
+import type { Logger } from '../base/log.js';
+import type { Database } from '../store/database.js';
 import type { Checkpoint } from './events.js';
 
 interface Entry {
@@ -179,3 +181,26 @@ export function keepCheckpoint(
     stop: () => clearInterval(timer),
   };
 }
+
+/** The checkpoint a previous run saved (the `service` row `checkpoint`), or the start. */
+export function loadCheckpoint(db: Database, logger: Logger): Checkpoint {
+  const row = db.sql.prepare(`SELECT value FROM service WHERE key = 'checkpoint'`).get() as { value: string } | undefined;
+  if (row === undefined) return { seq: 0 };
+  try {
+    const json = JSON.parse(row.value) as Partial<Checkpoint>;
+    if (typeof json.seq !== 'number') throw new Error('no seq');
+    return {
+      seq: json.seq,
+      ...(typeof json.status === 'string' ? { status: json.status } : {}),
+      ...(Array.isArray(json.alarms) ? { alarms: json.alarms.filter((id): id is string => typeof id === 'string') } : {}),
+    };
+  } catch (err) {
+    // Everything in the journal is then handled again: safe, since handling an event twice does no harm.
+    logger.error(`event journal: checkpoint unreadable (${(err as Error).message}); handling the whole journal again`);
+    return { seq: 0 };
+  }
+}
+
+/** Saves the checkpoint, in the database's transaction of this turn (with the writes made then). */
+export const saveCheckpoint = (db: Database, checkpoint: Checkpoint): Promise<void> =>
+  db.write(() => db.sql.prepare(`INSERT OR REPLACE INTO service (key, value) VALUES ('checkpoint', ?)`).run(JSON.stringify(checkpoint)));

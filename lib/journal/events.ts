@@ -7,7 +7,7 @@
  * - the file is fdatasync'ed in groups, at most every `fsyncMs`, in libuv's thread pool: a power
  *   cut loses at most that window;
  * - after a crash, the events past the checkpoint (the last event whose effects are known to be
- *   complete, `checkpoint.json`) are read back (`pending`) and handled again.
+ *   complete, kept in DATA_DIR's database: `checkpoint.ts`) are read back (`pending`) and handled again.
  *
  * Files: `events-<seq>.ndjson`, `<seq>` (12 digits) being the journal sequence number of its first
  * event. Each starts with one resume header (`{"resume":{…}}`), so it replays on its own; each
@@ -25,12 +25,10 @@ import {
   decodeRecordedLine, decodeResumeLine, encodeClockLine, encodeEventLine, encodeResumeLine, isResumeLine, type Recorded,
 } from '../protocol/recording.js';
 import { AppendLog } from '../store/append-log.js';
-import { replaceFile } from '../store/files.js';
 import type { Resume } from '../protocol/resume.js';
 import type { Event } from '../protocol/events.js';
 
 export const EVENTS_DIR = 'events';
-export const CHECKPOINT_FILE = 'checkpoint.json';
 
 /** Where a restart resumes: every event up to `seq` is complete, with this state after it. */
 export interface Checkpoint {
@@ -104,28 +102,6 @@ function listSegments(dir: string): Segment[] {
     .sort((a, b) => a.first - b.first);
 }
 
-function readCheckpoint(file: string, logger: Logger): Checkpoint {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return { seq: 0 };
-  }
-  try {
-    const json = JSON.parse(text) as Partial<Checkpoint>;
-    if (typeof json.seq !== 'number') throw new Error('no seq');
-    return {
-      seq: json.seq,
-      ...(typeof json.status === 'string' ? { status: json.status } : {}),
-      ...(Array.isArray(json.alarms) ? { alarms: json.alarms.filter((id): id is string => typeof id === 'string') } : {}),
-    };
-  } catch (err) {
-    // Everything in the journal is then handled again: safe, since handling an event twice does no harm.
-    logger.error({ file }, `event journal: checkpoint unreadable (${(err as Error).message}); handling the whole journal again`);
-    return { seq: 0 };
-  }
-}
-
 /** The lines of the journal are read as they are (a bad line is reported by `readSegment`). */
 const asWritten = (line: string): string => line;
 
@@ -170,13 +146,12 @@ export class EventJournal {
   }
 
   /**
-   * Opens the journal in `dataDir/events`, cutting a torn last line, and reads the checkpoint and
-   * the events after it. Call `start` to begin a new file.
+   * Opens the journal in `dataDir/events`, cutting a torn last line, and reads the events after
+   * `checkpoint`. Call `start` to begin a new file.
    */
-  static async open(dataDir: string, options: EventJournalOptions): Promise<{ journal: EventJournal; checkpoint: Checkpoint; pending: JournaledEvent[]; redelivered: Set<string> }> {
+  static async open(dataDir: string, checkpoint: Checkpoint, options: EventJournalOptions): Promise<{ journal: EventJournal; checkpoint: Checkpoint; pending: JournaledEvent[]; redelivered: Set<string> }> {
     const dir = path.join(dataDir, EVENTS_DIR);
     await mkdir(dir, { recursive: true });
-    const checkpoint = readCheckpoint(path.join(dir, CHECKPOINT_FILE), options.logger);
     const segments = listSegments(dir);
     const last = segments.at(-1);
     // cuts a torn last line (a write cut off by a crash: never acknowledged)
@@ -256,11 +231,6 @@ export class EventJournal {
       // a file closed meanwhile was synced by `closeFile`
       if (log === this.log) this.options.logger.error({ err: (err as Error).message }, 'event journal: fdatasync failed');
     });
-  }
-
-  /** Records that every event up to `checkpoint.seq` is complete (atomically replaced). */
-  async saveCheckpoint(checkpoint: Checkpoint): Promise<void> {
-    await replaceFile(path.join(this.dir, CHECKPOINT_FILE), `${JSON.stringify(checkpoint)}\n`);
   }
 
   /** Removes the oldest files past the retention, never one with an event after `checkpointSeq`. */

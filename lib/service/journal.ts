@@ -9,17 +9,18 @@ import { from, ignoreElements, race, take, tap, timer, type Observable } from 'r
 import type { Logger } from '../base/log.js';
 import { errorText } from '../base/error-text.js';
 import type { Config } from '../config/codec.js';
-import { CheckpointTracker, keepCheckpoint } from '../journal/checkpoint.js';
+import { CheckpointTracker, keepCheckpoint, loadCheckpoint, saveCheckpoint } from '../journal/checkpoint.js';
 import { EventJournal } from '../journal/events.js';
 import type { Effect } from '../protocol/effects.js';
 import type { Resume } from '../protocol/resume.js';
+import type { Database } from '../store/database.js';
 import { StartupError, type Lifetime } from './lifetime.js';
 import { STORE_LOAD_WAIT_MS } from './intake.js';
 
 export type OpenedJournal = Awaited<ReturnType<typeof EventJournal.open>>;
 
-export async function openJournal(config: Config, logger: Logger, lifetime: Lifetime): Promise<OpenedJournal> {
-  const opened = await EventJournal.open(config.dataDir, {
+export async function openJournal(config: Config, db: Database, logger: Logger, lifetime: Lifetime): Promise<OpenedJournal> {
+  const opened = await EventJournal.open(config.dataDir, loadCheckpoint(db, logger), {
     logger, tz: config.tz, fsyncMs: config.events.fsyncMs, retainDays: config.events.retainDays, maxBytes: config.events.maxMb * 1024 * 1024,
   }).catch((err: unknown) => {
     throw new StartupError(`cannot open the event journal: ${errorText(err)}`);
@@ -34,7 +35,7 @@ interface Recovered {
   readonly status?: string;
 }
 
-export function startJournal(opened: OpenedJournal, saved: Resume, recovered: Recovered | undefined, logger: Logger, lifetime: Lifetime) {
+export function startJournal(opened: OpenedJournal, db: Database, saved: Resume, recovered: Recovered | undefined, logger: Logger, lifetime: Lifetime) {
   const { journal } = opened;
   const tracker = new CheckpointTracker(opened.checkpoint);
   const resume = recovered === undefined ? saved : { ...saved, ...(recovered.status === undefined ? {} : { status: recovered.status }) };
@@ -58,7 +59,7 @@ export function startJournal(opened: OpenedJournal, saved: Resume, recovered: Re
   ).pipe(take(1), ignoreElements());
   const scheduleFired: Record<string, number> = { ...resume.scheduleFired };
   journal.start(resume, Date.now(), opened.checkpoint.seq);
-  const checkpoints = keepCheckpoint(tracker, (c) => journal.saveCheckpoint(c), 1000, (err) =>
+  const checkpoints = keepCheckpoint(tracker, (c) => saveCheckpoint(db, c), 1000, (err) =>
     logger.error({ err: errorText(err) }, 'event journal: cannot save the checkpoint'));
   lifetime.add(async () => checkpoints.stop());
 

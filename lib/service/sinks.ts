@@ -19,11 +19,12 @@ import type { SinkReport } from '../sinks/report.js';
 import { makeRtdbDriver } from '../sinks/rtdb.js';
 import { makeSlackDriver } from '../sinks/slack.js';
 import { makeStateDriver } from '../sinks/state.js';
+import type { Database } from '../store/database.js';
 import type { Store } from '../store/index.js';
 import type { ServiceHealth } from './health.js';
 
 export function sinkReports(
-  effect$: Observable<Effect>, config: Config, connection$: Observable<MqttConnection>, store: Store, resume: Resume, metrics: Metrics, logger: Logger,
+  effect$: Observable<Effect>, config: Config, connection$: Observable<MqttConnection>, store: Store, db: Database, resume: Resume, metrics: Metrics, logger: Logger,
 ): Observable<SinkReport> {
   return merge(
     makeMqttDriver(connection$, {
@@ -35,7 +36,7 @@ export function sinkReports(
     makeRtdbDriver(store, { logger, onPending: (n) => metrics.queueSize.set({ queue: 'rtdb' }, n) })(effect$),
     makeSlackDriver({ webhookUrl: config.slack.webhookUrl, windowMs: config.slack.windowS * 1000 }, logger)(effect$),
     makeFaceDriver({ ...config.face, timeoutMs: config.face.timeoutS * 1000 }, logger)(effect$),
-    makeStateDriver({ dataDir: config.dataDir, resume }, logger)(effect$),
+    makeStateDriver({ db, resume }, logger)(effect$),
   );
 }
 

@@ -21,6 +21,7 @@ import type { SinkName, SinkReport } from './report.js';
 import type { Effect } from '../protocol/effects.js';
 import { defaultBackoff, type Backoff } from '../base/backoff.js';
 import { delivery, type Job as QueueJob, type Note, type QueueRules } from '../store/delivery-queue.js';
+import type { Database } from '../store/database.js';
 import { Outbox } from '../store/outbox.js';
 import { errorText } from '../base/error-text.js';
 
@@ -49,7 +50,7 @@ export interface Lane<W> {
   /** Why the write can never be made, or undefined. */
   check(write: W): string | undefined;
   commit(writes: readonly W[]): Promise<void>;
-  /** Reads a write back from the outbox file. */
+  /** Reads a write back from the outbox. */
   decode(u: unknown): W | undefined;
   describe(write: W): string;
   coalesceKey?(write: W): string;
@@ -61,7 +62,7 @@ export type WriteDriver = (effect$: Observable<Effect>) => Observable<SinkReport
 
 type Job<W> = QueueJob<W, Effect>;
 
-export function deliver<W>(lane: Lane<W>, outboxFile: string | undefined, options: DeliveryOptions): WriteDriver {
+export function deliver<W>(lane: Lane<W>, outboxDb: Database | undefined, options: DeliveryOptions): WriteDriver {
   const { logger } = options;
   const rules: QueueRules<W> = {
     maxBatch: Math.max(1, options.maxBatch ?? 100),
@@ -196,12 +197,12 @@ export function deliver<W>(lane: Lane<W>, outboxFile: string | undefined, option
     // ---- start ----
 
     const start = async (): Promise<void> => {
-      if (outboxFile !== undefined) {
+      if (outboxDb !== undefined) {
         try {
-          outbox = await Outbox.open<W>(outboxFile, { logger, decode: lane.decode });
+          outbox = Outbox.open<W>(outboxDb, lane.sink, { logger, decode: lane.decode });
         } catch (err) {
-          logger.error({ sink: lane.sink, file: outboxFile, err: errorText(err) }, `${lane.sink}: cannot open the outbox; writes are kept in memory only`);
-          report({ kind: 'alert', sink: lane.sink, level: 'error', text: truncate(`${lane.label}: cannot open the outbox ${outboxFile} (${errorText(err)}); writes are kept in memory only`, 300) });
+          logger.error({ sink: lane.sink, err: errorText(err) }, `${lane.sink}: cannot open the outbox; writes are kept in memory only`);
+          report({ kind: 'alert', sink: lane.sink, level: 'error', text: truncate(`${lane.label}: cannot open the outbox (${errorText(err)}); writes are kept in memory only`, 300) });
         }
         if (stopped) {
           await outbox?.close();

@@ -1,11 +1,10 @@
 /**
  * Firestore sink: performs `firestore.set` (replace the document) and `firestore.delete`
  * effects, in order, in batched commits; other effects are ignored. See `lib/sinks/delivery.ts`
- * for retries, the durable outbox (`<DATA_DIR>/outbox/firestore.ndjson` when the store is
+ * for retries, the durable outbox (rows of the `outbox` table when the store is
  * Firebase), and the one alert on a sustained failure plus one on recovery.
  * Reports: `done` per effect once the store has it, `failed` for a write that can never be made.
  */
-import * as path from 'node:path';
 import { checkDocWrite, isPlainObject } from '../store/data.js';
 import { deliver, type DeliveryOptions, type WriteDriver } from './delivery.js';
 import type { DocWrite, Store } from '../store/types.js';
@@ -13,7 +12,7 @@ import type { Effect } from '../protocol/effects.js';
 
 export type FirestoreDriverOptions = DeliveryOptions;
 
-/** Reads a write back from the outbox file. */
+/** Reads a write back from the outbox. */
 export function decodeDocWrite(u: unknown): DocWrite | undefined {
   if (!isPlainObject(u) || typeof u.collection !== 'string' || typeof u.id !== 'string') return undefined;
   if (u.op === 'delete') return { op: 'delete', collection: u.collection, id: u.id };
@@ -21,8 +20,7 @@ export function decodeDocWrite(u: unknown): DocWrite | undefined {
   return undefined;
 }
 
-export function makeFirestoreDriver(store: Pick<Store, 'docs' | 'outboxDir'>, options: FirestoreDriverOptions): WriteDriver {
-  const outboxFile = store.outboxDir === undefined ? undefined : path.join(store.outboxDir, 'firestore.ndjson');
+export function makeFirestoreDriver(store: Pick<Store, 'docs' | 'outbox'>, options: FirestoreDriverOptions): WriteDriver {
   return deliver<DocWrite>({
     sink: 'firestore',
     label: 'Firestore',
@@ -43,5 +41,5 @@ export function makeFirestoreDriver(store: Pick<Store, 'docs' | 'outboxDir'>, op
     commit: (writes) => store.docs.commit(writes),
     decode: decodeDocWrite,
     describe: (write) => `${write.op} ${write.collection}/${write.id}`,
-  }, outboxFile, { maxBatch: 100, ...options });
+  }, store.outbox, { maxBatch: 100, ...options });
 }

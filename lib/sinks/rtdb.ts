@@ -2,10 +2,9 @@
  * RTDB sink: performs `rtdb.set` effects; other effects are ignored. Writes go out in order, in
  * multi-path updates of non-overlapping paths; a write waiting for a path is replaced by a newer
  * one for the same path (both effects are reported `done` when the newer one lands). See
- * `lib/sinks/delivery.ts` for retries, the durable outbox (`<DATA_DIR>/outbox/rtdb.ndjson` when
+ * `lib/sinks/delivery.ts` for retries, the durable outbox (rows of the `outbox` table when
  * the store is Firebase) and the alerts.
  */
-import * as path from 'node:path';
 import { checkTreeWrite, isPlainObject, normalPath, pathsOverlap } from '../store/data.js';
 import { deliver, type DeliveryOptions, type WriteDriver } from './delivery.js';
 import type { Store, TreeWrite } from '../store/types.js';
@@ -13,14 +12,13 @@ import type { Effect } from '../protocol/effects.js';
 
 export type RtdbDriverOptions = DeliveryOptions;
 
-/** Reads a write back from the outbox file (a missing value is a delete). */
+/** Reads a write back from the outbox (a missing value is a delete). */
 export function decodeTreeWrite(u: unknown): TreeWrite | undefined {
   if (!isPlainObject(u) || typeof u.path !== 'string') return undefined;
   return { path: u.path, value: u.value ?? null };
 }
 
-export function makeRtdbDriver(store: Pick<Store, 'tree' | 'outboxDir'>, options: RtdbDriverOptions): WriteDriver {
-  const outboxFile = store.outboxDir === undefined ? undefined : path.join(store.outboxDir, 'rtdb.ndjson');
+export function makeRtdbDriver(store: Pick<Store, 'tree' | 'outbox'>, options: RtdbDriverOptions): WriteDriver {
   return deliver<TreeWrite>({
     sink: 'rtdb',
     label: 'Realtime Database',
@@ -33,5 +31,5 @@ export function makeRtdbDriver(store: Pick<Store, 'tree' | 'outboxDir'>, options
     describe: (write) => `set /${normalPath(write.path)}`,
     coalesceKey: (write) => normalPath(write.path),
     fits: (batch, write) => batch.every((b) => !pathsOverlap(b.path, write.path)),
-  }, outboxFile, { maxBatch: 50, ...options });
+  }, store.outbox, { maxBatch: 50, ...options });
 }

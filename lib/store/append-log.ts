@@ -7,17 +7,18 @@
  *   byte where it was cut;
  * - `append` hands lines to the operating system before it returns (a synchronous write: a killed
  *   process loses none of them; only a power cut can, until the next sync);
- * - `sync` is one fdatasync in libuv's thread pool, grouped: callers that arrive while one runs
- *   share the next one; `syncNow` is the same on the calling thread;
+ * - `sync` is one fdatasync in libuv's thread pool, grouped (`group-sync.ts`); `syncNow` is the
+ *   same on the calling thread;
  * - `appendDurably` appends and syncs, and on failure cuts the file back to where it was, so that
  *   nothing unacknowledged can reappear after a restart;
- * - `truncate` empties (or cuts back) the file; `replace` swaps in new contents atomically.
+ * - `truncate` empties (or cuts back) the file.
  *
- * One log at a time per file; the callers hold the folder's lock (see `lock.ts`).
+ * One log at a time per file; the caller holds DATA_DIR's lock (see `database.ts`).
  */
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Logger } from '../base/log.js';
-import { parseJson, replaceFile, scanLines } from './files.js';
+import { parseJson, scanLines } from './files.js';
+import { GroupSync } from './group-sync.js';
 
 export interface AppendLogOptions<T> {
   readonly logger: Logger;
@@ -42,14 +43,12 @@ function readAll(fd: number): Buffer {
 }
 
 export class AppendLog<T = unknown> {
-  private dirty = false;
-  private running: Promise<void> | undefined;
-  private queued: Promise<void> | undefined;
   private open = true;
+  private readonly syncer = new GroupSync(() => (this.open ? this.fd : undefined));
 
   private constructor(
     readonly file: string,
-    private fd: number,
+    private readonly fd: number,
     private bytes: number,
     /** The lines found at `open`, read by `decode`, oldest first. */
     readonly records: readonly T[],
@@ -58,7 +57,6 @@ export class AppendLog<T = unknown> {
 
   /** Opens (creating) `file` for appending, reading its lines back and cutting a torn tail off. */
   static open<T = unknown>(file: string, options: AppendLogOptions<T>): AppendLog<T> {
-    rmSync(`${file}.tmp`, { force: true }); // what a `replace` cut off by a crash left
     const fd = openSync(file, 'a+');
     try {
       const { records, goodBytes, size } = scanLines(readAll(fd), file, options.decode ?? (parseJson as (line: string) => T | undefined));
@@ -96,7 +94,7 @@ export class AppendLog<T = unknown> {
       throw err;
     }
     this.bytes += length;
-    this.dirty = true;
+    this.syncer.mark();
   }
 
   /** Appends and syncs; on failure cuts the file back to where it was (nothing of `text` was acknowledged). */
@@ -111,36 +109,14 @@ export class AppendLog<T = unknown> {
     }
   }
 
-  /**
-   * Makes everything appended so far durable: one fdatasync in the thread pool. While one runs,
-   * callers share the one that follows it (group commit); with nothing new it resolves at once.
-   */
+  /** Makes everything appended so far durable: one grouped fdatasync in the thread pool. */
   sync(): Promise<void> {
-    if (this.running) {
-      this.queued ??= this.running.catch(() => undefined).then(() => {
-        this.queued = undefined;
-        return this.sync();
-      });
-      return this.queued;
-    }
-    if (!this.dirty || !this.open) return Promise.resolve(); // `close` synced what a closed log held
-    this.dirty = false;
-    const running = new Promise<void>((resolve, reject) => {
-      fdatasync(this.fd, (err) => {
-        this.running = undefined;
-        if (err) reject(err);
-        else resolve();
-      });
-    });
-    this.running = running;
-    return running;
+    return this.syncer.sync();
   }
 
   /** `sync` on the calling thread (before a file is left behind for good). */
   syncNow(): void {
-    if (!this.dirty) return;
-    this.dirty = false;
-    fdatasyncSync(this.fd);
+    this.syncer.syncNow();
   }
 
   /** Cuts the file to `size` bytes (0: empties it). */
@@ -149,24 +125,15 @@ export class AppendLog<T = unknown> {
     this.bytes = size;
   }
 
-  /** Replaces the whole file with `text` so that a crash leaves either the old or the new contents. */
-  async replace(text: string): Promise<void> {
-    await replaceFile(this.file, text);
-    closeSync(this.fd); // the old file, now unlinked
-    this.fd = openSync(this.file, 'a');
-    this.bytes = Buffer.byteLength(text);
-    this.dirty = false;
-  }
-
   /** Syncs what is not yet synced (a failure is logged: the lines are with the OS) and closes the file. */
   close(): void {
     if (!this.open) return;
-    this.open = false;
     try {
       this.syncNow();
     } catch (err) {
       this.options.logger.error({ file: this.file, err: (err as Error).message }, `${this.options.owner}: fdatasync failed`);
     }
+    this.open = false;
     closeSync(this.fd);
   }
 

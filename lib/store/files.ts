@@ -1,11 +1,9 @@
 /**
  * Durable files: reading an append-only file that may end in a torn line (the log itself, appending
- * and syncing, is `append-log.ts`), and whole files replaced atomically (write, fsync, rename,
- * fsync the folder).
+ * and syncing, is `append-log.ts`), and making a new file's name durable.
  */
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import * as path from 'node:path';
 
 export interface JournalContents {
   /** The parsed lines, in order. */
@@ -89,18 +87,4 @@ export async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await handle?.close();
   }
-}
-
-/** Replaces `file` with `data` so that a crash leaves either the old or the new contents. */
-export async function replaceFile(file: string, data: string): Promise<void> {
-  const tmp = `${file}.tmp`;
-  const handle = await fs.open(tmp, 'w');
-  try {
-    await handle.writeFile(data, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(tmp, file);
-  await fsyncDir(path.dirname(file));
 }

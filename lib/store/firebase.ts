@@ -9,6 +9,7 @@
 import type { App } from 'firebase-admin/app';
 import type { Firestore } from 'firebase-admin/firestore';
 import type { Database, DataSnapshot } from 'firebase-admin/database';
+import type { Database as DataDirDatabase } from './database.js';
 import type { Logger } from '../base/log.js';
 import { checkDocWrite, checkTreeWrite, isPlainObject, normalPath, pathsOverlap, toTree } from './data.js';
 import {
@@ -32,8 +33,8 @@ export interface FirebaseOptions {
 
 export interface FirebaseStoreOptions {
   readonly logger: Logger;
-  /** Where the sinks keep their outboxes. */
-  readonly outboxDir: string;
+  /** DATA_DIR's database, where the sinks keep their outboxes. */
+  readonly outbox: DataDirDatabase;
   /** firebase-admin app name; a unique one by default. */
   readonly appName?: string;
   /** Longest wait between Firestore reconnection attempts (gRPC); default 10 s. */
@@ -231,7 +232,7 @@ export async function openFirebaseStore(firebase: FirebaseOptions & { readonly p
     kind: 'firebase',
     docs: firestoreStore(firestore, fs),
     tree: rtdbStore(database),
-    outboxDir: options.outboxDir,
+    outbox: options.outbox,
     close: async () => {
       if (closed) return;
       closed = true;

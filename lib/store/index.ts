@@ -3,12 +3,12 @@
  * database URL or the emulator variables), otherwise the embedded local store in DATA_DIR, so a
  * fresh checkout runs with `npm start` and nothing else.
  *
- *   <DATA_DIR>/store/    the local store (journal.ndjson + snapshot.json)
- *   <DATA_DIR>/outbox/   the sinks' durable outboxes when Firebase is used (firestore.ndjson, rtdb.ndjson)
+ *   <DATA_DIR>/smarthome.db   the local store's documents and tree, or the sinks' durable outbox
+ *                             when Firebase is used (`database.ts`, `schema.ts`)
  */
-import * as path from 'node:path';
 import type { Logger } from '../base/log.js';
 import { openFirebaseStore, type FirebaseOptions } from './firebase.js';
+import { Database } from './database.js';
 import { openLocalStore } from './local.js';
 import type { Store } from './types.js';
 
@@ -19,14 +19,28 @@ export interface StoreOptions {
   /** DATA_DIR. */
   readonly dataDir: string;
   readonly firebase?: FirebaseOptions;
+  /** DATA_DIR's database when the caller has it open (the service); otherwise the store opens it and closes it with itself. */
+  readonly database?: Database;
 }
 
 export async function openStore(options: StoreOptions, logger: Logger): Promise<Store> {
-  const projectId = options.firebase?.projectId;
-  if (projectId !== undefined) {
-    return openFirebaseStore({ ...options.firebase, projectId }, { logger, outboxDir: path.join(options.dataDir, 'outbox') });
+  const owned = options.database === undefined ? await Database.open(options.dataDir, logger) : undefined;
+  const database = options.database ?? owned!;
+  try {
+    const projectId = options.firebase?.projectId;
+    const store = projectId !== undefined
+      ? await openFirebaseStore({ ...options.firebase, projectId }, { logger, outbox: database })
+      : openLocalStore(database, { logger });
+    if (owned === undefined) return store;
+    const close = async (): Promise<void> => {
+      await store.close();
+      await owned.close();
+    };
+    return { kind: store.kind, docs: store.docs, tree: store.tree, outbox: store.outbox, close };
+  } catch (err) {
+    await owned?.close();
+    throw err;
   }
-  return openLocalStore(path.join(options.dataDir, 'store'), { logger });
 }
 
 /**

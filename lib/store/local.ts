@@ -1,26 +1,16 @@
 /**
  * The embedded local store: the same collections and paths as Firebase, kept in memory and made
- * durable in `<dir>` (docs/storage.md describes the files):
- *
- * - `journal.ndjson`: one line per acknowledged commit, appended and fdatasync'ed before the
- *   commit resolves (group commit: the commits that queue up meanwhile share the next write);
- * - `snapshot.json`: the whole state as of a journal `seq`, replaced atomically when the journal
- *   grows past `compactBytes`, at start-up and on close; the journal is then emptied.
- *
- * Start-up reads the snapshot and replays the journal lines after its `seq`; a torn last line
- * (a crash in the middle of an append, never acknowledged) is cut off. Listeners see a commit
- * only after it is durable. One process at a time: see `lock.ts` (a lock the OS releases).
+ * durable in DATA_DIR's database (`database.ts`; docs/storage.md shows the tables `documents`
+ * and `tree`). A commit's rows are written in the database's transaction of that turn of the
+ * event loop and it resolves once they are durable; listeners see it only then. Start-up reads
+ * both tables back. One process at a time: the database is DATA_DIR's lock.
  */
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import type { Logger } from '../base/log.js';
 import {
-  checkDocWrite, checkTreeWrite, fromTree, isPlainObject, mergeData, nodeAt, normalPath, pathKeys, pathsOverlap,
+  checkDocWrite, checkTreeWrite, fromTree, mergeData, nodeAt, normalPath, pathKeys, pathsOverlap,
   plainData, toTree, withNode, type TreeNode,
 } from './data.js';
-import { AppendLog } from './append-log.js';
-import { fsyncDir, replaceFile } from './files.js';
-import { lockDir, LockedError, type DirLock } from './lock.js';
+import type { Database } from './database.js';
 import {
   StoreError, type DocChange, type DocData, type DocSnapshot, type DocWrite, type DocumentStore, type Store,
   type TreeStore, type TreeWrite, type Unwatch,
@@ -29,38 +19,9 @@ import { errorText } from '../base/error-text.js';
 
 export interface LocalStoreOptions {
   readonly logger: Logger;
-  /** Compact once the journal is this long; default 8 MiB. */
-  readonly compactBytes?: number;
 }
 
-export const SNAPSHOT_FORMAT = 'smarthome-local-store';
-export const SNAPSHOT_VERSION = 1;
-
-/** A journal line. Tree values are stored as the RTDB stores them (see `toTree`). */
-interface JournalRecord {
-  readonly seq: number;
-  readonly at: string;
-  readonly docs?: readonly DocWrite[];
-  readonly tree?: readonly { readonly path: string; readonly value: TreeNode | null }[];
-}
-
-interface Snapshot {
-  readonly format: typeof SNAPSHOT_FORMAT;
-  readonly version: number;
-  readonly seq: number;
-  readonly savedAt: string;
-  readonly collections: Record<string, Record<string, DocData>>;
-  /** Per collection and id, when the document was last written (epoch ms; absent in older snapshots). */
-  readonly writtenAt?: Record<string, Record<string, number>>;
-  readonly tree: TreeNode | null;
-}
-
-interface Pending {
-  readonly docs?: readonly DocWrite[];
-  readonly tree?: readonly { readonly path: string; readonly value: TreeNode | null }[];
-  readonly resolve: () => void;
-  readonly reject: (err: Error) => void;
-}
+type TreeWrites = readonly { readonly path: string; readonly value: TreeNode | null }[];
 
 interface DocWatcher {
   readonly collection: string;
@@ -76,9 +37,6 @@ interface TreeWatcher {
   last: string;
 }
 
-/** Directories this process has open, so that a second open in the same process is refused too. */
-const openDirs = new Set<string>();
-
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -87,32 +45,9 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-function isJournalRecord(u: unknown): u is JournalRecord {
-  if (!isPlainObject(u) || typeof u.seq !== 'number' || typeof u.at !== 'string') return false;
-  const docsOk = u.docs === undefined || (Array.isArray(u.docs) && u.docs.every((w) => isPlainObject(w) && typeof w.collection === 'string' && typeof w.id === 'string' && ['set', 'merge', 'delete'].includes(w.op as string)));
-  const treeOk = u.tree === undefined || (Array.isArray(u.tree) && u.tree.every((w) => isPlainObject(w) && typeof w.path === 'string'));
-  return docsOk && treeOk;
-}
-
-function isSnapshot(u: unknown): u is Snapshot {
-  return isPlainObject(u) && u.format === SNAPSHOT_FORMAT && typeof u.seq === 'number' && isPlainObject(u.collections) &&
-    (u.writtenAt === undefined || isPlainObject(u.writtenAt));
-}
-
-async function takeLock(dir: string): Promise<DirLock> {
-  if (openDirs.has(dir)) throw new StoreError(`local store ${dir} is already open in this process`, true);
-  try {
-    const lock = await lockDir(dir, 'local store');
-    openDirs.add(dir);
-    return lock;
-  } catch (err) {
-    throw err instanceof LockedError ? new StoreError(err.message, true) : err;
-  }
-}
-
 export class LocalStore implements Store {
   readonly kind = 'local' as const;
-  readonly outboxDir = undefined;
+  readonly outbox = undefined;
   readonly docs: DocumentStore;
   readonly tree: TreeStore;
 
@@ -123,166 +58,69 @@ export class LocalStore implements Store {
    */
   private readonly writeTimes = new Map<string, number>();
   private root: TreeNode | null = null;
-  private seq = 0;
-  private queue: Pending[] = [];
-  private flushing: Promise<void> | undefined;
   private closed = false;
   private readonly docWatchers = new Set<DocWatcher>();
   private readonly treeWatchers = new Set<TreeWatcher>();
-  private readonly compactBytes: number;
   private readonly logger: Logger;
 
-  private constructor(
-    readonly dir: string,
-    private readonly journal: AppendLog,
-    private readonly lock: DirLock,
-    options: LocalStoreOptions,
-  ) {
+  private constructor(private readonly db: Database, options: LocalStoreOptions) {
     this.logger = options.logger;
-    this.compactBytes = options.compactBytes ?? 8 * 1024 * 1024;
     this.docs = this.makeDocumentStore();
     this.tree = this.makeTreeStore();
+    this.load();
   }
 
-  /** Opens (creating if needed) the store in `dir`, recovering from whatever a crash left there. */
-  static async open(dir: string, options: LocalStoreOptions): Promise<LocalStore> {
-    const absolute = path.resolve(dir);
-    await fs.mkdir(absolute, { recursive: true });
-    const lock = await takeLock(absolute);
-    try {
-      const journalFile = path.join(absolute, 'journal.ndjson');
-      await fs.rm(path.join(absolute, 'snapshot.json.tmp'), { force: true });
-      const snapshot = await LocalStore.readSnapshot(path.join(absolute, 'snapshot.json'));
-      const journal = AppendLog.open(journalFile, { logger: options.logger, owner: 'local store' });
-      if (journal.size === 0) await fsyncDir(absolute); // a new journal's name must survive a power cut too
-      const store = new LocalStore(absolute, journal, lock, options);
-      try {
-        store.load(snapshot, journal.records, journalFile);
-        if (journal.size > 0) await store.compact();
-      } catch (err) {
-        journal.close();
-        throw err;
-      }
-      options.logger.info({ dir: absolute, seq: store.seq, replayed: journal.records.length }, 'local store open');
-      return store;
-    } catch (err) {
-      openDirs.delete(absolute);
-      await lock.release();
-      throw err;
-    }
+  /** The store in `db` (the service's database of DATA_DIR). */
+  static open(db: Database, options: LocalStoreOptions): LocalStore {
+    const store = new LocalStore(db, options);
+    options.logger.info({ file: db.file, documents: [...store.collections.values()].reduce((n, docs) => n + docs.size, 0) }, 'local store open');
+    return store;
   }
 
-  private static async readSnapshot(file: string): Promise<Snapshot | undefined> {
-    let text: string;
-    try {
-      text = await fs.readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+  /** Reads both tables into memory (at open, and again should a transaction fail half way). */
+  private load(): void {
+    this.collections.clear();
+    this.writeTimes.clear();
+    const rows = this.db.sql.prepare('SELECT collection, id, data, written_at FROM documents').all() as { collection: string; id: string; data: string; written_at: number | null }[];
+    for (const row of rows) {
+      let docs = this.collections.get(row.collection);
+      if (!docs) this.collections.set(row.collection, (docs = new Map()));
+      docs.set(row.id, deepFreeze(JSON.parse(row.data) as DocData));
+      if (row.written_at !== null) this.writeTimes.set(`${row.collection}/${row.id}`, row.written_at);
     }
-    const parsed: unknown = JSON.parse(text);
-    if (!isSnapshot(parsed)) throw new Error(`${file} is not a ${SNAPSHOT_FORMAT} snapshot`);
-    if (parsed.version > SNAPSHOT_VERSION) throw new Error(`${file} has version ${parsed.version}; this program reads up to ${SNAPSHOT_VERSION}`);
-    return parsed;
-  }
-
-  private load(snapshot: Snapshot | undefined, records: readonly unknown[], journalFile: string): void {
-    if (snapshot) {
-      for (const [collection, docs] of Object.entries(snapshot.collections)) {
-        const map = new Map<string, DocData>();
-        for (const [id, data] of Object.entries(docs)) map.set(id, deepFreeze(data));
-        this.collections.set(collection, map);
-      }
-      for (const [collection, times] of Object.entries(snapshot.writtenAt ?? {})) {
-        if (!isPlainObject(times)) continue; // a hand-edited snapshot: the times are only a hint
-        for (const [id, at] of Object.entries(times)) if (Number.isFinite(at)) this.writeTimes.set(`${collection}/${id}`, at);
-      }
-      this.root = snapshot.tree ?? null;
-      this.seq = snapshot.seq;
+    this.root = null;
+    for (const row of this.db.sql.prepare('SELECT key, value FROM tree').all() as { key: string; value: string }[]) {
+      this.root = withNode(this.root, [row.key], JSON.parse(row.value) as TreeNode);
     }
-    records.forEach((record, i) => {
-      if (!isJournalRecord(record)) throw new Error(`${journalFile}: record ${i + 1} is not a journal record`);
-      if (record.seq <= this.seq) return; // already in the snapshot
-      this.apply(record, false);
-      this.seq = record.seq;
-    });
   }
 
   // ---- writing ----
 
-  private enqueue(entry: Omit<Pending, 'resolve' | 'reject'>): Promise<void> {
+  /**
+   * Applies the writes in memory and as rows, in the database's transaction; the listeners hear
+   * of them once that is durable.
+   */
+  private enqueue(docs: readonly DocWrite[] | undefined, tree: TreeWrites | undefined): Promise<void> {
     if (this.closed) return Promise.reject(new StoreError('local store is closed', false));
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ ...entry, resolve, reject });
-      this.flushing ??= this.flush();
-    });
-  }
-
-  /** Writes everything queued as one append + fdatasync, then applies and acknowledges it, in order. */
-  private async flush(): Promise<void> {
-    try {
-      while (this.queue.length > 0) await this.flushBatch();
-    } finally {
-      // Runs right after the last look at the queue, so nothing enqueued meanwhile is left behind.
-      this.flushing = undefined;
-    }
-  }
-
-  private async flushBatch(): Promise<void> {
-    const batch = this.queue;
-    this.queue = [];
-    const at = new Date().toISOString();
-    const lines = batch.map((p, i) => {
-      const record: JournalRecord = { seq: this.seq + i + 1, at, ...(p.docs ? { docs: p.docs } : {}), ...(p.tree ? { tree: p.tree } : {}) };
-      return JSON.stringify(record);
-    });
-    try {
-      // Nothing of this batch is acknowledged if this fails: it is cut off again, so it cannot reappear.
-      await this.journal.appendDurably(`${lines.join('\n')}\n`);
-    } catch (err) {
-      const error = new StoreError(`local store: journal write failed: ${errorText(err)}`, false, { cause: err });
-      this.logger.error({ err: errorText(err) }, 'local store: journal write failed');
-      for (const p of batch) p.reject(error);
-      return;
-    }
-    lines.forEach((line, i) => {
-      // What is applied is what the journal holds, read back: a replay gives the same state.
-      this.apply(JSON.parse(line) as JournalRecord, true);
-      this.seq += 1;
-      batch[i]?.resolve();
-    });
-    if (this.journal.size >= this.compactBytes) {
-      await this.compact().catch((err: unknown) => this.logger.error({ err: errorText(err) }, 'local store: compaction failed (will retry)'));
-    }
-  }
-
-  /** Saves the whole state as a snapshot and empties the journal. Only while no flush runs. */
-  private async compact(): Promise<void> {
-    const collections: Record<string, Record<string, DocData>> = {};
-    const writtenAt: Record<string, Record<string, number>> = {};
-    for (const [name, docs] of this.collections) {
-      if (docs.size > 0) collections[name] = Object.fromEntries(docs);
-      const times: Record<string, number> = {};
-      for (const id of docs.keys()) {
-        const at = this.writeTimes.get(`${name}/${id}`);
-        if (at !== undefined) times[id] = at;
+    let notify = (): void => undefined;
+    return this.db.write(() => {
+      try {
+        notify = docs ? this.applyDocs(docs, Date.now()) : this.applyTree(tree ?? []);
+      } catch (err) {
+        this.load(); // the transaction is rolled back: memory follows it
+        throw err;
       }
-      if (Object.keys(times).length > 0) writtenAt[name] = times;
-    }
-    const snapshot: Snapshot = {
-      format: SNAPSHOT_FORMAT, version: SNAPSHOT_VERSION, seq: this.seq, savedAt: new Date().toISOString(), collections, writtenAt, tree: this.root,
-    };
-    await replaceFile(path.join(this.dir, 'snapshot.json'), `${JSON.stringify(snapshot, null, 1)}\n`);
-    // A crash before this truncation leaves lines the snapshot covers: their seq makes them skipped.
-    this.journal.truncate(0);
+    }).then(() => notify(), (err: unknown) => {
+      this.logger.error({ err: errorText(err) }, 'local store: write failed');
+      if (!(err instanceof StoreError)) this.load();
+      throw new StoreError(`local store: write failed: ${errorText(err)}`, false, { cause: err });
+    });
   }
 
-  private apply(record: JournalRecord, notify: boolean): void {
-    if (record.docs) this.applyDocs(record.docs, Date.parse(record.at), notify);
-    if (record.tree) this.applyTree(record.tree, notify);
-  }
-
-  private applyDocs(writes: readonly DocWrite[], at: number, notify: boolean): void {
+  /** Applies document writes (memory and rows); returns what tells the listeners. */
+  private applyDocs(writes: readonly DocWrite[], at: number): () => void {
+    const upsert = this.db.sql.prepare('INSERT OR REPLACE INTO documents (collection, id, data, written_at) VALUES (?, ?, ?, ?)');
+    const remove = this.db.sql.prepare('DELETE FROM documents WHERE collection = ? AND id = ?');
     const changed = new Map<string, Map<string, DocData | null>>();
     for (const write of writes) {
       let docs = this.collections.get(write.collection);
@@ -300,39 +138,61 @@ export class LocalStore implements Store {
         if (old === undefined) continue;
         docs.delete(write.id);
         this.writeTimes.delete(key);
+        remove.run(write.collection, write.id);
       } else {
         // Unchanged: no notification and the same write time, as Firestore does.
-        if (old !== undefined && JSON.stringify(old) === JSON.stringify(next)) continue;
+        const text = JSON.stringify(next);
+        if (old !== undefined && JSON.stringify(old) === text) continue;
         docs.set(write.id, next);
-        if (Number.isFinite(at)) this.writeTimes.set(key, at);
+        this.writeTimes.set(key, at);
+        upsert.run(write.collection, write.id, text, at);
       }
-      if (notify) {
-        let ids = changed.get(write.collection);
-        if (!ids) changed.set(write.collection, (ids = new Map()));
-        ids.set(write.id, next);
-      }
+      let ids = changed.get(write.collection);
+      if (!ids) changed.set(write.collection, (ids = new Map()));
+      ids.set(write.id, next);
     }
-    for (const [collection, ids] of changed) {
-      const changes: DocChange[] = [...ids].map(([id, data]) => this.change(collection, id, data));
-      for (const watcher of this.docWatchers) {
-        if (watcher.collection === collection) this.call(() => watcher.onSnapshot({ initial: false, changes }));
+    return () => {
+      for (const [collection, ids] of changed) {
+        const changes: DocChange[] = [...ids].map(([id, data]) => this.change(collection, id, data));
+        for (const watcher of this.docWatchers) {
+          if (watcher.collection === collection) this.call(() => watcher.onSnapshot({ initial: false, changes }));
+        }
       }
-    }
+    };
   }
 
-  private applyTree(writes: readonly { readonly path: string; readonly value: TreeNode | null }[], notify: boolean): void {
+  /** Applies tree writes (memory, and the rows of the top-level keys they touch); returns what tells the listeners. */
+  private applyTree(writes: TreeWrites): () => void {
     const touched = new Set<TreeWatcher>();
+    const keys = new Set<string>();
+    let all = false;
     for (const write of writes) {
-      this.root = withNode(this.root, pathKeys(write.path), write.value);
-      if (notify) for (const watcher of this.treeWatchers) if (pathsOverlap(watcher.path, write.path)) touched.add(watcher);
+      const path = pathKeys(write.path);
+      this.root = withNode(this.root, path, write.value);
+      if (path[0] === undefined) all = true;
+      else keys.add(path[0]);
+      for (const watcher of this.treeWatchers) if (pathsOverlap(watcher.path, write.path)) touched.add(watcher);
     }
-    for (const watcher of touched) {
-      const value = fromTree(nodeAt(this.root, watcher.keys));
-      const text = JSON.stringify(value);
-      if (text === watcher.last) continue;
-      watcher.last = text;
-      this.call(() => watcher.onValue(value));
+    if (all) {
+      this.db.sql.prepare('DELETE FROM tree').run();
+      for (const key of Object.keys(this.root !== null && typeof this.root === 'object' ? this.root : {})) keys.add(key);
     }
+    const upsert = this.db.sql.prepare('INSERT OR REPLACE INTO tree (key, value) VALUES (?, ?)');
+    const remove = this.db.sql.prepare('DELETE FROM tree WHERE key = ?');
+    for (const key of keys) {
+      const node = nodeAt(this.root, [key]);
+      if (node === null) remove.run(key);
+      else upsert.run(key, JSON.stringify(node));
+    }
+    return () => {
+      for (const watcher of touched) {
+        const value = fromTree(nodeAt(this.root, watcher.keys));
+        const text = JSON.stringify(value);
+        if (text === watcher.last) continue;
+        watcher.last = text;
+        this.call(() => watcher.onValue(value));
+      }
+    };
   }
 
   /** A document for a listener, with its write time when known. */
@@ -359,7 +219,7 @@ export class LocalStore implements Store {
         if (problem) return Promise.reject(new StoreError(problem, true));
       }
       if (writes.length === 0) return Promise.resolve();
-      return this.enqueue({ docs: writes.map((w) => (w.op === 'delete' ? { op: w.op, collection: w.collection, id: w.id } : { op: w.op, collection: w.collection, id: w.id, data: plainData(w.data) })) });
+      return this.enqueue(writes.map((w) => (w.op === 'delete' ? { op: w.op, collection: w.collection, id: w.id } : { op: w.op, collection: w.collection, id: w.id, data: plainData(w.data) })), undefined);
     };
     return {
       commit,
@@ -392,7 +252,7 @@ export class LocalStore implements Store {
         if (problem) return Promise.reject(new StoreError(problem, true));
       }
       if (writes.length === 0) return Promise.resolve();
-      return this.enqueue({ tree: writes.map((w) => ({ path: normalPath(w.path), value: toTree(w.value) })) });
+      return this.enqueue(undefined, writes.map((w) => ({ path: normalPath(w.path), value: toTree(w.value) })));
     };
     return {
       commit,
@@ -416,24 +276,13 @@ export class LocalStore implements Store {
     };
   }
 
-  /** Waits for acknowledged writes, saves a snapshot, and releases the files. */
+  /** Stops the listeners; writes already accepted still commit (the database is closed by its owner). */
   async close(): Promise<void> {
-    if (this.closed) return;
     this.closed = true;
-    while (this.flushing) await this.flushing;
     this.docWatchers.clear();
     this.treeWatchers.clear();
-    try {
-      if (this.journal.size > 0) await this.compact();
-    } catch (err) {
-      this.logger.error({ err: errorText(err) }, 'local store: final compaction failed (the journal still has everything)');
-    } finally {
-      this.journal.close();
-      openDirs.delete(this.dir);
-      await this.lock.release();
-    }
   }
 }
 
-/** Opens the local store in `dir` (the service uses `<DATA_DIR>/store`). */
-export const openLocalStore = (dir: string, options: LocalStoreOptions): Promise<LocalStore> => LocalStore.open(dir, options);
+/** Opens the local store in DATA_DIR's database. */
+export const openLocalStore = (db: Database, options: LocalStoreOptions): LocalStore => LocalStore.open(db, options);

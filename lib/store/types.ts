@@ -7,6 +7,7 @@
  * Data is plain JSON both ways: what goes in is JSON, and what comes out is JSON (firebase-admin
  * timestamps, references and the like are turned into strings and plain objects on the way out).
  */
+import type { Database } from './database.js';
 
 /** A document's fields. */
 export type DocData = Readonly<Record<string, unknown>>;
@@ -72,10 +73,10 @@ export interface Store {
   readonly docs: DocumentStore;
   readonly tree: TreeStore;
   /**
-   * Where the sinks keep writes that cannot be made yet (the durable outbox), or `undefined`
-   * when the store itself is durable on acknowledgement (the local store).
+   * The database where the sinks keep writes that cannot be made yet (the durable outbox), or
+   * `undefined` when the store itself is durable on acknowledgement (the local store).
    */
-  readonly outboxDir: string | undefined;
+  readonly outbox: Database | undefined;
   /** Releases files, listeners and connections. Pending outbox entries stay on disk. */
   close(): Promise<void>;
 }

@@ -4,7 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { silentLogger } from '../../lib/base/log.js';
 import { openFirebaseStore } from '../../lib/store/firebase.js';
-import { openLocalStore } from '../../lib/store/local.js';
+import { Database, openReadOnly } from '../../lib/store/database.js';
+import { openStore } from '../../lib/store/index.js';
 import type { DocData, Store } from '../../lib/store/types.js';
 import {
   PROJECT_ID, guardLoopback, startDatabaseEmulator, startFirestoreEmulator, type DatabaseEmulator, type FirestoreEmulator,
@@ -34,14 +35,16 @@ export async function startFirebaseTestbed(): Promise<FirebaseTestbed> {
   const firestore = await startFirestoreEmulator();
   const database = await startDatabaseEmulator();
   const storeDir = await tempDir();
+  const db = await Database.open(storeDir, silentLogger);
   const store = await openFirebaseStore(
     { projectId: PROJECT_ID, firestoreEmulatorHost: firestore.host, databaseUrl: database.url },
-    { logger: silentLogger, outboxDir: path.join(storeDir, 'outbox') },
+    { logger: silentLogger, outbox: db },
   );
   return {
     guard, firestore, database, store,
     stop: async () => {
       await store.close();
+      await db.close();
       await firestore.stop();
       await database.stop();
       guard.restore();
@@ -62,38 +65,26 @@ export async function poll<T>(check: () => Promise<T | undefined | false> | T | 
 }
 
 /**
- * One collection of a running service's local store, read from its files without the lock
- * (docs/storage.md: snapshot.json, then the journal lines after its seq). For polling only;
- * the final checks open the store with `readLocalStore` once the service has stopped.
+ * One collection of a running service's local store, read from its database beside it (WAL:
+ * readers are welcome while the service runs). For polling; the final checks open the store
+ * with `readLocalStore` once the service has stopped.
  */
 export async function peekCollection(dataDir: string, collection: string): Promise<Map<string, DocData>> {
-  const dir = path.join(dataDir, 'store');
   const docs = new Map<string, DocData>();
-  let seq = -1;
+  let sql;
   try {
-    const snapshot = JSON.parse(await fs.readFile(path.join(dir, 'snapshot.json'), 'utf8')) as {
-      seq: number;
-      collections: Record<string, Record<string, DocData>>;
-    };
-    seq = snapshot.seq;
-    for (const [id, data] of Object.entries(snapshot.collections[collection] ?? {})) docs.set(id, data);
+    sql = openReadOnly(dataDir);
   } catch {
-    // no snapshot yet
+    return docs; // no database yet
   }
-  const journal = await fs.readFile(path.join(dir, 'journal.ndjson'), 'utf8').catch(() => '');
-  for (const line of journal.split('\n')) {
-    let record: { seq?: number; docs?: { op: string; collection: string; id: string; data?: DocData }[] };
-    try {
-      record = JSON.parse(line) as typeof record;
-    } catch {
-      continue; // empty or torn line
+  try {
+    for (const row of sql.prepare('SELECT id, data FROM documents WHERE collection = ?').all(collection) as { id: string; data: string }[]) {
+      docs.set(row.id, JSON.parse(row.data) as DocData);
     }
-    if ((record.seq ?? 0) <= seq) continue;
-    for (const write of record.docs ?? []) {
-      if (write.collection !== collection) continue;
-      if (write.op === 'delete') docs.delete(write.id);
-      else docs.set(write.id, { ...(write.op === 'merge' ? docs.get(write.id) : {}), ...write.data });
-    }
+  } catch {
+    // the tables are not there yet
+  } finally {
+    sql.close();
   }
   return docs;
 }
@@ -115,7 +106,7 @@ export function collectionOf(store: Store, collection: string): Promise<Map<stri
 
 /** A collection and a tree path of a stopped service's local store, opened properly. */
 export async function readLocalStore(dataDir: string, collection: string, treePath: string): Promise<{ docs: Map<string, DocData>; value: unknown }> {
-  const store = await openLocalStore(path.join(dataDir, 'store'), { logger: silentLogger });
+  const store = await openStore({ dataDir }, silentLogger);
   try {
     return { docs: await collectionOf(store, collection), value: await store.tree.get(treePath) };
   } finally {

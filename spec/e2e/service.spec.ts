@@ -15,6 +15,7 @@ import {
   connectDevice, get, killAll, metric, spawnService, startService, type Device, type Exit, type RunningService, type ServiceEnv,
   type ServiceProcess,
 } from '../support/service.js';
+import { openReadOnly } from '../../lib/store/database.js';
 import { alarmDateIn, peekCollection, poll, readLocalStore, removeDir, tempDir } from './helpers.js';
 
 const TZ = 'Asia/Seoul';
@@ -119,8 +120,10 @@ describe('the service end to end (local store, broker in the test process)', fun
     // the recommendation was computed once the status was known (SPEC 7)
     expect(value).to.equal('none');
     // and the tracked status went into the durable state (README: Durable state)
-    const state = JSON.parse(await fs.readFile(path.join(dataDir, 'state.json'), 'utf8')) as { status?: string };
-    expect(state.status).to.equal('016000000');
+    const sql = openReadOnly(dataDir);
+    const status = sql.prepare(`SELECT value FROM service WHERE key = 'status'`).get() as { value: string };
+    sql.close();
+    expect(JSON.parse(status.value)).to.equal('016000000');
   });
 
   it('/healthz and /metrics answer, with non-zero counters after traffic', async () => {
@@ -299,10 +302,12 @@ describe('the service end to end: start-up with nothing configured (embedded bro
     expect((await runner.stop()).code).to.equal(0);
   });
 
-  it('starts after a SIGKILL, with the LOCK file of the killed process still there', async () => {
+  it('starts after a SIGKILL, with the pid row of the killed process still there', async () => {
     const first = await startService({ DATA_DIR: dataDir, HTTP_PORT: '0', EMBEDDED_MQTT_PORT: '0' }, { ready: 'http' });
     await first.kill();
-    expect(await fs.readFile(path.join(dataDir, 'LOCK'), 'utf8')).to.equal(`${first.pid}\n`);
+    const sql = openReadOnly(dataDir);
+    expect((sql.prepare(`SELECT value FROM service WHERE key = 'pid'`).get() as { value: string }).value).to.equal(String(first.pid));
+    sql.close();
     const second = await startService({ DATA_DIR: dataDir, HTTP_PORT: '0', EMBEDDED_MQTT_PORT: '0' }, { ready: 'http' });
     expect((await second.stop()).code).to.equal(0);
   });

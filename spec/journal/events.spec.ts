@@ -32,7 +32,7 @@ describe('event journal', function () {
   const files = async (): Promise<string[]> => (await fs.readdir(path.join(dir, EVENTS_DIR))).filter((f) => f.startsWith('events-')).sort();
 
   it('writes a resume header, then one replay line per event, numbered from 1', async () => {
-    const { journal, pending, checkpoint } = await EventJournal.open(dir, options);
+    const { journal, pending, checkpoint } = await EventJournal.open(dir, { seq: 0 }, options);
     expect(pending).to.deep.equal([]);
     expect(checkpoint.seq).to.equal(0);
     journal.start({ scheduleFired: { wake: 5 }, status: '000000000' }, T0, 0);
@@ -49,12 +49,12 @@ describe('event journal', function () {
   });
 
   it('reads back the events after the checkpoint, across files, and numbers new ones after them', async () => {
-    let { journal } = await EventJournal.open(dir, options);
+    let { journal } = await EventJournal.open(dir, { seq: 0 }, options);
     journal.start({ scheduleFired: {} }, T0, 0);
     for (let i = 1; i <= 5; i++) journal.append(signup(`u${i}`), T0 + i * 1000);
-    await journal.saveCheckpoint({ seq: 3, status: '011000000', alarms: ['a'] });
     journal.close();
-    const second = await EventJournal.open(dir, options);
+    // the checkpoint is kept in DATA_DIR's database (spec/journal/checkpoint.spec.ts); here it is handed in
+    const second = await EventJournal.open(dir, { seq: 3, status: '011000000', alarms: ['a'] }, options);
     expect(second.checkpoint).to.deep.equal({ seq: 3, status: '011000000', alarms: ['a'] });
     expect(second.pending.map((e) => e.seq)).to.deep.equal([4, 5]);
     expect(second.pending[0]!.event).to.deep.equal(signup('u4'));
@@ -65,13 +65,13 @@ describe('event journal', function () {
     expect(journal.append(signup('u6'), T0 + 11_000)).to.equal(6);
     journal.close();
     expect(await files()).to.deep.equal(['events-000000000001.ndjson', 'events-000000000006.ndjson']);
-    const third = await EventJournal.open(dir, options);
+    const third = await EventJournal.open(dir, { seq: 3 }, options);
     expect(third.pending.map((e) => e.seq)).to.deep.equal([4, 5, 6]);
     third.journal.close();
   });
 
   it('cuts a torn last line with a warning (a write cut off by a crash was never acknowledged)', async () => {
-    const { journal } = await EventJournal.open(dir, options);
+    const { journal } = await EventJournal.open(dir, { seq: 0 }, options);
     journal.start({ scheduleFired: {} }, T0, 0);
     journal.append(signup('u1'), T0 + 1000);
     journal.close();
@@ -79,7 +79,7 @@ describe('event journal', function () {
     await fs.appendFile(path.join(dir, EVENTS_DIR, file!), '{"at":"2026-11-29T10:00:02.000+09:00","source":"mq');
     const warnings: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
-    const reopened = await EventJournal.open(dir, { ...options, logger });
+    const reopened = await EventJournal.open(dir, { seq: 0 }, { ...options, logger });
     expect(reopened.pending.map((e) => e.seq)).to.deep.equal([1]);
     expect(warnings.join('')).to.match(/torn last line/);
     const text = await fs.readFile(path.join(dir, EVENTS_DIR, file!), 'utf8');
@@ -88,7 +88,7 @@ describe('event journal', function () {
   });
 
   it('starts a new file past the size limit, led by the newest document lines, and prunes only what the checkpoint passed', async () => {
-    const { journal } = await EventJournal.open(dir, { ...options, segmentBytes: 1000, maxBytes: 1500 });
+    const { journal } = await EventJournal.open(dir, { seq: 0 }, { ...options, segmentBytes: 1000, maxBytes: 1500 });
     journal.start({ scheduleFired: {} }, T0, 0);
     journal.append({ type: 'firestore.doc', collection: 'modes', id: 'm1', data: { modeNum: 1, modeName: 'sleep' } }, T0);
     let at = T0;
@@ -116,12 +116,12 @@ describe('event journal', function () {
   });
 
   it('keeps the packet id of each MQTT message, so that a redelivery of one whose PUBACK a crash cut off is recognised', async () => {
-    const { journal } = await EventJournal.open(dir, options);
+    const { journal } = await EventJournal.open(dir, { seq: 0 }, options);
     journal.start({ scheduleFired: {} }, T0, 0);
     journal.append(signup('u1'), T0 + 1000, 17);
     journal.append(signup('u2'), T0 + 2000);
     journal.close();
-    const reopened = await EventJournal.open(dir, options);
+    const reopened = await EventJournal.open(dir, { seq: 0 }, options);
     const u1 = signup('u1') as { topic: string; payload: string };
     expect([...reopened.redelivered]).to.deep.equal([deliveryKey(17, u1.topic, u1.payload)]);
     // the line still replays (a replay ignores `mid`)
@@ -130,7 +130,7 @@ describe('event journal', function () {
   });
 
   it('a journal file replays on its own, from its resume header', async () => {
-    const { journal } = await EventJournal.open(dir, options);
+    const { journal } = await EventJournal.open(dir, { seq: 0 }, options);
     journal.start({ scheduleFired: {}, status: '000000000' }, T0, 0);
     journal.append({ type: 'mqtt.message', topic: 'webos/smarthome/info', payload: '022222221' }, T0 + 1000);
     journal.close();

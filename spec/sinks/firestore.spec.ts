@@ -6,12 +6,11 @@
  * The same driver against the Firestore emulator is in spec/store/contract.spec.ts.
  */
 import { expect } from 'chai';
-import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { EMPTY, Subject, firstValueFrom, from, toArray } from 'rxjs';
 import { silentLogger } from '../../lib/base/log.js';
 import { makeFirestoreDriver } from '../../lib/sinks/firestore.js';
 import type { SinkReport } from '../../lib/sinks/report.js';
+import { Database } from '../../lib/store/database.js';
 import { openLocalStore, type LocalStore } from '../../lib/store/local.js';
 import { StoreError, type DocWrite, type DocumentStore } from '../../lib/store/types.js';
 import type { Effect } from '../../lib/protocol/effects.js';
@@ -54,12 +53,15 @@ describe('Firestore sink', function () {
   this.timeout(10_000);
   let dir: string;
   let store: LocalStore;
+  let db: Database;
   beforeEach(async () => {
     dir = await tempDir();
-    store = await openLocalStore(path.join(dir, 'store'), { logger: silentLogger });
+    db = await Database.open(dir, silentLogger);
+    store = openLocalStore(db, { logger: silentLogger });
   });
   afterEach(async () => {
     await store.close();
+    await db.close();
     await removeDir(dir);
   });
 
@@ -74,7 +76,7 @@ describe('Firestore sink', function () {
   it('sends a burst in batches of at most 100 writes, in order', async () => {
     const f = faulty(store);
     const effects = Array.from({ length: 250 }, (_, i) => alarm(`a${i}`, i));
-    const reports = await firstValueFrom(makeFirestoreDriver({ docs: f.docs, outboxDir: undefined }, options)(from(effects)).pipe(toArray()));
+    const reports = await firstValueFrom(makeFirestoreDriver({ docs: f.docs, outbox: undefined }, options)(from(effects)).pipe(toArray()));
     expect(doneEffects(reports)).to.deep.equal(effects);
     expect(f.commits.length).to.be.at.least(3);
     expect(f.commits.every((c) => c.length <= 100)).to.equal(true);
@@ -84,7 +86,7 @@ describe('Firestore sink', function () {
   it('reports an effect it can never write as failed at once, and goes on', async () => {
     const f = faulty(store);
     const bad: Effect = { type: 'firestore.set', collection: 'appliance_alarm', id: 'a/b', data: {} };
-    const reports = await firstValueFrom(makeFirestoreDriver({ docs: f.docs, outboxDir: undefined }, options)(from([bad, alarm('ok')])).pipe(toArray()));
+    const reports = await firstValueFrom(makeFirestoreDriver({ docs: f.docs, outbox: undefined }, options)(from([bad, alarm('ok')])).pipe(toArray()));
     expect(reports[0]).to.deep.include({ kind: 'failed', sink: 'firestore', effect: bad });
     expect((reports[0] as { error: string }).error).to.match(/must not contain "\/"/);
     expect(doneEffects(reports)).to.deep.equal([alarm('ok')]);
@@ -94,7 +96,7 @@ describe('Firestore sink', function () {
   it('finds the write the server rejects in a batch, reports it failed, and delivers the others in order', async () => {
     const f = faulty(store);
     const effects = [alarm('1'), alarm('2'), alarm('poison'), alarm('3')];
-    const reports = await firstValueFrom(makeFirestoreDriver({ docs: f.docs, outboxDir: undefined }, options)(from(effects)).pipe(toArray()));
+    const reports = await firstValueFrom(makeFirestoreDriver({ docs: f.docs, outbox: undefined }, options)(from(effects)).pipe(toArray()));
     expect(kinds(reports, 'failed').map((r) => (r.kind === 'failed' ? r.effect : undefined))).to.deep.equal([alarm('poison')]);
     expect(doneEffects(reports)).to.deep.equal([alarm('1'), alarm('2'), alarm('3')]);
     expect(await store.docs.get('appliance_alarm', '3')).to.not.equal(null);
@@ -104,7 +106,7 @@ describe('Firestore sink', function () {
     const f = faulty(store);
     f.mode = 'down';
     const input = new Subject<Effect>();
-    const reports = record(makeFirestoreDriver({ docs: f.docs, outboxDir: undefined }, { ...options, alertAfterMs: 10_000 })(input));
+    const reports = record(makeFirestoreDriver({ docs: f.docs, outbox: undefined }, { ...options, alertAfterMs: 10_000 })(input));
     input.next(alarm('1'));
     input.next(alarm('2'));
     await sleep(100);
@@ -121,7 +123,7 @@ describe('Firestore sink', function () {
     const f = faulty(store);
     f.mode = 'down';
     const input = new Subject<Effect>();
-    const reports = record(makeFirestoreDriver({ docs: f.docs, outboxDir: undefined }, options)(input));
+    const reports = record(makeFirestoreDriver({ docs: f.docs, outbox: undefined }, options)(input));
     const started = Date.now();
     input.next(alarm('1'));
     input.next(alarm('2'));
@@ -147,7 +149,7 @@ describe('Firestore sink', function () {
     const f = faulty(store);
     f.mode = 'hung';
     const input = new Subject<Effect>();
-    const reports = record(makeFirestoreDriver({ docs: f.docs, outboxDir: undefined }, options)(input));
+    const reports = record(makeFirestoreDriver({ docs: f.docs, outbox: undefined }, options)(input));
     input.next(alarm('1'));
     await waitFor(() => kinds(reports.values, 'alert').length === 1, 'the alert');
     expect((kinds(reports.values, 'alert')[0] as { text: string }).text).to.match(/no answer yet/);
@@ -156,29 +158,29 @@ describe('Firestore sink', function () {
     reports.subscription.unsubscribe();
   });
 
-  it('keeps accepted writes in the outbox file: after a crash the next run delivers them first', async () => {
-    const outboxDir = path.join(dir, 'outbox');
+  it('keeps accepted writes in the outbox: after a crash the next run delivers them first', async () => {
+    const outbox = db;
     const f = faulty(store);
     f.mode = 'down';
     const input = new Subject<Effect>();
-    const first = record(makeFirestoreDriver({ docs: f.docs, outboxDir }, options)(input));
+    const first = record(makeFirestoreDriver({ docs: f.docs, outbox }, options)(input));
     input.next(alarm('1', 1));
     input.next(remove('0'));
     input.next(alarm('2', 2));
-    await waitFor(async () => (await fs.readFile(path.join(outboxDir, 'firestore.ndjson'), 'utf8').catch(() => '')).split('\n').length > 3, 'the outbox file');
+    await waitFor(() => (db.sql.prepare(`SELECT count(*) AS n FROM outbox WHERE sink = 'firestore'`).get() as { n: number }).n === 3, 'the outbox rows');
     first.subscription.unsubscribe(); // the crash
     await sleep(20);
 
     f.mode = 'up';
     const input2 = new Subject<Effect>();
-    const second = record(makeFirestoreDriver({ docs: f.docs, outboxDir }, options)(input2));
+    const second = record(makeFirestoreDriver({ docs: f.docs, outbox }, options)(input2));
     input2.next(alarm('3', 3));
     input2.complete();
     await waitFor(second.completed, 'the second run to finish');
     expect(doneEffects(second.values)).to.deep.equal([alarm('1', 1), remove('0'), alarm('2', 2), alarm('3', 3)]);
     expect(await store.docs.get('appliance_alarm', '2')).to.deep.equal({ icon: 'light_icon', n: 2 });
     // Nothing waits any more: a third run has nothing to do.
-    const third = await firstValueFrom(makeFirestoreDriver({ docs: f.docs, outboxDir }, options)(EMPTY).pipe(toArray()));
+    const third = await firstValueFrom(makeFirestoreDriver({ docs: f.docs, outbox }, options)(EMPTY).pipe(toArray()));
     expect(third).to.deep.equal([]);
   });
 });

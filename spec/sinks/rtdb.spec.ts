@@ -6,12 +6,12 @@
  * spec/store/contract.spec.ts.
  */
 import { expect } from 'chai';
-import * as path from 'node:path';
 import { EMPTY, Subject, firstValueFrom, from, toArray } from 'rxjs';
 import { silentLogger } from '../../lib/base/log.js';
 import { makeRtdbDriver } from '../../lib/sinks/rtdb.js';
 import type { SinkReport } from '../../lib/sinks/report.js';
 import { pathsOverlap } from '../../lib/store/data.js';
+import { Database } from '../../lib/store/database.js';
 import { openLocalStore, type LocalStore } from '../../lib/store/local.js';
 import { StoreError, type TreeStore, type TreeWrite } from '../../lib/store/types.js';
 import type { Effect } from '../../lib/protocol/effects.js';
@@ -48,12 +48,15 @@ describe('RTDB sink', function () {
   this.timeout(10_000);
   let dir: string;
   let store: LocalStore;
+  let db: Database;
   beforeEach(async () => {
     dir = await tempDir();
-    store = await openLocalStore(path.join(dir, 'store'), { logger: silentLogger });
+    db = await Database.open(dir, silentLogger);
+    store = openLocalStore(db, { logger: silentLogger });
   });
   afterEach(async () => {
     await store.close();
+    await db.close();
     await removeDir(dir);
   });
 
@@ -68,7 +71,7 @@ describe('RTDB sink', function () {
     const f = faulty(store);
     f.mode = 'hung';
     const input = new Subject<Effect>();
-    const reports = record(makeRtdbDriver({ tree: f.tree, outboxDir: undefined }, options)(input));
+    const reports = record(makeRtdbDriver({ tree: f.tree, outbox: undefined }, options)(input));
     input.next(set('server/notification', 'n0'));
     await waitFor(() => f.commits.length === 1, 'the first write in flight');
     for (let i = 1; i <= 50; i++) input.next(set('server/notification', `n${i}`));
@@ -85,7 +88,7 @@ describe('RTDB sink', function () {
   it('never puts overlapping paths in one commit, and keeps their order', async () => {
     const f = faulty(store);
     const effects = [set('smarthome', { status: '000000000', gas: { enabled: false } }), set('smarthome/status', '011000000'), set('sensor/hometemp/temp', 20), set('smarthome/gas', null)];
-    await firstValueFrom(makeRtdbDriver({ tree: f.tree, outboxDir: undefined }, options)(from(effects)).pipe(toArray()));
+    await firstValueFrom(makeRtdbDriver({ tree: f.tree, outbox: undefined }, options)(from(effects)).pipe(toArray()));
     for (const commit of f.commits) {
       for (const [i, a] of commit.entries()) for (const b of commit.slice(i + 1)) expect(pathsOverlap(a.path, b.path), `${a.path} with ${b.path}`).to.equal(false);
     }
@@ -99,11 +102,11 @@ describe('RTDB sink', function () {
   });
 
   it('after a crash, delivers what the outbox holds, coalesced per path', async () => {
-    const outboxDir = path.join(dir, 'outbox');
+    const outbox = db;
     const f = faulty(store);
     f.mode = 'down';
     const input = new Subject<Effect>();
-    const first = record(makeRtdbDriver({ tree: f.tree, outboxDir }, options)(input));
+    const first = record(makeRtdbDriver({ tree: f.tree, outbox }, options)(input));
     input.next(set('sensor/hometemp/temp', 1));
     await waitFor(() => f.commits.length >= 1, 'a first attempt');
     for (let i = 2; i <= 5; i++) input.next(set('sensor/hometemp/temp', i));
@@ -114,7 +117,7 @@ describe('RTDB sink', function () {
 
     f.mode = 'up';
     const before = f.commits.length;
-    const second = await firstValueFrom(makeRtdbDriver({ tree: f.tree, outboxDir }, options)(EMPTY).pipe(toArray()));
+    const second = await firstValueFrom(makeRtdbDriver({ tree: f.tree, outbox }, options)(EMPTY).pipe(toArray()));
     expect(f.commits.slice(before).flat()).to.deep.equal([{ path: 'sensor/hometemp/temp', value: 5 }, { path: 'server/notification', value: 'none' }]);
     expect(done(second)).to.have.length.at.least(2);
     expect(await store.tree.get('')).to.deep.equal({ sensor: { hometemp: { temp: 5 } }, server: { notification: 'none' } });

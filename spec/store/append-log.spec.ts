@@ -117,7 +117,7 @@ describe('append-only log', () => {
     log.close();
   });
 
-  it('appendDurably resolves once synced; truncate empties; replace swaps the whole file and appends after it', async () => {
+  it('appendDurably resolves once synced; truncate empties and appends after it', async () => {
     const log = AppendLog.open(file, options);
     await log.appendDurably('{"n":1}\n{"n":2}\n');
     expect(await fs.readFile(file, 'utf8')).to.equal('{"n":1}\n{"n":2}\n');
@@ -125,21 +125,8 @@ describe('append-only log', () => {
     expect(log.size).to.equal(0);
     expect(await fs.readFile(file, 'utf8')).to.equal('');
     log.append('{"n":3}\n');
-    await log.replace('{"n":9}\n');
-    expect(log.size).to.equal(8);
-    expect(existsSync(`${file}.tmp`)).to.equal(false);
-    log.append('{"n":10}\n');
     log.close();
-    expect(await fs.readFile(file, 'utf8')).to.equal('{"n":9}\n{"n":10}\n');
-  });
-
-  it('removes what a replace cut off by a crash left (the .tmp file) at open', async () => {
-    await fs.writeFile(file, '{"n":1}\n');
-    await fs.writeFile(`${file}.tmp`, '{"n":2}\n');
-    const log = AppendLog.open(file, options);
-    expect(log.records).to.deep.equal([{ n: 1 }]);
-    expect(existsSync(`${file}.tmp`)).to.equal(false);
-    log.close();
+    expect(await fs.readFile(file, 'utf8')).to.equal('{"n":3}\n');
   });
 
   it('a write that fails (a full disk: /dev/full) throws and leaves the log as it was', async function () {

@@ -21,9 +21,8 @@ import type { SinkReport } from '../../lib/sinks/report.js';
 import { fromFirestore } from '../../lib/sources/firestore.js';
 import { fromRtdb } from '../../lib/sources/rtdb.js';
 import { openFirebaseStore } from '../../lib/store/firebase.js';
-import { readJournal } from '../../lib/store/files.js';
 import { openStore, storeOptionsFromEnv } from '../../lib/store/index.js';
-import { openLocalStore } from '../../lib/store/local.js';
+import { Database, openReadOnly } from '../../lib/store/database.js';
 import { StoreError, type DocData, type DocSnapshot, type Store, type TreeWrite } from '../../lib/store/types.js';
 import type { Effect } from '../../lib/protocol/effects.js';
 import {
@@ -64,12 +63,22 @@ const fastRetry = { logger, backoff: () => 50, alertAfterMs: 400 };
 
 // ---- targets ----
 
+/** A Firebase store with DATA_DIR's database for its outbox, closed with it. */
+async function withDatabase(dataDir: string, open: (db: Database) => Promise<Store>): Promise<Store> {
+  const db = await Database.open(dataDir, logger);
+  const store = await open(db);
+  return { ...store, close: async () => {
+    await store.close();
+    await db.close();
+  } };
+}
+
 function localTarget(): Target {
   return {
     name: 'local store',
     setup: async () => undefined,
     teardown: async () => undefined,
-    open: (dataDir) => openLocalStore(path.join(dataDir, 'store'), { logger }),
+    open: (dataDir) => openStore({ dataDir }, logger),
     reset: async () => undefined, // every test has its own DATA_DIR
     restartable: true,
   };
@@ -88,10 +97,10 @@ function firestoreTarget(): Target {
       await emulator.stop();
       guard.restore();
     },
-    open: (dataDir) => openFirebaseStore(
+    open: (dataDir) => withDatabase(dataDir, (db) => openFirebaseStore(
       { projectId: PROJECT_ID, firestoreEmulatorHost: emulator.host, databaseEmulatorHost: '127.0.0.1:9' },
-      { logger, outboxDir: path.join(dataDir, 'outbox'), maxReconnectMs: 500 },
-    ),
+      { logger, outbox: db, maxReconnectMs: 500 },
+    )),
     reset: async () => {
       await emulator.start();
       emulator.clear();
@@ -121,10 +130,10 @@ function databaseTarget(): Target {
       await emulator.stop();
       guard.restore();
     },
-    open: (dataDir) => openFirebaseStore(
+    open: (dataDir) => withDatabase(dataDir, (db) => openFirebaseStore(
       { projectId: PROJECT_ID, databaseUrl: emulator.url, firestoreEmulatorHost: '127.0.0.1:9' },
-      { logger, outboxDir: path.join(dataDir, 'outbox') },
-    ),
+      { logger, outbox: db },
+    )),
     reset: async (store) => {
       await emulator.start();
       await store.tree.set('', null);
@@ -145,6 +154,7 @@ const WRITER_SCRIPT = path.resolve('spec/support/sink-writer.ts');
  * `waiting` writes, then kills it with SIGKILL: a crash while Firebase is down.
  */
 async function crashWhileWaiting(sink: 'firestore' | 'rtdb', effects: readonly Effect[], env: Record<string, string>, dataDir: string, outboxFile: string): Promise<void> {
+  await fs.mkdir(dataDir, { recursive: true });
   const effectsFile = path.join(dataDir, `${sink}-effects.json`);
   await fs.writeFile(effectsFile, JSON.stringify(effects));
   const child = spawn(process.execPath, ['--import=tsx', WRITER_SCRIPT, sink, effectsFile], {
@@ -169,15 +179,22 @@ async function crashWhileWaiting(sink: 'firestore' | 'rtdb', effects: readonly E
   expect(output, 'the writer reported nothing but being ready').to.match(/^\{"ready":"firebase"\}\n$/);
 }
 
-/** Accepted writes still waiting in an outbox file. */
-async function outboxWaiting(file: string): Promise<number> {
-  const { records } = await readJournal(file);
-  const waiting = new Set<number>();
-  for (const r of records as { seq?: number; done?: number[] }[]) {
-    if (Array.isArray(r.done)) r.done.forEach((s) => waiting.delete(s));
-    else if (typeof r.seq === 'number') waiting.add(r.seq);
+/** Accepted writes still waiting in an outbox (`<dataDir>:<sink>`), read beside its writer. */
+async function outboxWaiting(where: string): Promise<number> {
+  const [dataDir, sink] = where.split(':') as [string, string];
+  let sql;
+  try {
+    sql = openReadOnly(dataDir);
+  } catch {
+    return 0;
   }
-  return waiting.size;
+  try {
+    return (sql.prepare('SELECT count(*) AS n FROM outbox WHERE sink = ?').get(sink) as { n: number }).n;
+  } catch {
+    return 0;
+  } finally {
+    sql.close();
+  }
 }
 
 const alerts = (reports: readonly SinkReport[], level: 'warning' | 'error'): SinkReport[] =>
@@ -395,7 +412,7 @@ function documentContract(target: Target): void {
         const arrivals = target.arrivals;
 
         it('outage: accepted writes wait in the durable outbox, one alert, then all arrive in order, and one recovery alert', async () => {
-          const outboxFile = path.join(ctx.dataDir, 'outbox', 'firestore.ndjson');
+          const outboxFile = `${ctx.dataDir}:firestore`;
           const input = new Subject<Effect>();
           const reports = record(makeFirestoreDriver(ctx.store, fastRetry)(input));
           input.next(setDoc('appliance_alarm', 'warm-up', { n: 0 }));
@@ -431,16 +448,20 @@ function documentContract(target: Target): void {
         });
 
         it('crash (SIGKILL) during an outage: the next run delivers what the outbox holds, in order', async () => {
-          const outboxFile = path.join(ctx.dataDir, 'outbox', 'firestore.ndjson');
+          // the writer has a DATA_DIR of its own (one process per DATA_DIR); the next run opens it
+          const writerDir = path.join(ctx.dataDir, 'writer');
+          const outboxFile = `${writerDir}:firestore`;
           await ctx.store.docs.set('appliance_alarm', 'warm-up', { n: 0 });
           await outage.stop();
           const mark = arrivals().length;
           const effects = [...Array.from({ length: 20 }, (_, i) => setDoc('appliance_alarm', `c${i}`, { n: i })), deleteDoc('appliance_alarm', 'c0')];
-          await crashWhileWaiting('firestore', effects, target.childEnv?.(ctx.dataDir) ?? {}, ctx.dataDir, outboxFile);
+          await crashWhileWaiting('firestore', effects, target.childEnv?.(writerDir) ?? {}, writerDir, outboxFile);
           expect(arrivals().length).to.equal(mark);
 
           await outage.start();
-          const second = await firstValueFrom(makeFirestoreDriver(ctx.store, fastRetry)(EMPTY).pipe(toArray()));
+          const next = await target.open(writerDir);
+          const second = await firstValueFrom(makeFirestoreDriver(next, fastRetry)(EMPTY).pipe(toArray()));
+          await next.close();
           expect(second.filter((r) => r.kind === 'done').map((r) => (r.kind === 'done' ? r.effect : undefined))).to.deep.equal(effects);
           const seen = arrivals().slice(mark).map((a) => `${a.op} ${a.path}`);
           expect(seen).to.deep.equal([...Array.from({ length: 20 }, (_, i) => `create appliance_alarm/c${i}`), 'delete appliance_alarm/c0']);
@@ -596,7 +617,7 @@ function treeContract(target: Target): void {
         const outage = target.outage;
 
         it('outage: writes wait in the outbox (coalesced), one alert, then the latest values arrive, and one recovery alert', async () => {
-          const outboxFile = path.join(ctx.dataDir, 'outbox', 'rtdb.ndjson');
+          const outboxFile = `${ctx.dataDir}:rtdb`;
           const committed: TreeWrite[] = [];
           const spied: Store = { ...ctx.store, tree: { ...ctx.store.tree, commit: (ws) => (committed.push(...ws), ctx.store.tree.commit(ws)) } };
           const input = new Subject<Effect>();
@@ -628,14 +649,17 @@ function treeContract(target: Target): void {
         });
 
         it('crash (SIGKILL) during an outage: the next run delivers what the outbox holds', async () => {
-          const outboxFile = path.join(ctx.dataDir, 'outbox', 'rtdb.ndjson');
+          const writerDir = path.join(ctx.dataDir, 'writer');
+          const outboxFile = `${writerDir}:rtdb`;
           await ctx.store.tree.set('server/notification', 'before');
           await outage.stop();
           const effects = [...Array.from({ length: 10 }, (_, i) => setValue(`sensor/hometemp/c${i}`, i)), setValue('server/notification', 'after')];
-          await crashWhileWaiting('rtdb', effects, target.childEnv?.(ctx.dataDir) ?? {}, ctx.dataDir, outboxFile);
+          await crashWhileWaiting('rtdb', effects, target.childEnv?.(writerDir) ?? {}, writerDir, outboxFile);
 
           await outage.start();
-          const second = await firstValueFrom(makeRtdbDriver(ctx.store, fastRetry)(EMPTY).pipe(toArray()));
+          const next = await target.open(writerDir);
+          const second = await firstValueFrom(makeRtdbDriver(next, fastRetry)(EMPTY).pipe(toArray()));
+          await next.close();
           expect(doneCount(second)).to.equal(11);
           expect(await ctx.store.tree.get('')).to.deep.equal({
             server: { notification: 'after' },
@@ -721,7 +745,7 @@ describe('store selection by the environment (SPEC 11)', function () {
     const store = await openStore(options, logger);
     try {
       expect(store.kind).to.equal('firebase');
-      expect(store.outboxDir).to.equal(path.join(dataDir, 'outbox'));
+      expect(store.outbox?.file).to.equal(path.join(path.resolve(dataDir), 'smarthome.db'));
       expect(process.env.METADATA_SERVER_DETECTION).to.equal('none');
       const mark = firestore.arrivals.length;
       const effects: Effect[] = [setDoc('user_account', 'u1', { name: 'kim' }), setValue('server/notification', 'none')];

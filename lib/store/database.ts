@@ -1,0 +1,196 @@
+/**
+ * `DATA_DIR/smarthome.db` (issue 25): one SQLite database, WAL mode, for everything durable but
+ * the event journal (`schema.ts` has the tables). It is also DATA_DIR's lock.
+ *
+ * The lock is the one SQLite holds: at open the connection takes an EXCLUSIVE lock on the file
+ * (`locking_mode=EXCLUSIVE`, `BEGIN EXCLUSIVE`), which fails at once while any other process has
+ * the database open, then drops to the SHARED lock a WAL connection keeps for as long as it is
+ * open (fcntl turns one into the other atomically, so no second service slips in between). So a
+ * second service is refused, readers (`sqlite3`, `npm run backup`, the specs) are not, and the OS
+ * releases the lock when the process dies, however it dies. The pid of the holder is a row
+ * (`service.pid`), for messages and `npm run reload`.
+ *
+ * Writes (`write`) are grouped: the ones made in one turn of the event loop share one
+ * transaction, committed at once to the OS (`synchronous=NORMAL`: a killed process loses
+ * nothing committed), and resolve once an fdatasync of the WAL in libuv's thread pool has made
+ * them durable against a power cut too: no fsync on the event loop for a commit. (SQLite's own
+ * fsyncs remain at WAL checkpoints, every 1000 pages; BENCHMARKS.md measures the tail.)
+ * `writeNow` commits and syncs on the calling thread, for the rare write that must be durable
+ * before anything else happens (a schedule occurrence, before its command is sent).
+ */
+import { closeSync, existsSync, openSync } from 'node:fs';
+import * as path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import type { Logger } from '../base/log.js';
+import { fsyncDir } from './files.js';
+import { GroupSync } from './group-sync.js';
+import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+
+export const DB_FILE = 'smarthome.db';
+
+export type Sql = BetterSqlite3.Database;
+
+/** DATA_DIR is used by another process (a running service, or a reader at that moment). */
+export class DatabaseLockedError extends Error {
+  override readonly name = 'DatabaseLockedError';
+  constructor(readonly dir: string, readonly owner: number | undefined) {
+    super(`DATA_DIR ${dir} is in use by ${owner === undefined ? 'another process' : `process ${owner}`}`);
+  }
+}
+
+interface Queued {
+  readonly fn: () => void;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+const isBusy = (err: unknown): boolean => (err as { code?: string }).code === 'SQLITE_BUSY' || (err as { code?: string }).code === 'SQLITE_LOCKED';
+
+/** The pid the database names as its holder's, when that process is alive (read by a connection of its own). */
+function livePid(file: string): number | undefined {
+  let sql: Sql | undefined;
+  try {
+    sql = new BetterSqlite3(file, { readonly: true, fileMustExist: true, timeout: 500 });
+    const row = sql.prepare(`SELECT value FROM service WHERE key = 'pid'`).get() as { value: string } | undefined;
+    const pid = row === undefined ? NaN : Number(JSON.parse(row.value));
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  } finally {
+    sql?.close();
+  }
+}
+
+export class Database {
+  private queue: Queued[] = [];
+  private walFd: number | undefined;
+  private readonly wal = new GroupSync(() => this.walFd);
+  private readonly runAll: (batch: readonly Queued[]) => void;
+  private closed = false;
+
+  private constructor(readonly file: string, readonly sql: Sql, private readonly logger: Logger) {
+    this.runAll = sql.transaction((batch: readonly Queued[]) => {
+      for (const q of batch) q.fn();
+    });
+  }
+
+  /** Opens (creating) `<dataDir>/smarthome.db` and takes DATA_DIR's lock, or throws `DatabaseLockedError`. */
+  static async open(dataDir: string, logger: Logger): Promise<Database> {
+    const dir = path.resolve(dataDir);
+    const file = path.join(dir, DB_FILE);
+    const fresh = !existsSync(file);
+    // timeout 0: a lock held by another process is an answer, not something to wait for
+    const sql = new BetterSqlite3(file, { timeout: 0 });
+    try {
+      sql.pragma('journal_mode = WAL');
+      sql.pragma('synchronous = NORMAL');
+      // the first read in NORMAL mode puts the WAL index in shared memory (-shm), so readers can come in later
+      sql.prepare('SELECT 1 FROM sqlite_master').get();
+      sql.pragma('locking_mode = EXCLUSIVE');
+      try {
+        sql.exec('BEGIN EXCLUSIVE');
+      } catch (err) {
+        if (isBusy(err)) throw new DatabaseLockedError(dir, livePid(file));
+        throw err;
+      }
+      sql.exec(SCHEMA);
+      sql.prepare(`INSERT OR REPLACE INTO service (key, value) VALUES ('pid', ?), ('schema', ?)`).run(JSON.stringify(process.pid), JSON.stringify(SCHEMA_VERSION));
+      sql.exec('COMMIT');
+      sql.pragma('locking_mode = NORMAL');
+      sql.prepare('SELECT 1 FROM service').get(); // leaves EXCLUSIVE for the SHARED lock it keeps while open
+    } catch (err) {
+      sql.close();
+      throw err;
+    }
+    const db = new Database(file, sql, logger);
+    db.walFd = openSync(`${file}-wal`, 'r+');
+    if (fresh) await fsyncDir(dir); // the new files' names must survive a power cut too
+    return db;
+  }
+
+  /**
+   * Runs `fn` (statements on `sql`) in the transaction of this turn of the event loop; resolves
+   * once it is durable. If the transaction fails, every write of it is rejected.
+   */
+  write(fn: () => void): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the database is closed'));
+    return new Promise<void>((resolve, reject) => {
+      if (this.queue.length === 0) queueMicrotask(() => this.flush());
+      this.queue.push({ fn, resolve, reject });
+    });
+  }
+
+  /** Commits `fn` and syncs the WAL on the calling thread (with what was queued before it). */
+  writeNow(fn: () => void): void {
+    const batch = this.queue;
+    this.queue = [];
+    this.runAll([...batch, { fn, resolve: () => undefined, reject: () => undefined }]);
+    this.wal.mark();
+    this.wal.syncNow();
+    for (const q of batch) q.resolve();
+  }
+
+  private flush(): void {
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    try {
+      this.runAll(batch);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'database: a transaction failed');
+      for (const q of batch) q.reject(err as Error);
+      return;
+    }
+    this.wal.mark();
+    this.wal.sync().then(
+      () => batch.forEach((q) => q.resolve()),
+      (err: unknown) => batch.forEach((q) => q.reject(err as Error)),
+    );
+  }
+
+  /** Commits what is queued, syncs, and closes (SQLite checkpoints the WAL into the file). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    try {
+      await this.wal.sync();
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'database: fdatasync failed at close');
+    }
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.walFd = undefined;
+    this.sql.prepare(`DELETE FROM service WHERE key = 'pid'`).run();
+    this.sql.close();
+  }
+}
+
+/** The database of `dataDir` opened read-only (it must exist), for readers beside a running service. */
+export function openReadOnly(dataDir: string): Sql {
+  return new BetterSqlite3(path.join(dataDir, DB_FILE), { readonly: true, fileMustExist: true, timeout: 2000 });
+}
+
+/**
+ * The pid of the service that holds `dataDir` now, or undefined when none does: the lock decides
+ * (a probe for the EXCLUSIVE lock), then the pid row, checked against a live process.
+ */
+export function databaseHolder(dataDir: string): number | undefined {
+  const file = path.join(path.resolve(dataDir), DB_FILE);
+  if (!existsSync(file)) return undefined;
+  const sql = new BetterSqlite3(file, { timeout: 0 });
+  try {
+    sql.pragma('locking_mode = EXCLUSIVE');
+    try {
+      sql.exec('BEGIN EXCLUSIVE');
+      sql.exec('ROLLBACK');
+      return undefined; // nobody holds it
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+    }
+  } finally {
+    sql.close();
+  }
+  return livePid(file);
+}
