@@ -84,7 +84,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const deps: Deps = { scheduler: asyncScheduler, settings, resume: journaling.resume };
     // The recovered effects go first (already counted by the checkpoint tracker). They are there
     // at once, so every sink subscribes before the effects start (`connect()` below).
-    const effect$ = connectable(concat(from(recovered?.effects ?? []), pipeline(event$, deps, { ...STREAMS, dashboard: dashboard.stream }).pipe(effects)),
+    const effect$ = connectable(concat(from(recovered?.effects ?? []), pipeline(event$, deps, STREAMS, { dashboard: dashboard.stream }).pipe(effects)),
       { connector: () => new Subject<Effect>(), resetOnDisconnect: false });
     const reports$ = sinkReports(effect$, config, mqtt.connection$, store, db, journaling.resume, metrics, logger);
     const handleReport = reportHandler({ config, logger, metrics, health, started, settled: journaling.settled });

@@ -26,7 +26,7 @@ export { accessProblem } from './access.js';
 
 export interface Dashboard {
   readonly state: DashboardState;
-  /** A pipeline stream (add it to `STREAMS`): folds every observed item, emits nothing. */
+  /** A pipeline observer (`pipeline`'s `observers`): folds every observed item, emits nothing. */
   stream(observed$: Observable<Observed>, deps: Deps): Observable<Effect>;
   /** Folds one effect of the pipeline. */
   effect(effect: Effect): void;

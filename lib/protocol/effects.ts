@@ -14,6 +14,16 @@ export type Effect =
   | ScheduleHandled
   | StatusTracked;
 
+export type EffectType = Effect['type'];
+export type EffectOf<K extends EffectType> = Extract<Effect, { readonly type: K }>;
+
+/** Every kind of effect, for routing to the drivers (a record, so a new kind must be added here). */
+const KINDS: Readonly<Record<EffectType, true>> = {
+  'mqtt.publish': true, 'rtdb.set': true, 'firestore.set': true, 'firestore.delete': true, 'slack.alert': true,
+  'face.run': true, log: true, 'state.schedule': true, 'state.status': true,
+};
+export const EFFECT_TYPES = Object.keys(KINDS) as EffectType[];
+
 export interface MqttPublish {
   readonly type: 'mqtt.publish';
   readonly topic: string;

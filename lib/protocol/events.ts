@@ -13,6 +13,16 @@ export type Event =
   | ClockTick
   | ServiceAlert;
 
+export type EventType = Event['type'];
+export type EventOf<K extends EventType> = Extract<Event, { readonly type: K }>;
+
+/** Every kind of event, for routing (a record, so a new kind must be added here to compile). */
+const KINDS: Readonly<Record<EventType, true>> = {
+  'mqtt.message': true, 'rtdb.value': true, 'firestore.doc': true, 'weather.result': true, 'weather.failure': true,
+  'face.result': true, 'clock.tick': true, 'service.alert': true,
+};
+export const EVENT_TYPES = Object.keys(KINDS) as EventType[];
+
 /** A message received on a subscribed topic. */
 export interface MqttMessage {
   readonly type: 'mqtt.message';

@@ -1,16 +1,18 @@
 /**
- * The sinks: every driver subscribed to the one stream of effects, their reports merged, and
+ * The sinks: each driver receives the effects of its kinds (one lookup per effect, not every
+ * driver's filter for every effect; issue 26), their reports merged, and
  * what the service does with each report: a done or failed effect settles the checkpoint (and
  * counts for the metrics: sink, latency of a command's reply), an alert goes to the operators
  * (and marks the Firebase store up or down), an event goes back into the pipeline.
  */
-import { merge, type Observable } from 'rxjs';
+import { merge, Observable } from 'rxjs';
 import type { InFlight } from '../base/in-flight.js';
 import type { Logger } from '../base/log.js';
 import type { Config } from '../config/codec.js';
 import type { Metrics } from '../http/metrics.js';
 import type { MqttConnection } from '../mqtt/connection.js';
-import type { Effect } from '../protocol/effects.js';
+import { Router } from '../base/router.js';
+import { EFFECT_TYPES, type Effect, type EffectType } from '../protocol/effects.js';
 import type { Resume } from '../protocol/resume.js';
 import { makeFaceDriver } from '../sinks/face.js';
 import { makeFirestoreDriver } from '../sinks/firestore.js';
@@ -26,18 +28,25 @@ import type { ServiceHealth } from './health.js';
 export function sinkReports(
   effect$: Observable<Effect>, config: Config, connection$: Observable<MqttConnection>, store: Store, db: Database, resume: Resume, metrics: Metrics, logger: Logger,
 ): Observable<SinkReport> {
-  return merge(
-    makeMqttDriver(connection$, {
-      qos: config.mqtt.qos,
-      queueSize: config.mqtt.queueSize,
-      onQueueSize: (n) => metrics.queueSize.set({ queue: 'mqtt' }, n),
-    })(effect$),
-    makeFirestoreDriver(store, { logger, onPending: (n) => metrics.queueSize.set({ queue: 'firestore' }, n) })(effect$),
-    makeRtdbDriver(store, { logger, onPending: (n) => metrics.queueSize.set({ queue: 'rtdb' }, n) })(effect$),
-    makeSlackDriver({ webhookUrl: config.slack.webhookUrl, windowMs: config.slack.windowS * 1000 }, logger)(effect$),
-    makeFaceDriver({ ...config.face, timeoutMs: config.face.timeoutS * 1000 }, logger)(effect$),
-    makeStateDriver({ db, resume }, logger)(effect$),
-  );
+  return new Observable<SinkReport>((subscriber) => {
+    // `log` effects have no driver: the effect tap writes them (lib/service/intake.ts).
+    const router = new Router<Effect, EffectType>(EFFECT_TYPES, (effect) => effect.type);
+    const reports = merge(
+      makeMqttDriver(connection$, {
+        qos: config.mqtt.qos,
+        queueSize: config.mqtt.queueSize,
+        onQueueSize: (n) => metrics.queueSize.set({ queue: 'mqtt' }, n),
+      })(router.of(['mqtt.publish'])),
+      makeFirestoreDriver(store, { logger, onPending: (n) => metrics.queueSize.set({ queue: 'firestore' }, n) })(router.of(['firestore.set', 'firestore.delete'])),
+      makeRtdbDriver(store, { logger, onPending: (n) => metrics.queueSize.set({ queue: 'rtdb' }, n) })(router.of(['rtdb.set'])),
+      makeSlackDriver({ webhookUrl: config.slack.webhookUrl, windowMs: config.slack.windowS * 1000 }, logger)(router.of(['slack.alert'])),
+      makeFaceDriver({ ...config.face, timeoutMs: config.face.timeoutS * 1000 }, logger)(router.of(['face.run'])),
+      makeStateDriver({ db, resume }, logger)(router.of(['state.schedule', 'state.status'])),
+    ).subscribe(subscriber);
+    // After every driver has subscribed, so an effect that is there at once reaches its driver.
+    reports.add(effect$.subscribe({ next: (e) => router.next(e), error: (err: unknown) => router.error(err), complete: () => router.complete() }));
+    return reports;
+  });
 }
 
 export interface ReportParts {

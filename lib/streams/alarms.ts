@@ -4,12 +4,12 @@
  * first; alarms in the same second get `_1`, `_2`, ... (`sameSecondSuffix`). Only the 20
  * smallest ids are kept.
  */
-import { filter, type Observable } from 'rxjs';
+import { filter } from 'rxjs';
 import type { HomeCode } from '../protocol/home-code.js';
 import { alarmDate } from '../protocol/local-time.js';
-import type { Deps } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
-import { handle, type Doc, type Observed } from './world.js';
+import { stream } from './stream.js';
+import { handle, type Doc } from './world.js';
 
 export const ALARMS = 'appliance_alarm';
 export const MAX_ALARMS = 20;
@@ -103,7 +103,8 @@ export function excessIds(ids: Iterable<string>): string[] {
   return all.sort().slice(MAX_ALARMS);
 }
 
-export function alarms$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+/** A status change comes from an MQTT report or control, or the RTDB status path (world.ts). */
+export const alarms$ = stream(['mqtt.status', 'rtdb.value'], (observed$, deps) => {
   const { topics, tz } = deps.settings;
   const candidates = idCandidates();
   return observed$.pipe(
@@ -128,4 +129,4 @@ export function alarms$(observed$: Observable<Observed>, deps: Deps): Observable
       return [...sets, ...deletes];
     }),
   );
-}
+});

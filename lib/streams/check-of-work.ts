@@ -8,13 +8,12 @@
  * Pending controls are kept by code (the same control sent twice is one wait, from the first
  * send) and their deadlines checked on clock ticks, so a burst of controls costs no timers.
  */
-import { filter, type Observable } from 'rxjs';
+import { filter } from 'rxjs';
 import { confirms } from '../protocol/apply.js';
 import { encode, type HomeCode } from '../protocol/home-code.js';
 import { systemError } from './alerts.js';
-import type { Deps } from './deps.js';
-import type { Effect } from '../protocol/effects.js';
-import { react, type Observed } from './world.js';
+import { stream, type ObservedOf } from './stream.js';
+import { react } from './world.js';
 
 interface Pending {
   readonly code: HomeCode;
@@ -23,12 +22,13 @@ interface Pending {
 
 type State = ReadonlyMap<string, Pending>;
 
-export function checkOfWork$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+/** Ticks for the deadlines; reports and controls from MQTT or the RTDB status path (world.ts). */
+export const checkOfWork$ = stream(['clock.tick', 'mqtt.status', 'rtdb.value'], (observed$, deps) => {
   const { topics, commandConfirmS } = deps.settings;
   const waitMs = commandConfirmS * 1000;
   return observed$.pipe(
     filter(({ event, change }) => event.type === 'clock.tick' || change.kind === 'control' || change.kind === 'report'),
-    react<State, Observed>('check of work', topics, new Map(), (pending, { change, world }) => {
+    react<State, ObservedOf<'clock.tick' | 'mqtt.status' | 'rtdb.value'>>('check of work', topics, new Map(), (pending, { change, world }) => {
       if (change.kind === 'report') {
         // Copied only when the report confirms something (most reports confirm nothing new).
         let left: Map<string, Pending> | undefined;
@@ -53,4 +53,4 @@ export function checkOfWork$(observed$: Observable<Observed>, deps: Deps): Obser
       return [left, late.flatMap(([key]) => systemError(topics, `the home did not confirm control ${key} within ${commandConfirmS} s`))];
     }),
   );
-}
+});

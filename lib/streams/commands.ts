@@ -3,16 +3,16 @@
  * schedules, and every error path. Users come from the folded `user_account` collection, which
  * includes the backend's own writes at once.
  */
-import { filter, type Observable } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { COMMAND_NAMES, decodeCommand, decodeEnvelope, type Command, type Envelope } from '../protocol/commands.js';
 import { truncate } from '../protocol/errors.js';
-import { deviceTopic, topicFilter, topicMatches, type Topics } from '../protocol/topics.js';
+import { deviceTopic, topicMatches, type Topics } from '../protocol/topics.js';
 import { deviceError, log, warning } from './alerts.js';
-import { DEFAULT_PRODUCERS, type Deps, type Limits, type Producers } from './deps.js';
+import { DEFAULT_PRODUCERS, type Limits, type Producers } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
 import { countUnknownUid, documentRefusal, limitsOf, refused, type UnknownUidWindows } from './limits.js';
-import { react, type Doc, type Observed, type World } from './world.js';
+import { stream, type ObservedOf } from './stream.js';
+import { react, type Doc, type World } from './world.js';
 
 interface State {
   /** A face recognition runs; only one at a time (the camera and recogniser are single). */
@@ -38,21 +38,14 @@ export const FACER_QUEUE = 3;
 const CAMERA_TOPIC_DEVICE = 'camera';
 const CAR_DEVICE = 'car';
 
-export function commands$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+export const commands$ = stream(['mqtt.command', 'face.result'], (observed$, deps) => {
   const { topics } = deps.settings;
   const limits = limitsOf(deps.settings);
   const signinReplies = new WeakMap<Doc, string>();
   const isOwn = ownProducers(topics);
-  const isCommand = topicFilter(topics.commands);
   return observed$.pipe(
-    filter(
-      ({ event }) =>
-        (event.type === 'mqtt.message' && event.topic !== topics.serverStatus && isCommand(event.topic)) ||
-        event.type === 'face.result',
-    ),
-    react<State, Observed>('commands', topics, { facerBusy: false, facerWaiting: 0, unknownUid: new Map() }, (state, { event, world }) => {
+    react<State, ObservedOf<'mqtt.command' | 'face.result'>>('commands', topics, { facerBusy: false, facerWaiting: 0, unknownUid: new Map() }, (state, { event, world }) => {
       if (event.type === 'face.result') return finishFacer(state, event.result, world, topics);
-      if (event.type !== 'mqtt.message') return [state, []];
       const envelope = decodeEnvelope(event.payload);
       if (E.isLeft(envelope)) return [state, warning(topics, `ignored message on ${event.topic}: ${envelope.left.message}`)];
       const { envelope: env, body } = envelope.right;
@@ -66,7 +59,7 @@ export function commands$(observed$: Observable<Observed>, deps: Deps): Observab
       return run(state, env, command.right, world, { topics, limits, now: deps.scheduler.now(), signinReplies });
     }),
   );
-}
+});
 
 /**
  * A Producer whose reply or error topic is one the system itself listens to or commands the home

@@ -3,13 +3,12 @@
  * (or with a field that does not decode) raises one warning per document version, so the
  * operator learns of it before a schedule or an alarm needs the mode.
  */
-import { filter, type Observable } from 'rxjs';
+import { filter } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeMode, withoutNulls } from '../protocol/documents.js';
 import { warning } from './alerts.js';
-import type { Deps } from './deps.js';
-import type { Effect } from '../protocol/effects.js';
-import { react, type Observed } from './world.js';
+import { stream, type ObservedOf } from './stream.js';
+import { react } from './world.js';
 
 export const MODES = 'modes';
 
@@ -25,12 +24,11 @@ export function modeProblem(id: string, data: Readonly<Record<string, unknown>>)
   return E.isLeft(decoded) ? decoded.left.message : undefined;
 }
 
-export function modes$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+export const modes$ = stream(['firestore.doc'], (observed$, deps) => {
   const { topics } = deps.settings;
   return observed$.pipe(
-    filter(({ event }) => event.type === 'firestore.doc' && event.collection === MODES),
-    react<Warned, Observed>('modes', topics, new Map(), (warned, { event }) => {
-      if (event.type !== 'firestore.doc') return [warned, []];
+    filter(({ event }) => event.collection === MODES),
+    react<Warned, ObservedOf<'firestore.doc'>>('modes', topics, new Map(), (warned, { event }) => {
       const next = new Map(warned);
       if (event.data === null) {
         next.delete(event.id);
@@ -46,4 +44,4 @@ export function modes$(observed$: Observable<Observed>, deps: Deps): Observable<
       return [next.set(event.id, version), warning(topics, problem)];
     }),
   );
-}
+});

@@ -9,8 +9,13 @@
  *
  * The loop-back is a small queue in front of the fold: a write made while handling an event
  * is folded only after every stream has seen that event.
+ *
+ * Each stream declares the event kinds it reads (`stream.ts`), and the router hands each folded
+ * event only to the streams that read its kind (kinds.ts), in the order of `STREAMS` (so the effects of one
+ * event come out in the same order as when every stream filtered every event). Observers (the
+ * dashboard) see every event, after the streams.
  */
-import { catchError, concat, connectable, defer, isObservable, merge, Observable, of, Subject, tap } from 'rxjs';
+import { catchError, concat, defer, isObservable, merge, Observable, of, tap } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { decode, type HomeCode } from '../protocol/home-code.js';
 import { alarms$ } from './alarms.js';
@@ -28,9 +33,15 @@ import { status$ } from './status.js';
 import { weather$ } from './weather.js';
 import { observe, type Observed } from './world.js';
 import { errorText } from '../base/error-text.js';
+import { Router } from '../base/router.js';
+import { ROUTE_KEYS, type RouteKey } from './kinds.js';
+import { keysOf, type Stream } from './stream.js';
 
-/** Makes one stream from the observed events; called once per pipeline (its state lives inside). */
-export type StreamFactory = (observed$: Observable<Observed>, deps: Deps) => Observable<Effect>;
+/**
+ * Makes one stream from the observed events; called once per pipeline (its state lives inside).
+ * A `Stream` (stream.ts) receives only the kinds it reads; a plain function every event.
+ */
+export type StreamFactory = ((observed$: Observable<Observed>, deps: Deps) => Observable<Effect>) | Stream;
 
 export const STREAMS: Readonly<Record<string, StreamFactory>> = {
   commands: commands$,
@@ -64,8 +75,14 @@ function resumedStatus(deps: Deps): HomeCode | undefined {
   return code !== undefined && E.isRight(code) ? code.right : undefined;
 }
 
-/** Runs every stream over the events; completes when the events complete and the streams settle. */
-export function pipeline(event$: Observable<Event>, deps: Deps, streams: Readonly<Record<string, StreamFactory>> = STREAMS): Observable<Effect> {
+/**
+ * Runs every stream over the events; completes when the events complete and the streams settle.
+ * `observers` (the dashboard) see every event after the streams; their output is merged too.
+ */
+export function pipeline(
+  event$: Observable<Event>, deps: Deps, streams: Readonly<Record<string, StreamFactory>> = STREAMS,
+  observers: Readonly<Record<string, StreamFactory>> = {},
+): Observable<Effect> {
   return defer(() => {
     // Events and echoes of own writes go through one queue: an echo raised while an event is
     // being handled waits until every stream has seen that event (a trampoline, like the queue
@@ -86,15 +103,11 @@ export function pipeline(event$: Observable<Event>, deps: Deps, streams: Readonl
       };
       return event$.subscribe({ next: push, error: (err: unknown) => subscriber.error(err), complete: () => subscriber.complete() });
     });
-    // Every stream subscribes before the events start: a cold source that emits at once (a replay,
-    // a benchmark) must reach all of them, not just the first one (which `share()` would do).
-    const observed$ = connectable(input$.pipe(observe(deps.settings.topics, resumedStatus(deps))), {
-      connector: () => new Subject<Observed>(),
-      resetOnDisconnect: false,
-    });
+    const observed$ = input$.pipe(observe(deps.settings.topics, resumedStatus(deps)));
+    const router = new Router<Observed, RouteKey>(ROUTE_KEYS, (o) => o.key);
 
-    const outputs = Object.entries(streams).map(([name, stream]) => {
-      const out: unknown = stream(observed$, deps);
+    const outputs = [...Object.entries(streams), ...Object.entries(observers)].map(([name, stream]) => {
+      const out: unknown = 'reads' in stream ? stream.body(router.of(keysOf(stream.reads)), deps) : stream(router.of(), deps);
       if (!isObservable(out)) throw new TypeError(`stream "${name}" returned ${String(out)} instead of an Observable`);
       return (out as Observable<Effect>).pipe(supervise(name, deps));
     });
@@ -107,7 +120,9 @@ export function pipeline(event$: Observable<Event>, deps: Deps, streams: Readonl
           }),
         )
         .subscribe(subscriber);
-      effects.add(observed$.connect());
+      // Every stream subscribes before the events start: a cold source that emits at once (a
+      // replay, a benchmark) must reach all of them.
+      effects.add(observed$.subscribe({ next: (o) => router.next(o), error: (err: unknown) => router.error(err), complete: () => router.complete() }));
       return effects;
     });
   });

@@ -2,14 +2,13 @@
  * The recommended action (SPEC 7), recomputed when the status, the home sensors or the weather
  * change, and written to `server/notification` only when it differs from what is there.
  */
-import { filter, type Observable } from 'rxjs';
+import { filter } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { SensorNumber } from '../protocol/fields.js';
 import type { HomeCode } from '../protocol/home-code.js';
-import type { Deps } from './deps.js';
-import type { Effect } from '../protocol/effects.js';
 import { WEATHER_PATH } from './weather.js';
-import { react, splitPath, STATUS_PATH, touches, valueAt, type Observed } from './world.js';
+import { stream, type ObservedOf } from './stream.js';
+import { react, splitPath, STATUS_PATH, touches, valueAt } from './world.js';
 
 export const NOTIFICATION_PATH = 'server/notification';
 const RAIN_PATH = 'sensor/hometemp/rain';
@@ -45,7 +44,9 @@ export function recommend({ status, rain, weatherIcon, airLevel }: Conditions): 
   return 'none';
 }
 
-function relevant({ event, change, statusBefore, world }: Observed): boolean {
+type Read = ObservedOf<'mqtt.status' | 'rtdb.value'>;
+
+function relevant({ event, change, statusBefore, world }: Read): boolean {
   if (event.type === 'rtdb.value') return touches(event.path, 'sensor') || touches(event.path, STATUS_PATH);
   return change.kind !== 'none' && change.kind !== 'invalid' && statusBefore !== world.status;
 }
@@ -54,10 +55,10 @@ function relevant({ event, change, statusBefore, world }: Observed): boolean {
  * Remembers what it wrote last, so the decision does not wait for the write's echo; before the
  * first write it compares with what the RTDB holds (a value left by an earlier run).
  */
-export function recommendation$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
-  return observed$.pipe(
+export const recommendation$ = stream(['mqtt.status', 'rtdb.value'], (observed$, deps) =>
+  observed$.pipe(
     filter((o) => o.world.status !== undefined && relevant(o)),
-    react<string | undefined, Observed>('recommendation', deps.settings.topics, undefined, (last, { world }) => {
+    react<string | undefined, Read>('recommendation', deps.settings.topics, undefined, (last, { world }) => {
       const advice = recommend({
         status: world.status!,
         rain: valueAt(world.tree, RAIN_PARTS),
@@ -67,5 +68,5 @@ export function recommendation$(observed$: Observable<Observed>, deps: Deps): Ob
       const current = last ?? valueAt(world.tree, NOTIFICATION_PARTS);
       return advice === current ? [last, []] : [advice, [{ type: 'rtdb.set', path: NOTIFICATION_PATH, value: advice }]];
     }),
-  );
-}
+  ),
+);

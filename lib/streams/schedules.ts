@@ -17,7 +17,7 @@
  * deleted, also when its document is seen again afterwards (a crash between the firing and the
  * delete, or the app saving it again), without firing again.
  */
-import { defer, filter, type Observable } from 'rxjs';
+import { defer, filter } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { targetFrom, wouldChange } from '../protocol/appliance.js';
 import { decodeMode, decodeSchedule, onWriteDate, type ModeDoc, type Schedule } from '../protocol/documents.js';
@@ -29,7 +29,8 @@ import { log, warning } from './alerts.js';
 import type { Deps } from './deps.js';
 import type { Topics } from '../protocol/topics.js';
 import type { Effect } from '../protocol/effects.js';
-import { react, type Doc, type Observed, type World } from './world.js';
+import { stream, type ObservedOf } from './stream.js';
+import { react, type Doc, type World } from './world.js';
 
 export const SCHEDULES = 'schedule_mode';
 /** How many days back to look for a weekly schedule's latest occurrence. */
@@ -90,7 +91,7 @@ function findMode(n: number, modes: ReadonlyMap<string, Doc>): E.Either<string, 
   return E.left(`no document in modes defines mode ${n}`);
 }
 
-export function schedules$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+export const schedules$ = stream(['clock.tick', 'firestore.doc'], (observed$, deps) => {
   const { topics, tz, scheduleGraceS } = deps.settings;
   const { lastTickAt } = deps.resume;
   const initial: State = {
@@ -106,8 +107,8 @@ export function schedules$(observed$: Observable<Observed>, deps: Deps): Observa
     const startedAt = deps.scheduler.now();
     const missedWhileDown = (due: number): boolean => lastTickAt !== undefined && due > lastTickAt && due <= startedAt;
     return observed$.pipe(
-      filter(({ event }) => event.type === 'clock.tick' || (event.type === 'firestore.doc' && event.collection === SCHEDULES)),
-      react<State, Observed>('schedules', topics, initial, (state, { event, world }) => {
+      filter(({ event }) => event.type === 'clock.tick' || event.collection === SCHEDULES),
+      react<State, ObservedOf<'clock.tick' | 'firestore.doc'>>('schedules', topics, initial, (state, { event, world }) => {
         if (event.type === 'firestore.doc') {
           return updateDoc(state, event.id, event.data, event.writtenAt ?? deps.scheduler.now(), deps.settings);
         }
@@ -174,7 +175,7 @@ export function schedules$(observed$: Observable<Observed>, deps: Deps): Observa
       }),
     );
   });
-}
+});
 
 function updateDoc(state: State, id: string, data: Doc | null, writtenAt: number, { topics, tz }: Deps['settings']): readonly [State, readonly Effect[]] {
   if (data === null && state.past.has(id)) {

@@ -3,18 +3,15 @@
  * errors and warnings go out like the pipeline's own (MQTT error topic and Slack), news that
  * something works again goes to Slack and the log only.
  */
-import { filter, type Observable } from 'rxjs';
 import { log, systemError, warning } from './alerts.js';
-import type { Deps } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
-import type { ServiceAlert } from '../protocol/events.js';
-import { handle, type Observed } from './world.js';
+import { stream, type ObservedOf } from './stream.js';
+import { handle } from './world.js';
 
-export function serviceAlerts$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+export const serviceAlerts$ = stream(['service.alert'], (observed$, deps) => {
   const { topics } = deps.settings;
   return observed$.pipe(
-    filter((o): o is Observed & { event: ServiceAlert } => o.event.type === 'service.alert'),
-    handle('service alerts', topics, ({ event }) => {
+    handle('service alerts', topics, ({ event }: ObservedOf<'service.alert'>): readonly Effect[] => {
       switch (event.level) {
         case 'error':
           return systemError(topics, event.text);
@@ -25,4 +22,4 @@ export function serviceAlerts$(observed$: Observable<Observed>, deps: Deps): Obs
       }
     }),
   );
-}
+});

@@ -3,14 +3,13 @@
  * does not decode) is reported once when the weather goes from working to failing, and once
  * more when it works again; the last good weather stays in the RTDB meanwhile.
  */
-import { filter, type Observable } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { alarmDate } from '../protocol/local-time.js';
 import { decodeAirPollution, decodeCurrentWeather, weatherValue } from '../protocol/weather.js';
 import { log, warning } from './alerts.js';
-import type { Deps } from './deps.js';
 import type { Effect } from '../protocol/effects.js';
-import { react, type Observed } from './world.js';
+import { stream, type ObservedOf } from './stream.js';
+import { react } from './world.js';
 
 export const WEATHER_PATH = 'sensor/openweather';
 
@@ -18,7 +17,7 @@ interface State {
   readonly failing: boolean;
 }
 
-export function weather$(observed$: Observable<Observed>, deps: Deps): Observable<Effect> {
+export const weather$ = stream(['weather.result', 'weather.failure'], (observed$, deps) => {
   const { topics, tz } = deps.settings;
   const failed = (state: State, reason: string): readonly [State, readonly Effect[]] =>
     state.failing
@@ -26,10 +25,8 @@ export function weather$(observed$: Observable<Observed>, deps: Deps): Observabl
       : [{ failing: true }, warning(topics, `weather poll failed: ${reason} (the last good weather is kept)`)];
 
   return observed$.pipe(
-    filter(({ event }) => event.type === 'weather.result' || event.type === 'weather.failure'),
-    react<State, Observed>('weather', topics, { failing: false }, (state, { event }) => {
+    react<State, ObservedOf<'weather.result' | 'weather.failure'>>('weather', topics, { failing: false }, (state, { event }) => {
       if (event.type === 'weather.failure') return failed(state, event.reason);
-      if (event.type !== 'weather.result') return [state, []];
       const current = decodeCurrentWeather(event.current);
       if (E.isLeft(current)) return failed(state, current.left.message);
       const air = decodeAirPollution(event.air);
@@ -44,4 +41,4 @@ export function weather$(observed$: Observable<Observed>, deps: Deps): Observabl
         : [state, [write]];
     }),
   );
-}
+});

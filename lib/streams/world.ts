@@ -13,11 +13,12 @@ import { defer, Observable, scan, type OperatorFunction } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { apply, sameCode } from '../protocol/apply.js';
 import { decode, type HomeCode, type ProtocolError } from '../protocol/home-code.js';
-import { topicMatches, type Topics } from '../protocol/topics.js';
+import { topicFilter, topicMatches, type Topics } from '../protocol/topics.js';
 import type { Event } from '../protocol/events.js';
 import type { Effect } from '../protocol/effects.js';
 import { errorText } from '../base/error-text.js';
 import { systemError } from './alerts.js';
+import { mqttKey, type RouteKey } from './kinds.js';
 
 export const COLLECTIONS = ['user_account', 'modes', 'schedule_mode', 'appliance_alarm'] as const;
 export type Collection = (typeof COLLECTIONS)[number];
@@ -47,12 +48,14 @@ export type StatusChange =
   | { readonly kind: 'control'; readonly code: HomeCode }
   | { readonly kind: 'invalid'; readonly source: string; readonly raw: unknown; readonly error: ProtocolError };
 
-export interface Observed {
-  readonly event: Event;
+export interface Observed<E extends Event = Event> {
+  readonly event: E;
   readonly world: World;
   /** The status before this event; `statusBefore !== world.status` means it changed. */
   readonly statusBefore: HomeCode | undefined;
   readonly change: StatusChange;
+  /** What the pipeline routes it by (kinds.ts). */
+  readonly key: RouteKey;
 }
 
 /** A world that knows nothing yet, but the status a previous run tracked (not a report). */
@@ -174,6 +177,7 @@ function control(world: World, raw: string, source: string): StatusChange {
  * Each subscription folds its own world.
  */
 export function observe(topics: Topics, status?: HomeCode): OperatorFunction<Event, Observed> {
+  const isCommand = topicFilter(topics.commands);
   return (event$) =>
     defer(() =>
       event$.pipe(
@@ -181,7 +185,10 @@ export function observe(topics: Topics, status?: HomeCode): OperatorFunction<Eve
           ({ world }, event) => {
             const statusBefore = world.status;
             const change = foldEvent(world, event, topics);
-            return { event, world, statusBefore, change };
+            const key = event.type === 'mqtt.message'
+              ? mqttKey(event.topic !== topics.serverStatus && isCommand(event.topic), change.kind !== 'none')
+              : event.type;
+            return { event, world, statusBefore, change, key };
           },
           { world: emptyWorld(status) },
         ),
