@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { startBroker, type EmbeddedBroker } from '../../lib/broker.js';
 import { freePort, portOpen, suffix } from '../support/brokers.js';
 import {
@@ -124,6 +125,33 @@ describe('the service end to end (local store, broker in the test process)', fun
     const status = sql.prepare(`SELECT value FROM service WHERE key = 'status'`).get() as { value: string };
     sql.close();
     expect(JSON.parse(status.value)).to.equal('016000000');
+  });
+
+  // issue 25, "done when": one SQLite database (with its -wal/-shm, if SQLite left them) and the
+  // event journal, nothing else; readable with a standard tool beside the running service
+  // (better-sqlite3 read-only here, as `sqlite3 -readonly DATA_DIR/smarthome.db` would)
+  it('DATA_DIR holds smarthome.db and events/ only; a read-only connection sees the user while the service runs', async () => {
+    const service = await startService(settings);
+    const uid = `uid-${suffix()}`;
+    await device.command({ Producer: 'android', command: 'signup', UID: uid, name: 'kim' });
+    expect(await signIn(uid)).to.deep.include({ topic: 'webos/android/info' });
+    await device.publish('data/smarthome/status', '000000000');
+    await device.publish('webos/smarthome/info', '016222222'); // a control: the air-con on, so an alarm
+
+    const reader = new BetterSqlite3(path.join(dataDir, 'smarthome.db'), { readonly: true, fileMustExist: true });
+    const user = reader.prepare(`SELECT data FROM documents WHERE collection = 'user_account' AND id = ?`).pluck();
+    expect(JSON.parse(user.get(uid) as string)).to.deep.equal({ name: 'kim' });
+    const alarms = reader.prepare(`SELECT count(*) FROM documents WHERE collection = 'appliance_alarm'`).pluck();
+    await poll(() => (alarms.get() as number) === 1, 'the alarm in the database');
+    reader.close();
+
+    expect((await service.stop()).code).to.equal(0);
+    const names = (await fs.readdir(dataDir)).filter((n) => n !== 'smarthome.db-wal' && n !== 'smarthome.db-shm');
+    expect(names.sort()).to.deep.equal(['events', 'smarthome.db']);
+    expect((await fs.stat(path.join(dataDir, 'events'))).isDirectory()).to.equal(true);
+    const journal = await fs.readdir(path.join(dataDir, 'events'));
+    expect(journal.length).to.be.greaterThan(0);
+    expect(journal.filter((n) => !/^events-\d{12}\.ndjson$/.test(n))).to.deep.equal([]); // no checkpoint.json any more
   });
 
   it('/healthz and /metrics answer, with non-zero counters after traffic', async () => {
