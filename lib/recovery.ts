@@ -7,7 +7,7 @@
  *   the checkpoint: those were written by the events handled again, which will write them again
  *   under the same ids (an id comes from the event's time and the ids already taken);
  * - the tracked status after the checkpoint's event, and the schedule occurrences already
- *   handled (state.json, written before a schedule's command is sent: none fires twice).
+ *   handled (the database's schedule_fired, written before a schedule's command is sent: none fires twice).
  *
  * No clock ticks are made (a schedule's occurrence is not the journal's to repeat) and the
  * recovery stops at the last event (so no confirmation timer runs out in it). Store writes are

@@ -1,7 +1,7 @@
 /**
- * The one append-only log (issue 16) behind the local store's journal, the outbox and the event
- * journal: a file of lines, each written whole with its newline, so that a crash can only leave a
- * torn *last* line, which was never acknowledged.
+ * The append-only log (issue 16) behind the event journal (the store and the outbox are in
+ * DATA_DIR's database since issue 25): a file of lines, each written whole with its newline, so
+ * that a crash can only leave a torn *last* line, which was never acknowledged.
  *
  * - `open` reads the lines back and cuts a torn tail off, with a warning naming the file and the
  *   byte where it was cut;
