@@ -65,28 +65,30 @@ export async function poll<T>(check: () => Promise<T | undefined | false> | T | 
 }
 
 /**
- * One collection of a running service's local store, read from its database beside it (WAL:
- * readers are welcome while the service runs). For polling; the final checks open the store
- * with `readLocalStore` once the service has stopped.
+ * Rows of a running service's database, read beside it (WAL: readers are welcome while the
+ * service runs); none while the database or its tables are not there yet. For polling; the final
+ * checks open the store with `readLocalStore` once the service has stopped.
  */
-export async function peekCollection(dataDir: string, collection: string): Promise<Map<string, DocData>> {
-  const docs = new Map<string, DocData>();
+export function peek<Row>(dataDir: string, query: string, ...params: unknown[]): Row[] {
   let sql;
   try {
     sql = openReadOnly(dataDir);
   } catch {
-    return docs; // no database yet
+    return []; // no database yet
   }
   try {
-    for (const row of sql.prepare('SELECT id, data FROM documents WHERE collection = ?').all(collection) as { id: string; data: string }[]) {
-      docs.set(row.id, JSON.parse(row.data) as DocData);
-    }
+    return sql.prepare(query).all(...params) as Row[];
   } catch {
-    // the tables are not there yet
+    return []; // the tables are not there yet
   } finally {
     sql.close();
   }
-  return docs;
+}
+
+/** One collection of a running service's local store (see `peek`). */
+export async function peekCollection(dataDir: string, collection: string): Promise<Map<string, DocData>> {
+  const rows = peek<{ id: string; data: string }>(dataDir, 'SELECT id, data FROM documents WHERE collection = ?', collection);
+  return Promise.resolve(new Map(rows.map((row) => [row.id, JSON.parse(row.data) as DocData])));
 }
 
 /** Every document of a collection of an open store, as its first snapshot has them. */

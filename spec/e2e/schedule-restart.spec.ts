@@ -10,7 +10,7 @@
  * changes), is in the replay fixtures spec/fixtures/traffic/restart-*.ndjson, not waited for
  * here in real time. Then a clean stop and a
  * third start that runs on into the minute after the schedule's: the occurrence must not fire
- * again (the durable state in DATA_DIR/state.json says it was handled).
+ * again (the database's schedule_fired table says it was handled).
  *
  * The third run ends one tick into the minute after instead of at its end: a tick anywhere in
  * that minute sees the same occurrence and the same durable state, so waiting out the other
@@ -26,7 +26,7 @@ import * as path from 'node:path';
 import { startBroker, type EmbeddedBroker } from '../../lib/broker.js';
 import { suffix } from '../support/brokers.js';
 import { connectDevice, killAll, startService, type Device, type ServiceEnv } from '../support/service.js';
-import { peekCollection, poll, removeDir, sleep, tempDir } from './helpers.js';
+import { peek, peekCollection, poll, removeDir, sleep, tempDir } from './helpers.js';
 
 const TZ = 'Asia/Seoul';
 const DEVICE_COMMANDS = 'webos/smarthome/info';
@@ -119,8 +119,8 @@ describe('the service end to end: a schedule across a SIGKILL and restarts (real
     await poll(() => commands().length > 0, 'the schedule to fire after the restart', 10_000);
     await sleep(2_000); // a second tick or two: still one
     expect(commands()).to.deep.equal(['015000000']);
-    const state = JSON.parse(await fs.readFile(path.join(dataDir, 'state.json'), 'utf8')) as { scheduleFired: Record<string, number> };
-    expect(state.scheduleFired).to.have.property(title);
+    const fired = peek<{ schedule: string }>(dataDir, 'SELECT schedule FROM schedule_fired').map((r) => r.schedule);
+    expect(fired).to.include(title);
     expect((await service.stop()).code).to.equal(0);
 
     service = await startService(settings);
