@@ -187,6 +187,8 @@ function sinkSuite(target: BrokerTarget): void {
       await waitForState(conn.connection, 'up');
       effect$.next(publishes(out, ['live'])[0]!); // goes out at once: the queue never grows
       await waitFor(() => seen.length >= 1, 5_000, 'the live publish');
+      // Its PUBACK too: one still on its way when the line is cut makes QoS 1 send it again.
+      await waitFor(() => reports.some((r) => r.kind === 'done'), 5_000, 'the live publish acknowledged');
       expect(sizes).to.deep.equal([]);
       proxy.cut();
       await waitForState(conn.connection, 'down');
