@@ -13,8 +13,8 @@
  * Writes (`write`) are grouped: the ones made in one turn of the event loop share one
  * transaction, committed at once to the OS (`synchronous=NORMAL`: a killed process loses
  * nothing committed), and resolve once an fdatasync of the WAL in libuv's thread pool has made
- * them durable against a power cut too: no fsync on the event loop for a commit. (SQLite's own
- * fsyncs remain at WAL checkpoints, every 1000 pages; BENCHMARKS.md measures the tail.)
+ * them durable against a power cut too: no fsync on the event loop for a commit. SQLite's WAL
+ * checkpoints, with their fsyncs, run in a worker thread (`checkpointer.ts` says why).
  * `writeNow` commits and syncs on the calling thread, for the rare write that must be durable
  * before anything else happens (a schedule occurrence, before its command is sent).
  */
@@ -22,11 +22,20 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Logger } from '../base/log.js';
+import { Checkpointer } from './checkpointer.js';
 import { fsyncDir } from './files.js';
 import { GroupSync } from './group-sync.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 export const DB_FILE = 'smarthome.db';
+
+/**
+ * With the checkpoints in the worker, SQLite's own stays as a backstop at ten times its usual
+ * mark: under writes without a pause the WAL cannot start again from its beginning after a
+ * checkpoint in another thread (a commit always lands before the next transaction begins), so
+ * this one, on the event loop, bounds it; it finds most pages already copied by the worker.
+ */
+const BACKSTOP_PAGES = 10_000;
 
 export type Sql = BetterSqlite3.Database;
 
@@ -70,14 +79,22 @@ export class Database {
   private readonly runAll: (batch: readonly Queued[]) => void;
   private closed = false;
 
-  private constructor(readonly file: string, readonly sql: Sql, private readonly logger: Logger) {
-    this.runAll = sql.transaction((batch: readonly Queued[]) => {
+  private constructor(readonly file: string, readonly sql: Sql, private readonly logger: Logger, private readonly checkpointer?: Checkpointer) {
+    const transaction = sql.transaction((batch: readonly Queued[]) => {
       for (const q of batch) q.fn();
     });
+    this.runAll = (batch) => {
+      transaction(batch);
+      this.checkpointer?.committed();
+    };
   }
 
-  /** Opens (creating) `<dataDir>/smarthome.db` and takes DATA_DIR's lock, or throws `DatabaseLockedError`. */
-  static async open(dataDir: string, logger: Logger): Promise<Database> {
+  /**
+   * Opens (creating) `<dataDir>/smarthome.db` and takes DATA_DIR's lock, or throws
+   * `DatabaseLockedError`. `checkpoints: 'sqlite'` leaves them to SQLite, on the committing
+   * thread (bench/wal-checkpoint.ts compares).
+   */
+  static async open(dataDir: string, logger: Logger, options: { readonly checkpoints?: 'worker' | 'sqlite' } = {}): Promise<Database> {
     const dir = path.resolve(dataDir);
     const file = path.join(dir, DB_FILE);
     const fresh = !existsSync(file);
@@ -104,7 +121,9 @@ export class Database {
       sql.close();
       throw err;
     }
-    const db = new Database(file, sql, logger);
+    const inWorker = (options.checkpoints ?? 'worker') === 'worker';
+    if (inWorker) sql.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    const db = new Database(file, sql, logger, inWorker ? new Checkpointer(file, logger) : undefined);
     db.walFd = openSync(`${file}-wal`, 'r+');
     if (fresh) await fsyncDir(dir); // the new files' names must survive a power cut too
     return db;
@@ -162,6 +181,7 @@ export class Database {
     }
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.walFd = undefined;
+    await this.checkpointer?.close();
     this.sql.prepare(`DELETE FROM service WHERE key = 'pid'`).run();
     this.sql.close();
   }
