@@ -8,7 +8,8 @@
  * open (fcntl turns one into the other atomically, so no second service slips in between). So a
  * second service is refused, readers (`sqlite3`, `npm run backup`, the specs) are not, and the OS
  * releases the lock when the process dies, however it dies. The pid of the holder is a row
- * (`service.pid`), for messages and `npm run reload`.
+ * (`service.pid`), for messages and `npm run reload`; when readers keep the EXCLUSIVE lock from
+ * a starting service, that row decides instead (`claimBesideReaders`).
  *
  * Writes (`write`) are grouped: the ones made in one turn of the event loop share one
  * transaction, committed at once to the OS (`synchronous=NORMAL`: a killed process loses
@@ -72,6 +73,55 @@ function livePid(file: string): number | undefined {
   }
 }
 
+/** The schema, and this process named as the holder. */
+function claim(sql: Sql): void {
+  sql.exec(SCHEMA);
+  sql.prepare(`INSERT OR REPLACE INTO service (key, value) VALUES ('pid', ?), ('schema', ?)`).run(JSON.stringify(process.pid), JSON.stringify(SCHEMA_VERSION));
+}
+
+/**
+ * The EXCLUSIVE lock is refused while anything has the file open: another service, or only
+ * readers (an operator's `sqlite3`, a running `npm run backup`), which must never keep the home's
+ * service from starting (its unit does not restart after exit 2). So then the pid row decides,
+ * read and written in one write transaction (readers never hold the write lock; two services
+ * starting at once take it one after the other, and the second sees the first's pid alive).
+ */
+function claimBesideReaders(sql: Sql, dir: string, file: string): void {
+  sql.pragma('locking_mode = NORMAL');
+  try {
+    sql.exec('BEGIN IMMEDIATE');
+  } catch (err) {
+    // another connection is writing, or still holds its EXCLUSIVE lock: only a service does
+    if (isBusy(err)) throw new DatabaseLockedError(dir, livePid(file));
+    throw err;
+  }
+  try {
+    sql.exec(SCHEMA);
+    const row = sql.prepare(`SELECT value FROM service WHERE key = 'pid'`).get() as { value: string } | undefined;
+    const pid = row === undefined ? NaN : Number(JSON.parse(row.value));
+    // our own pid in the row is a killed run's whose pid came round again (pid 1 in a container):
+    // this process's own opens are refused before (`openHere`)
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) throw new DatabaseLockedError(dir, pid);
+    claim(sql);
+    sql.exec('COMMIT');
+  } catch (err) {
+    if (sql.inTransaction) sql.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM'; // alive, another user's
+  }
+}
+
+/** The database files this process has open: a second open of one is refused like another process's. */
+const openHere = new Set<string>();
+
 export class Database {
   private queue: Queued[] = [];
   private walFd: number | undefined;
@@ -97,6 +147,7 @@ export class Database {
   static async open(dataDir: string, logger: Logger, options: { readonly checkpoints?: 'worker' | 'sqlite' } = {}): Promise<Database> {
     const dir = path.resolve(dataDir);
     const file = path.join(dir, DB_FILE);
+    if (openHere.has(file)) throw new DatabaseLockedError(dir, process.pid);
     const fresh = !existsSync(file);
     // timeout 0: a lock held by another process is an answer, not something to wait for
     const sql = new BetterSqlite3(file, { timeout: 0 });
@@ -106,17 +157,21 @@ export class Database {
       // the first read in NORMAL mode puts the WAL index in shared memory (-shm), so readers can come in later
       sql.prepare('SELECT 1 FROM sqlite_master').get();
       sql.pragma('locking_mode = EXCLUSIVE');
+      let exclusive = true;
       try {
         sql.exec('BEGIN EXCLUSIVE');
       } catch (err) {
-        if (isBusy(err)) throw new DatabaseLockedError(dir, livePid(file));
-        throw err;
+        if (!isBusy(err)) throw err;
+        exclusive = false;
       }
-      sql.exec(SCHEMA);
-      sql.prepare(`INSERT OR REPLACE INTO service (key, value) VALUES ('pid', ?), ('schema', ?)`).run(JSON.stringify(process.pid), JSON.stringify(SCHEMA_VERSION));
-      sql.exec('COMMIT');
-      sql.pragma('locking_mode = NORMAL');
-      sql.prepare('SELECT 1 FROM service').get(); // leaves EXCLUSIVE for the SHARED lock it keeps while open
+      if (exclusive) {
+        claim(sql);
+        sql.exec('COMMIT');
+        sql.pragma('locking_mode = NORMAL');
+        sql.prepare('SELECT 1 FROM service').get(); // leaves EXCLUSIVE for the SHARED lock it keeps while open
+      } else {
+        claimBesideReaders(sql, dir, file);
+      }
     } catch (err) {
       sql.close();
       throw err;
@@ -124,6 +179,7 @@ export class Database {
     const inWorker = (options.checkpoints ?? 'worker') === 'worker';
     if (inWorker) sql.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
     const db = new Database(file, sql, logger, inWorker ? new Checkpointer(file, logger) : undefined);
+    openHere.add(file);
     db.walFd = openSync(`${file}-wal`, 'r+');
     if (fresh) await fsyncDir(dir); // the new files' names must survive a power cut too
     return db;
@@ -183,6 +239,7 @@ export class Database {
     this.walFd = undefined;
     await this.checkpointer?.close();
     this.sql.prepare(`DELETE FROM service WHERE key = 'pid'`).run();
+    openHere.delete(this.file);
     this.sql.close();
   }
 }

@@ -316,6 +316,22 @@ describe('the service end to end: start-up with nothing configured (embedded bro
     expect((await first.stop()).code).to.equal(0);
   });
 
+  it('starts while a reader has DATA_DIR\'s database open (an operator\'s sqlite3), and still refuses a second service', async () => {
+    const first = await startService({ DATA_DIR: dataDir, HTTP_PORT: '0', EMBEDDED_MQTT_PORT: '0' }, { ready: 'http' });
+    expect((await first.stop()).code).to.equal(0);
+    const reader = openReadOnly(dataDir);
+    try {
+      reader.prepare('SELECT count(*) FROM documents').get(); // holds the file open, as an idle shell does
+      const service = await startService({ DATA_DIR: dataDir, HTTP_PORT: '0', EMBEDDED_MQTT_PORT: '0' }, { ready: 'http' });
+      const second = spawnService({ DATA_DIR: dataDir, HTTP_PORT: '0', EMBEDDED_MQTT_PORT: '0' });
+      expect(await exitOf(second)).to.deep.equal({ code: 2, signal: null });
+      expect(second.stderr()).to.match(new RegExp(`DATA_DIR .* is in use by process ${service.pid}`));
+      expect((await service.stop()).code).to.equal(0);
+    } finally {
+      reader.close();
+    }
+  });
+
   it('two services started at once on one DATA_DIR: exactly one runs, the other exits with code 2 and says why', async () => {
     const both = [0, 1].map(() => spawnService({ DATA_DIR: dataDir, HTTP_PORT: '0', EMBEDDED_MQTT_PORT: '0' }));
     const outcomes = await Promise.all(both.map((proc) => Promise.race([
