@@ -1,33 +1,12 @@
 /**
- * Durable files: reading an append-only file that may end in a torn line (the log itself, appending
- * and syncing, is `append-log.ts`), and making a new file's name durable.
+ * Durable files: the lines of an append-only file that may end in a torn line (the log itself,
+ * appending and syncing, is `append-log.ts`; the migration reads the old store's files with it),
+ * and making a new file's name durable.
  */
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 
-export interface JournalContents {
-  /** The parsed lines, in order. */
-  readonly records: unknown[];
-  /** Bytes up to the end of the last good line; the file should be cut there when shorter than `size`. */
-  readonly goodBytes: number;
-  readonly size: number;
-}
-
 const NEWLINE = 0x0a;
-
-/**
- * Reads an NDJSON journal (see `scanLines`). A missing file reads as empty.
- */
-export async function readJournal(file: string): Promise<JournalContents> {
-  let buffer: Buffer;
-  try {
-    buffer = await fs.readFile(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], goodBytes: 0, size: 0 };
-    throw err;
-  }
-  return scanLines(buffer, file, parseJson);
-}
 
 /** A line as JSON, or `undefined` when it does not parse (JSON itself never yields `undefined`). */
 export function parseJson(line: string): unknown {
