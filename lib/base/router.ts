@@ -5,11 +5,12 @@
  *
  * Subscribers of a kind are called in the order they subscribed, as a Subject calls them, so
  * routing changes who is called, never the order of what they emit. A subscriber of every kind
- * (an observer: the dashboard) is in every kind's list, at its place in that order.
+ * (an observer: the dashboard) is in every kind's list, at its place in that order. The router is
+ * itself an observer: `source$.subscribe(router)` feeds it.
  */
-import { Observable, type Subscriber } from 'rxjs';
+import { Observable, type Observer, type Subscriber } from 'rxjs';
 
-export class Router<T, K extends string> {
+export class Router<T, K extends string> implements Observer<T> {
   /** Per kind, its subscribers; replaced, never changed in place, so a dispatch under way is safe. */
   private readonly routes = new Map<K, ReadonlyArray<Subscriber<T>>>();
   /** Every subscriber, in the order of subscription (for the end). */

@@ -44,7 +44,7 @@ export function sinkReports(
       makeStateDriver({ db, resume }, logger)(router.of(['state.schedule', 'state.status'])),
     ).subscribe(subscriber);
     // After every driver has subscribed, so an effect that is there at once reaches its driver.
-    reports.add(effect$.subscribe({ next: (e) => router.next(e), error: (err: unknown) => router.error(err), complete: () => router.complete() }));
+    reports.add(effect$.subscribe(router));
     return reports;
   });
 }

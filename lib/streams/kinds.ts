@@ -14,7 +14,7 @@ import type { EventOf, EventType, MqttMessage } from '../protocol/events.js';
 export type Kind = Exclude<EventType, 'mqtt.message'> | 'mqtt.command' | 'mqtt.status';
 
 /** The kinds of one observed event, as one key (`mqtt.other`: none, e.g. the backend's own status). */
-export type RouteKey = Exclude<Kind, 'mqtt.command' | 'mqtt.status'> | 'mqtt.command' | 'mqtt.status' | 'mqtt.command+status' | 'mqtt.other';
+export type RouteKey = Kind | 'mqtt.command+status' | 'mqtt.other';
 
 /** The event a kind carries. */
 export type EventOfKind<K extends Kind> = K extends 'mqtt.command' | 'mqtt.status' ? MqttMessage : EventOf<Exclude<K, 'mqtt.command' | 'mqtt.status'>>;

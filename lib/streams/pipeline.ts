@@ -122,7 +122,7 @@ export function pipeline(
         .subscribe(subscriber);
       // Every stream subscribes before the events start: a cold source that emits at once (a
       // replay, a benchmark) must reach all of them.
-      effects.add(observed$.subscribe({ next: (o) => router.next(o), error: (err: unknown) => router.error(err), complete: () => router.complete() }));
+      effects.add(observed$.subscribe(router));
       return effects;
     });
   });
