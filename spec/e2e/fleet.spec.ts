@@ -230,12 +230,16 @@ describe('the home as it is: the app, the car and the ESP32 on RabbitMQ set up b
     });
 
     const signedUp = (uid: string) => poll(async () => (await bed.store.docs.get('user_account', uid)) ?? undefined, `user_account/${uid}`);
+    /** A user signed up from the app and one from the car, both in the store. */
+    const signUpFromBoth = async (app: readonly [uid: string, name: string], fromCar: readonly [uid: string, name: string]): Promise<void> => {
+      await android.signUp(...app);
+      await car.signUp(...fromCar);
+      await signedUp(app[0]);
+      await signedUp(fromCar[0]);
+    };
 
     it('signs up and signs in from the app and from the car, each answer in its own queue', async () => {
-      await android.signUp('uid-app', '김철수');
-      await car.signUp('uid-car', '이영희');
-      await signedUp('uid-app');
-      await signedUp('uid-car');
+      await signUpFromBoth(['uid-app', '김철수'], ['uid-car', '이영희']);
       expect((await android.signIn('uid-app')).name).to.equal('김철수');
       expect((await car.signIn('uid-car')).name).to.equal('이영희');
       expect(await depth('webos.android')).to.equal(0);
@@ -270,10 +274,7 @@ describe('the home as it is: the app, the car and the ESP32 on RabbitMQ set up b
     });
 
     it('answers an unknown UID, a bad command and garbage in data.error only: the next sign-ins get their own names', async () => {
-      await android.signUp('uid-a', '가');
-      await car.signUp('uid-c', '다');
-      await signedUp('uid-a');
-      await signedUp('uid-c');
+      await signUpFromBoth(['uid-a', '가'], ['uid-c', '다']);
       for (const [who, send] of [['car', (b: string) => car.send('webos.server.info', b)], ['android', (b: string) => android.publishOnce('webos.server.info', b)]] as const) {
         await send(JSON.stringify({ Producer: who, command: 'signin', UID: 'nobody' }));
         await send(JSON.stringify({ Producer: who, command: 'make_coffee' }));
@@ -328,10 +329,7 @@ describe('the home as it is: the app, the car and the ESP32 on RabbitMQ set up b
 
     for (const how of ['SIGTERM', 'SIGKILL'] as const) {
       it(`leaves nothing stale in a reply queue across a backend restart (${how}) between requests`, async () => {
-        await car.signUp('uid-1', '첫째');
-        await android.signUp('uid-2', '둘째');
-        await signedUp('uid-1');
-        await signedUp('uid-2');
+        await signUpFromBoth(['uid-2', '둘째'], ['uid-1', '첫째']);
         expect((await car.signIn('uid-1')).name).to.equal('첫째');
         expect((await android.signIn('uid-1')).name).to.equal('첫째');
         if (how === 'SIGTERM') expect((await service.stop()).code).to.equal(0);
