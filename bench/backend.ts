@@ -1,6 +1,6 @@
 /**
  * The backend under test in the end-to-end bench: the real service (`startService` of
- * lib/service.ts: MQTT source and sink, pipeline, local store, health endpoint, metrics) in its
+ * lib/app/service.ts: MQTT source and sink, pipeline, local store, health endpoint, metrics) in its
  * own process, as lib/main.ts runs it. The one difference: the configuration is read from a
  * directory the bench writes (`loadConfig(env, dir)`), whose `local.json` moves every topic
  * under a unique prefix, so that the bench never answers anyone else's traffic on a shared
@@ -10,7 +10,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import { applyEmulatorSafety, loadConfig } from '../lib/config/load.js';
 import { createLogger } from '../lib/base/log.js';
-import { startService } from '../lib/service.js';
+import { startService } from '../lib/app/service.js';
 import { childArgs, serveBench } from './child.js';
 
 const { configDir } = childArgs<{ configDir: string }>();

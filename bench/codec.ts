@@ -4,7 +4,7 @@
  * tracked statuses. Operations per second, median of several timed slices.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { decode, encode, type HomeCode } from '../lib/protocol/home-code.js';
+import { decode, encode, type HomeCode } from '../lib/core/protocol/home-code.js';
 import { median, sig } from './stats.js';
 import { CONTROLS, STATUSES } from './workload.js';
 

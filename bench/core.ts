@@ -3,7 +3,7 @@
  * that does the same decoding and state update without RxJS.
  *
  * What "the same" means (so that the ratio prices the stream composition and nothing else):
- * the plain function runs, for every event, the steps of every stream of `lib/streams` in the
+ * the plain function runs, for every event, the steps of every stream of `lib/core/streams` in the
  * pipeline's order (commands, status, alarms, recommendation, schedules, weather, check of work,
  * service alerts), with the same fold (`foldEvent`), the same decoders and helpers, the same
  * effect objects, the same per-step error guard and the same loop-back of the backend's own
@@ -20,22 +20,22 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { Subject, asyncScheduler, type SchedulerLike } from 'rxjs';
-import { confirms } from '../lib/protocol/apply.js';
-import { decodeCommand, decodeEnvelope, type Command, type Envelope } from '../lib/protocol/commands.js';
-import { truncate } from '../lib/protocol/errors.js';
-import { encode, type HomeCode } from '../lib/protocol/home-code.js';
-import { alarmDate, localParts, wallMinutes } from '../lib/protocol/local-time.js';
-import { DEFAULT_TOPICS, deviceTopic, topicMatches } from '../lib/protocol/topics.js';
-import { ALARMS, alarmIds, alarmsFor, excessIds, idCandidates, MAX_ALARMS } from '../lib/streams/alarms.js';
-import { deviceError, log, systemError, warning } from '../lib/streams/alerts.js';
-import { signinReply } from '../lib/streams/commands.js';
-import type { Deps } from '../lib/streams/deps.js';
-import { countUnknownUid, documentRefusal, limitsOf, refused, type UnknownUidWindows } from '../lib/streams/limits.js';
-import type { Effect } from '../lib/protocol/effects.js';
-import type { Event } from '../lib/protocol/events.js';
-import { echoOf, pipeline } from '../lib/streams/pipeline.js';
-import { NOTIFICATION_PATH, recommend } from '../lib/streams/recommendation.js';
-import { emptyWorld, foldEvent, splitPath, touches, valueAt, type StatusChange, type World } from '../lib/streams/world.js';
+import { confirms } from '../lib/core/protocol/apply.js';
+import { decodeCommand, decodeEnvelope, type Command, type Envelope } from '../lib/core/protocol/commands.js';
+import { truncate } from '../lib/core/protocol/errors.js';
+import { encode, type HomeCode } from '../lib/core/protocol/home-code.js';
+import { alarmDate, localParts, wallMinutes } from '../lib/core/protocol/local-time.js';
+import { DEFAULT_TOPICS, deviceTopic, topicMatches } from '../lib/core/protocol/topics.js';
+import { ALARMS, alarmIds, alarmsFor, excessIds, idCandidates, MAX_ALARMS } from '../lib/core/streams/alarms.js';
+import { deviceError, log, systemError, warning } from '../lib/core/streams/alerts.js';
+import { signinReply } from '../lib/core/streams/server-commands.js';
+import type { Deps } from '../lib/core/streams/deps.js';
+import { countUnknownUid, documentRefusal, limitsOf, refused, type UnknownUidWindows } from '../lib/core/streams/limits.js';
+import type { Effect } from '../lib/core/protocol/effects.js';
+import type { Event } from '../lib/core/protocol/events.js';
+import { echoOf, pipeline } from '../lib/core/streams/pipeline.js';
+import { NOTIFICATION_PATH, recommend } from '../lib/core/streams/recommendation.js';
+import { emptyWorld, foldEvent, splitPath, touches, valueAt, type StatusChange, type World } from '../lib/core/streams/world.js';
 import { contention } from './machine.js';
 import { fullGc, median, sig, spreadPct } from './stats.js';
 import { EVENT_MS, makeEvents, userEvents } from './workload.js';

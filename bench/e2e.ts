@@ -3,7 +3,7 @@
  * the replies, against the real backend and against a bare async-mqtt relay on the same broker.
  *
  * Processes (2 cores here, so who runs where matters, and is the same for both targets):
- * - the broker: aedes (lib/broker.ts) in its own process by default, or the Mosquitto at
+ * - the broker: aedes (lib/broker/broker.ts) in its own process by default, or the Mosquitto at
  *   BENCH_MQTT_URL;
  * - the backend (bench/backend.ts: the real service) and the relay (bench/relay.ts), each in its
  *   own process, both started once and left running; a round addresses one of them by topic

@@ -1,6 +1,6 @@
 /**
  * TCP_NODELAY for the bench's own MQTT clients (the relay and the devices), as the backend
- * (lib/mqtt/connection.ts) and the embedded broker (lib/broker.ts) set it: otherwise
+ * (lib/drivers/mqtt/connection.ts) and the embedded broker (lib/broker/broker.ts) set it: otherwise
  * Nagle's algorithm holds a small packet behind an unacknowledged one until the peer's delayed
  * ACK (up to 40 ms), and those timers, not the targets, would make the latency figures.
  * mqtt.js 4 has no option for it; each (re)connect has a new socket.

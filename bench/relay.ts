@@ -6,11 +6,11 @@
  * publish). No validation, no state, no store, no RxJS.
  *
  * `quietDebug` (BENCH_RELAY_QUIET=1): mqtt.js loaded as the backend loads it, with debug loggers
- * that do nothing (lib/mqtt/quiet-debug.ts), to compare against the transport at its best rather
+ * that do nothing (lib/drivers/mqtt/quiet-debug.ts), to compare against the transport at its best rather
  * than as shipped (issue 17: the as-shipped relay pays ~30 disabled debug calls per command).
  */
 import type AsyncMqtt from 'async-mqtt';
-import { loadMqtt } from '../lib/mqtt/quiet-debug.js';
+import { loadMqtt } from '../lib/drivers/mqtt/quiet-debug.js';
 import { childArgs, serveBench } from './child.js';
 import { withNoDelay } from './nodelay.js';
 

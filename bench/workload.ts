@@ -13,9 +13,9 @@
  * the events one by one without keeping them (the memory probe must not count the workload).
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { apply } from '../lib/protocol/apply.js';
-import { decode, encode, type HomeCode } from '../lib/protocol/home-code.js';
-import type { Event } from '../lib/protocol/events.js';
+import { apply } from '../lib/core/protocol/apply.js';
+import { decode, encode, type HomeCode } from '../lib/core/protocol/home-code.js';
+import type { Event } from '../lib/core/protocol/events.js';
 
 function codeOf(text: string): HomeCode {
   const code = decode(text);

@@ -16,14 +16,14 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { asyncScheduler, merge, share, Subject } from 'rxjs';
 import { silentLogger } from '../lib/base/log.js';
-import { makeFirestoreDriver } from '../lib/sinks/firestore.js';
-import { makeRtdbDriver } from '../lib/sinks/rtdb.js';
+import { makeFirestoreDriver } from '../lib/drivers/firebase/firestore-sink.js';
+import { makeRtdbDriver } from '../lib/drivers/firebase/rtdb-sink.js';
 import { Database } from '../lib/store/database.js';
-import { openStore, type DocumentStore } from '../lib/store/index.js';
-import type { Deps } from '../lib/streams/deps.js';
-import { DEFAULT_TOPICS } from '../lib/protocol/topics.js';
-import type { Event } from '../lib/protocol/events.js';
-import { pipeline } from '../lib/streams/pipeline.js';
+import { openStore, type DocumentStore } from '../lib/store/open-store.js';
+import type { Deps } from '../lib/core/streams/deps.js';
+import { DEFAULT_TOPICS } from '../lib/core/protocol/topics.js';
+import type { Event } from '../lib/core/protocol/events.js';
+import { pipeline } from '../lib/core/streams/pipeline.js';
 import { median, sig } from './stats.js';
 
 export interface StormResult {

@@ -11,7 +11,7 @@
 import { applyEmulatorSafety, loadConfigOrExit } from './config/load.js';
 import { redactConfig } from './config/redact.js';
 import { createLogger } from './base/log.js';
-import { recordTarget, startService, StartupError } from './service.js';
+import { recordTarget, startService, StartupError } from './app/service.js';
 import { errorText } from './base/error-text.js';
 
 const config = loadConfigOrExit();

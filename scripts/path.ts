@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
-import { startBroker } from '../lib/broker.js';
+import { startBroker } from '../lib/broker/broker.js';
 import { filesRun, Inspector } from './inspector.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -9,9 +9,9 @@ import type { Config } from '../lib/config/codec.js';
 import { applyEmulatorSafety, CONFIG_DIR, loadConfig } from '../lib/config/load.js';
 import { displayConfig, redactConfig } from '../lib/config/redact.js';
 import { SETTINGS } from '../lib/config/settings.js';
-import { systemZone } from '../lib/protocol/local-time.js';
-import { DEFAULT_LIMITS, DEFAULT_PRODUCERS } from '../lib/streams/deps.js';
-import { DEFAULT_TOPICS } from '../lib/protocol/topics.js';
+import { systemZone } from '../lib/core/protocol/local-time.js';
+import { DEFAULT_LIMITS, DEFAULT_PRODUCERS } from '../lib/core/streams/deps.js';
+import { DEFAULT_TOPICS } from '../lib/core/protocol/topics.js';
 import { usesEmulator } from '../lib/store/firebase.js';
 
 const REPO = path.resolve(CONFIG_DIR, '..');
@@ -413,7 +413,7 @@ describe('config', () => {
     function runCli(extra: NodeJS.ProcessEnv) {
       // A clean environment, so that a developer's own settings cannot change the outcome.
       const env = { PATH: process.env.PATH, HOME: process.env.HOME, METADATA_SERVER_DETECTION: 'none', ...extra };
-      return spawnSync(process.execPath, ['--import=tsx', 'lib/config-cli.ts'], { cwd: REPO, env, encoding: 'utf8' });
+      return spawnSync(process.execPath, ['--import=tsx', 'lib/cli/config-cli.ts'], { cwd: REPO, env, encoding: 'utf8' });
     }
 
     it('exits 2 and names EMBEDDED_MQTT_PORT when it is abc', () => {

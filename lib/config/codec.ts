@@ -4,7 +4,7 @@
  * setting that is wrong.
  */
 import * as t from 'io-ts';
-import { checkZone } from '../protocol/local-time.js';
+import { checkZone } from '../core/protocol/local-time.js';
 
 const finite = (n: number): boolean => Number.isFinite(n);
 const Port = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'a port number 0-65535 (0 = any free port)');

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { truncate } from '../protocol/errors.js';
+import { truncate } from '../core/protocol/errors.js';
 import { errorText } from '../base/error-text.js';
 import { BY_ENV, BY_PATH, GROUPS, type Setting } from './settings.js';
 

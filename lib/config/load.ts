@@ -6,8 +6,8 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
-import { formatErrors } from '../protocol/errors.js';
-import { systemZone } from '../protocol/local-time.js';
+import { formatErrors } from '../core/protocol/errors.js';
+import { systemZone } from '../core/protocol/local-time.js';
 import { usesEmulator } from '../store/firebase.js';
 import { checkEmbeddedBroker, checkFirebase, deriveDatabaseUrl } from './checks.js';
 import { ConfigCodec, type Config, type ConfigError } from './codec.js';

@@ -4,18 +4,18 @@
  * `fold` applies one input to the state. Both are pure functions of their arguments and of the
  * instant they are given, so a spec drives them on virtual time; the service feeds them live.
  *
- * Like the pipeline's world (`streams/world.ts`) the state is updated in place: the fold runs
+ * Like the pipeline's world (`core/streams/world.ts`) the state is updated in place: the fold runs
  * for every event whether or not a page is open, so it must cost next to nothing. Most events
  * (JSON commands, replies, ticks) give no input at all; the view (`view.ts`) is only computed
  * when a page is open.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { confirms } from '../protocol/apply.js';
-import { decodeSchedule } from '../protocol/documents.js';
-import { decode, type HomeCode } from '../protocol/home-code.js';
-import { topicMatches, type Topics } from '../protocol/topics.js';
-import type { Effect } from '../protocol/effects.js';
-import { touches, valueAt, type Doc, type Observed, type StatusChange } from '../streams/world.js';
+import { confirms } from '../core/protocol/apply.js';
+import { decodeSchedule } from '../core/protocol/documents.js';
+import { decode, type HomeCode } from '../core/protocol/home-code.js';
+import { topicMatches, type Topics } from '../core/protocol/topics.js';
+import type { Effect } from '../core/protocol/effects.js';
+import { touches, valueAt, type Doc, type Observed, type StatusChange } from '../core/streams/world.js';
 
 export const MAX_COMMANDS = 100;
 export const MAX_ALERTS = 20;
@@ -339,7 +339,7 @@ function addCommand(state: DashboardState, input: Extract<Input, { type: 'contro
   c.origin[slot] = origin;
   c.reportsBefore[slot] = state.reports.count;
   c.scanned[slot] = state.reports.count;
-  // As the check of work does (streams/check-of-work.ts): a control the last report already agrees
+  // As the check of work does (core/streams/check-of-work.ts): a control the last report already agrees
   // with is confirmed at once.
   const report = state.lastReport;
   const atOnce = report !== undefined && confirms(report, input.code);

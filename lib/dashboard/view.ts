@@ -4,11 +4,11 @@
  * only lays it out, and a spec can check the words without a browser.
  */
 import * as E from 'fp-ts/lib/Either.js';
-import { targetFrom } from '../protocol/appliance.js';
-import { decodeSchedule, ModeDoc, onWriteDate, type Schedule } from '../protocol/documents.js';
-import { encode, type HomeCode } from '../protocol/home-code.js';
-import { localParts, wallMinutes } from '../protocol/local-time.js';
-import type { Doc } from '../streams/world.js';
+import { targetFrom } from '../core/protocol/appliance.js';
+import { decodeSchedule, ModeDoc, onWriteDate, type Schedule } from '../core/protocol/documents.js';
+import { encode, type HomeCode } from '../core/protocol/home-code.js';
+import { localParts, wallMinutes } from '../core/protocol/local-time.js';
+import type { Doc } from '../core/streams/world.js';
 import { APPLIANCES, HISTORY_MS, recentCommands, type DashboardState, type Section } from './fold.js';
 
 export interface ViewSettings {

@@ -1,7 +1,7 @@
 /**
  * The delivery queue of the Firestore and RTDB writers, without I/O: what to commit next, in
  * which batch, when to retry, which waiting write a newer one replaces, and when writes have
- * stalled long enough for an alert. `lib/sinks/delivery.ts` is the shell around it (outbox,
+ * stalled long enough for an alert. `lib/drivers/firebase/delivery.ts` is the shell around it (outbox,
  * reports, logs).
  *
  * - `DeliveryState` is the state machine: each input (`admit`, `committed`, `failed`, `woke`,

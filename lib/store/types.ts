@@ -1,7 +1,7 @@
 /**
  * The storage contract (issue 5): Firestore-like documents and an RTDB-like tree, served either
- * by firebase-admin or by the embedded local store. Sources (`lib/sources/firestore.ts`,
- * `lib/sources/rtdb.ts`) and sinks (`lib/sinks/firestore.ts`, `lib/sinks/rtdb.ts`) are written
+ * by firebase-admin or by the embedded local store. Sources (`lib/drivers/firebase/firestore-source.ts`,
+ * `lib/drivers/firebase/rtdb-source.ts`) and sinks (`lib/drivers/firebase/firestore-sink.ts`, `lib/drivers/firebase/rtdb-sink.ts`) are written
  * once against these interfaces.
  *
  * Data is plain JSON both ways: what goes in is JSON, and what comes out is JSON (firebase-admin

@@ -2,20 +2,20 @@
  * The plain baseline of the core benchmark (bench/core.ts) must behave as the streams do, or
  * `core_ratio_vs_plain` compares unlike with unlike. Its mirror of the streams is checked by the
  * same golden replays as the pipeline: each recording it covers, replayed through it on the
- * same timeline as `lib/replay.ts` (each event at its instant, a tick every second until the
+ * same timeline as `lib/durability/replay.ts` (each event at its instant, a tick every second until the
  * last event + 60 s), must give the golden effects file byte for byte; and on the benchmark's
- * own workload it must give the pipeline's effect sequence. So a behaviour change in lib/streams
+ * own workload it must give the pipeline's effect sequence. So a behaviour change in lib/core/streams
  * that the mirror misses fails here, not silently in the benchmark.
  */
 import { expect } from 'chai';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
-import { isoLocal } from '../../lib/protocol/local-time.js';
-import { encodeEffectLine, type Recorded } from '../../lib/protocol/recording.js';
-import { parseRecording, TAIL_MS } from '../../lib/replay.js';
-import type { Effect } from '../../lib/protocol/effects.js';
-import type { Event } from '../../lib/protocol/events.js';
+import { isoLocal } from '../../lib/core/protocol/local-time.js';
+import { encodeEffectLine, type Recorded } from '../../lib/core/protocol/recording.js';
+import { parseRecording, TAIL_MS } from '../../lib/durability/replay.js';
+import type { Effect } from '../../lib/core/protocol/effects.js';
+import type { Event } from '../../lib/core/protocol/events.js';
 import { benchDeps, NotCovered, plainBackend, sameEffects } from '../../bench/core.js';
 import { makeEvents } from '../../bench/workload.js';
 
@@ -62,7 +62,7 @@ function replayPlain(text: string): string[] {
   return lines;
 }
 
-/** Events and ticks in time order; at equal instants events come first, then the tick (as lib/replay.ts). */
+/** Events and ticks in time order; at equal instants events come first, then the tick (as lib/durability/replay.ts). */
 function timeline(records: readonly Recorded[], start: number, end: number): Recorded[] {
   const events = [...records].sort((a, b) => a.at - b.at);
   const out: Recorded[] = [];

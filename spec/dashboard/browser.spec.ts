@@ -14,7 +14,7 @@ import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
-import { isoLocal } from '../../lib/protocol/local-time.js';
+import { isoLocal } from '../../lib/core/protocol/local-time.js';
 import { suffix } from '../support/brokers.js';
 import { launch, screenshot, type Browser } from '../support/browser.js';
 import { connectDevice, killAll, startService, type Device, type RunningService } from '../support/service.js';

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Feed, FLUSH_MS } from '../../lib/dashboard/feed.js';
 import { emptyState, fold, type DashboardState } from '../../lib/dashboard/fold.js';
 import type { Health } from '../../lib/http/endpoint.js';
-import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
+import { DEFAULT_TOPICS } from '../../lib/core/protocol/topics.js';
 import { code, T0 } from '../support/marbles.js';
 
 const SETTINGS = { topics: DEFAULT_TOPICS, commandConfirmS: 30 };

@@ -5,13 +5,13 @@
  */
 import { expect } from 'chai';
 import { tap } from 'rxjs';
-import { foldEffect, foldObserved } from '../../lib/dashboard/index.js';
+import { foldEffect, foldObserved } from '../../lib/dashboard/dashboard.js';
 import { emptyState, fold, HISTORY_MS, MAX_COMMANDS, MAX_REPORTS, recentCommands, type DashboardState } from '../../lib/dashboard/fold.js';
 import { sectionView, nextOccurrence } from '../../lib/dashboard/view.js';
-import { decodeSchedule } from '../../lib/protocol/documents.js';
+import { decodeSchedule } from '../../lib/core/protocol/documents.js';
 import * as E from 'fp-ts/lib/Either.js';
-import { pipeline, STREAMS } from '../../lib/streams/pipeline.js';
-import type { Event } from '../../lib/protocol/events.js';
+import { pipeline, STREAMS } from '../../lib/core/streams/pipeline.js';
+import type { Event } from '../../lib/core/protocol/events.js';
 import { code, command, control, doc, makeDeps, mqtt, status, T0, testScheduler, tick, TZ } from '../support/marbles.js';
 
 const SETTINGS = { tz: TZ, staleS: 600, commandConfirmS: 30 };

@@ -12,7 +12,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
-import { startBroker, type EmbeddedBroker } from '../../lib/broker.js';
+import { startBroker, type EmbeddedBroker } from '../../lib/broker/broker.js';
 import { suffix } from '../support/brokers.js';
 import {
   buildDist, connectDevice, killAll, REPO_ROOT, serviceEnv, startService, type Device, type ServiceEnv,

@@ -11,7 +11,7 @@
 import { expect } from 'chai';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBroker, type EmbeddedBroker } from '../../lib/broker.js';
+import { startBroker, type EmbeddedBroker } from '../../lib/broker/broker.js';
 import { suffix } from '../support/brokers.js';
 import { startServer, ok, type TestServer } from '../support/http.js';
 import { connectDevice, killAll, startService, type Device, type ServiceEnv } from '../support/service.js';

@@ -7,7 +7,7 @@
  * and the app and car through MQTT; it reads what the service wrote with firebase-admin.
  */
 import { expect } from 'chai';
-import { startBroker, type EmbeddedBroker } from '../../lib/broker.js';
+import { startBroker, type EmbeddedBroker } from '../../lib/broker/broker.js';
 import type { DocData, Store } from '../../lib/store/types.js';
 import { suffix } from '../support/brokers.js';
 import {

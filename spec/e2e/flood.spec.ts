@@ -12,7 +12,7 @@ import { expect } from 'chai';
 import * as E from 'fp-ts/lib/Either.js';
 import { loadConfig } from '../../lib/config/load.js';
 import { silentLogger } from '../../lib/base/log.js';
-import { startService, type Service } from '../../lib/service.js';
+import { startService, type Service } from '../../lib/app/service.js';
 import { suffix } from '../support/brokers.js';
 import { ok, startServer, type TestServer } from '../support/http.js';
 import { peekCollection, poll, removeDir, sleep, tempDir } from './helpers.js';

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { silentLogger } from '../../lib/base/log.js';
 import { openFirebaseStore } from '../../lib/store/firebase.js';
 import { Database, openReadOnly } from '../../lib/store/database.js';
-import { openStore } from '../../lib/store/index.js';
+import { openStore } from '../../lib/store/open-store.js';
 import type { DocData, Store } from '../../lib/store/types.js';
 import {
   PROJECT_ID, guardLoopback, startDatabaseEmulator, startFirestoreEmulator, type DatabaseEmulator, type FirestoreEmulator,

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import asyncMqtt, { type AsyncMqttClient, type IClientOptions } from 'async-mqtt';
 import { expect } from 'chai';
-import { deviceAlert } from '../../lib/streams/alerts.js';
+import { deviceAlert } from '../../lib/core/streams/alerts.js';
 import { skipBecause, suffix } from '../support/brokers.js';
 import { killAll, spawnService, startService, type ServiceProcess } from '../support/service.js';
 import { poll, removeDir, tempDir } from './helpers.js';

@@ -7,8 +7,8 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { startBroker, type EmbeddedBroker } from '../../lib/broker.js';
-import { replay } from '../../lib/replay.js';
+import { startBroker, type EmbeddedBroker } from '../../lib/broker/broker.js';
+import { replay } from '../../lib/durability/replay.js';
 import type { DocData } from '../../lib/store/types.js';
 import { suffix } from '../support/brokers.js';
 import { connectDevice, killAll, startService, type Device, type ServiceEnv } from '../support/service.js';

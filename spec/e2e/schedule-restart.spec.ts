@@ -23,7 +23,7 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { startBroker, type EmbeddedBroker } from '../../lib/broker.js';
+import { startBroker, type EmbeddedBroker } from '../../lib/broker/broker.js';
 import { suffix } from '../support/brokers.js';
 import { connectDevice, killAll, startService, type Device, type ServiceEnv } from '../support/service.js';
 import { peek, peekCollection, poll, removeDir, sleep, tempDir } from './helpers.js';

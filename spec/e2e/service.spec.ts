@@ -1,7 +1,7 @@
 /**
  * End to end (issue 7): the real process, as `npm start` runs it, on ephemeral ports with a
  * temporary DATA_DIR and the local store, driven by an MQTT client like the app, the car and the
- * home controller. The broker is aedes in this test process (lib/broker.ts), so it outlives the
+ * home controller. The broker is aedes in this test process (lib/broker/broker.ts), so it outlives the
  * service's restarts and can be stopped to play an outage; the service's own embedded broker is
  * covered by the start-up specs at the end.
  */
@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { startBroker, type EmbeddedBroker } from '../../lib/broker.js';
+import { startBroker, type EmbeddedBroker } from '../../lib/broker/broker.js';
 import { freePort, portOpen, suffix } from '../support/brokers.js';
 import {
   connectDevice, get, killAll, metric, spawnService, startService, type Device, type Exit, type RunningService, type ServiceEnv,

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { startBroker, type EmbeddedBroker } from '../../lib/broker.js';
+import { startBroker, type EmbeddedBroker } from '../../lib/broker/broker.js';
 import { suffix } from '../support/brokers.js';
 import { ok, startServer, type TestServer } from '../support/http.js';
 import { connectDevice, get, killAll, startService, type Device } from '../support/service.js';

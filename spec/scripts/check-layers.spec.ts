@@ -35,27 +35,30 @@ describe('scripts/check-layers', function () {
   const roots: string[] = [];
   after(() => roots.forEach((root) => rmSync(root, { recursive: true, force: true })));
 
-  it('passes layers that only point down, and prints the folder graph', async () => {
+  it('passes layers that only point down, and prints the folder graph with nested folders', async () => {
     const root = tree({
-      'protocol/codec.ts': 'export const x = 1;\n',
-      'streams/a.ts': "import { x } from '../protocol/codec.js';\nexport const a = x;\n",
-      'sinks/b.ts': "import type { a } from '../streams/a.js';\nimport { x } from '../protocol/codec.js';\n",
-      'main.ts': "export { a } from './streams/a.js';\nawait import('./sinks/b.js');\n",
+      'core/protocol/codec.ts': 'export const x = 1;\n',
+      'core/streams/a.ts': "import { x } from '../protocol/codec.js';\nexport const a = x;\n",
+      'sinks/b.ts': "import type { a } from '../core/streams/a.js';\nimport { x } from '../core/protocol/codec.js';\n",
+      'main.ts': "export { a } from './core/streams/a.js';\nawait import('./sinks/b.js');\n",
     });
     roots.push(root);
     const { stdout, code } = await checkLayers(root);
     expect(code).to.equal(0);
-    expect(stdout).to.match(/lib -> \n\s+sinks\s+1 .*main\.ts -> .*sinks\/b\.ts\n\s+streams\s+1 /);
-    expect(stdout).to.match(/sinks -> \n\s+protocol\s+1 .*\n\s+streams\s+1 /);
+    expect(stdout).to.match(/lib -> \n\s+core\/streams\s+1 .*main\.ts -> .*core\/streams\/a\.ts\n\s+sinks\s+1 /);
+    expect(stdout).to.match(/sinks -> \n\s+core\/protocol\s+1 .*\n\s+core\/streams\s+1 /);
+    expect(stdout).to.match(/core\/streams -> \n\s+core\/protocol\s+1 /);
     expect(stdout).to.include('no folder cycle');
+    expect(stdout).to.include('no file cycle');
+    expect(stdout).to.include('no two files share a name');
     expect(stdout).to.include('no other lib folder imported');
   });
 
   it('finds a folder cycle and a protocol file importing another folder, and exits 1', async () => {
     const root = tree({
-      'protocol/recording.ts': "import type { Event } from '../streams/events.js';\n",
-      'streams/events.ts': "import { x } from '../protocol/codec.js';\n",
-      'protocol/codec.ts': 'export const x = 1;\n',
+      'core/protocol/recording.ts': "import type { Event } from '../streams/events.js';\n",
+      'core/streams/events.ts': "import { x } from '../protocol/codec.js';\n",
+      'core/protocol/codec.ts': 'export const x = 1;\n',
       'store/delivery.ts': "import type { R } from '../sinks/report.js';\n",
       'sinks/report.ts': "import { y } from '../store/data.js';\n",
       'store/data.ts': 'export const y = 1;\n',
@@ -63,15 +66,15 @@ describe('scripts/check-layers', function () {
     roots.push(root);
     const { stdout, code } = await checkLayers(root);
     expect(code).to.equal(1);
-    expect(stdout).to.match(/folder cycles:\n\s+protocol <-> streams\n/);
+    expect(stdout).to.match(/folder cycles:\n\s+core\/protocol <-> core\/streams\n/);
     expect(stdout).to.match(/\n\s+sinks <-> store\n/);
     expect(stdout).to.match(/other lib folders imported:\n\s+.*protocol\/recording\.ts -> .*streams\/events\.ts\n/);
   });
 
   it('finds a cycle through a folder it was never told about, and a base file importing up', async () => {
     const root = tree({
-      'journal/events.ts': "import type { Event } from '../protocol/events.js';\nimport { k } from '../service.js';\n",
-      'protocol/events.ts': 'export type Event = string;\n',
+      'journal/events.ts': "import type { Event } from '../core/protocol/event.js';\nimport { k } from '../service.js';\n",
+      'core/protocol/event.ts': 'export type Event = string;\n',
       'service.ts': "import { j } from './journal/events.js';\nexport const k = 1;\n",
       'base/log.ts': "import { k } from '../service.js';\n",
     });
@@ -81,5 +84,20 @@ describe('scripts/check-layers', function () {
     expect(stdout).to.match(/folder cycles:\n\s+journal <-> lib\n/);
     expect(stdout).to.match(/journal -> lib: 1 import\(s\)/);
     expect(stdout).to.match(/other lib folders imported:\n\s+.*base\/log\.ts -> .*service\.ts\n/);
+  });
+
+  it('finds a file cycle inside one folder and two files with one name, and exits 1', async () => {
+    const root = tree({
+      'app/intake.ts': "import { j } from './journal.js';\nexport const i = 1;\n",
+      'app/journal.ts': "import { i } from './intake.js';\nexport const j = 1;\n",
+      'durability/journal.ts': 'export const d = 1;\n',
+      'app/main.ts': "import { d } from '../durability/journal.js';\n",
+    });
+    roots.push(root);
+    const { stdout, code } = await checkLayers(root);
+    expect(code).to.equal(1);
+    expect(stdout).to.include('no folder cycle');
+    expect(stdout).to.match(/file cycles:\n\s+app\/intake\.ts <-> app\/journal\.ts\n/);
+    expect(stdout).to.match(/files sharing a name:\n\s+journal\.ts: (app\/journal\.ts, durability\/journal\.ts|durability\/journal\.ts, app\/journal\.ts)\n/);
   });
 });

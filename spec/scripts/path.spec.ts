@@ -20,10 +20,10 @@ describe('npm run path: the files one input runs code in', function () {
     await buildDist();
     const { stdout } = await run(process.execPath, ['--experimental-websocket', '--no-warnings=ExperimentalWarning', '--import=tsx', 'scripts/path.ts', '--json'], { cwd: REPO_ROOT });
     const report = JSON.parse(stdout) as { signin: string[]; control: string[] };
-    expect(report.signin, 'the sign-in reaches the command stream').to.include('lib/streams/commands.ts');
-    expect(report.signin, 'no stream that watches the status').not.to.include('lib/streams/alarms.ts');
-    expect(report.control, 'the control reaches the alarm stream').to.include('lib/streams/alarms.ts');
-    expect(report.control, 'not the command stream').not.to.include('lib/streams/commands.ts');
+    expect(report.signin, 'the sign-in reaches the command stream').to.include('lib/core/streams/server-commands.ts');
+    expect(report.signin, 'no stream that watches the status').not.to.include('lib/core/streams/alarms.ts');
+    expect(report.control, 'the control reaches the alarm stream').to.include('lib/core/streams/alarms.ts');
+    expect(report.control, 'not the command stream').not.to.include('lib/core/streams/server-commands.ts');
     expect(report.signin.length, report.signin.join('\n')).to.be.at.most(MAX_FILES.signin);
     expect(report.control.length, report.control.join('\n')).to.be.at.most(MAX_FILES.control);
   });

@@ -15,16 +15,16 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { EMPTY, Subject, firstValueFrom, from as fromArray, merge, toArray } from 'rxjs';
 import { silentLogger } from '../../lib/base/log.js';
-import { makeFirestoreDriver } from '../../lib/sinks/firestore.js';
-import { makeRtdbDriver } from '../../lib/sinks/rtdb.js';
-import type { SinkReport } from '../../lib/sinks/report.js';
-import { fromFirestore } from '../../lib/sources/firestore.js';
-import { fromRtdb } from '../../lib/sources/rtdb.js';
+import { makeFirestoreDriver } from '../../lib/drivers/firebase/firestore-sink.js';
+import { makeRtdbDriver } from '../../lib/drivers/firebase/rtdb-sink.js';
+import type { SinkReport } from '../../lib/drivers/report.js';
+import { fromFirestore } from '../../lib/drivers/firebase/firestore-source.js';
+import { fromRtdb } from '../../lib/drivers/firebase/rtdb-source.js';
 import { openFirebaseStore } from '../../lib/store/firebase.js';
-import { openStore, storeOptionsFromEnv } from '../../lib/store/index.js';
+import { openStore, storeOptionsFromEnv } from '../../lib/store/open-store.js';
 import { Database, openReadOnly } from '../../lib/store/database.js';
 import { StoreError, type DocData, type DocSnapshot, type Store, type TreeWrite } from '../../lib/store/types.js';
-import type { Effect } from '../../lib/protocol/effects.js';
+import type { Effect } from '../../lib/core/protocol/effects.js';
 import {
   PROJECT_ID, guardLoopback, startDatabaseEmulator, startFirestoreEmulator, type Arrival, type DatabaseEmulator,
   type FirestoreEmulator,

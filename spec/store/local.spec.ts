@@ -10,10 +10,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import { silentLogger } from '../../lib/base/log.js';
-import { loadCheckpoint } from '../../lib/journal/checkpoint.js';
-import { loadState } from '../../lib/sinks/state.js';
+import { loadCheckpoint } from '../../lib/durability/checkpoint.js';
+import { loadState } from '../../lib/drivers/state-sink.js';
 import { Database, DatabaseLockedError, databaseHolder, openReadOnly } from '../../lib/store/database.js';
-import { openStore } from '../../lib/store/index.js';
+import { openStore } from '../../lib/store/open-store.js';
 import { importFileStore } from '../../lib/store/migrate.js';
 import { Outbox } from '../../lib/store/outbox.js';
 

@@ -18,12 +18,12 @@ import { fileURLToPath } from 'node:url';
 import asyncMqtt, { type AsyncMqttClient, type IClientOptions } from 'async-mqtt';
 import { pino } from 'pino';
 import { Subscription, firstValueFrom, filter, timeout, type Observable } from 'rxjs';
-import { startBroker, type EmbeddedBroker } from '../../lib/broker.js';
+import { startBroker, type EmbeddedBroker } from '../../lib/broker/broker.js';
 import { createLogger, silentLogger, type Logger } from '../../lib/base/log.js';
 import {
   shareMqttConnection,
   type BackoffOptions, type Connack, type ConnectionState, type MqttConnection, type MqttConnectionOptions,
-} from '../../lib/mqtt/connection.js';
+} from '../../lib/drivers/mqtt/connection.js';
 
 export const inCi = Boolean(process.env.CI);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

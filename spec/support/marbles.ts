@@ -6,11 +6,11 @@ import { expect } from 'chai';
 import * as E from 'fp-ts/lib/Either.js';
 import { TestScheduler } from 'rxjs/testing';
 import type { SchedulerLike } from 'rxjs';
-import { decode, type HomeCode } from '../../lib/protocol/home-code.js';
-import { type Deps, type PipelineSettings } from '../../lib/streams/deps.js';
-import type { Resume } from '../../lib/protocol/resume.js';
-import { DEFAULT_TOPICS } from '../../lib/protocol/topics.js';
-import type { Event } from '../../lib/protocol/events.js';
+import { decode, type HomeCode } from '../../lib/core/protocol/home-code.js';
+import { type Deps, type PipelineSettings } from '../../lib/core/streams/deps.js';
+import type { Resume } from '../../lib/core/protocol/resume.js';
+import { DEFAULT_TOPICS } from '../../lib/core/protocol/topics.js';
+import type { Event } from '../../lib/core/protocol/events.js';
 
 export const TZ = 'Asia/Seoul';
 /** 2021-09-22 (a Wednesday) 19:00:00 in Seoul. */

@@ -9,10 +9,10 @@
 import { promises as fs } from 'node:fs';
 import { concat, from, NEVER } from 'rxjs';
 import { silentLogger } from '../../lib/base/log.js';
-import { makeFirestoreDriver } from '../../lib/sinks/firestore.js';
-import { makeRtdbDriver } from '../../lib/sinks/rtdb.js';
-import { openStore, storeOptionsFromEnv } from '../../lib/store/index.js';
-import type { Effect } from '../../lib/protocol/effects.js';
+import { makeFirestoreDriver } from '../../lib/drivers/firebase/firestore-sink.js';
+import { makeRtdbDriver } from '../../lib/drivers/firebase/rtdb-sink.js';
+import { openStore, storeOptionsFromEnv } from '../../lib/store/open-store.js';
+import type { Effect } from '../../lib/core/protocol/effects.js';
 
 const [sink, effectsFile] = process.argv.slice(2);
 if ((sink !== 'firestore' && sink !== 'rtdb') || effectsFile === undefined) {

@@ -1,0 +1,144 @@
+/**
+ * The long-running service (issue 7): sources -> pipeline -> sinks, wired once, with one
+ * `subscribe` at the root. Everything with a lifetime (lock, broker, store, journal, HTTP
+ * endpoint) is opened here, one step per concern in lib/app/, and closed by `stop()`.
+ *
+ * `ServiceHealth` (lib/app/health.ts) is the one owner of the health map and of the
+ * feedback: what the sinks hand back to the pipeline as events (the face recogniser's answer, a
+ * sink's alert) and what the service notices about its sources.
+ */
+import { asyncScheduler, concat, connectable, from, merge, Subject, type Subscription } from 'rxjs';
+import { startBroker } from '../broker/broker.js';
+import type { Config } from '../config/codec.js';
+import { accessProblem } from '../dashboard/dashboard.js';
+import type { Logger } from '../base/log.js';
+import { createMetrics, type Metrics } from '../http/metrics.js';
+import { redactUrl } from '../drivers/mqtt/connection.js';
+import { recover, storeEvents } from '../durability/recovery.js';
+import type { Effect } from '../core/protocol/effects.js';
+import { loadState } from '../drivers/state-sink.js';
+import type { Deps } from '../core/streams/deps.js';
+import { pipeline, STREAMS } from '../core/streams/pipeline.js';
+import { announceStart } from './banner.js';
+import { openMqttLink, watchMqttLink } from './mqtt-link.js';
+import { ServiceHealth } from './health.js';
+import { openDashboard, serveHttp } from './http-servers.js';
+import { eventSources, intake } from './intake.js';
+import { openJournal, startJournal } from './journaling.js';
+import { Lifetime, StartupError, STORE_LOAD_WAIT_MS } from './lifetime.js';
+import { openRecording } from './recorder.js';
+import { reportHandler, sinkReports } from './drivers.js';
+import { openDatabase, openServiceStore } from './data-dir.js';
+
+export { StartupError };
+
+export interface ServiceOptions {
+  /** Append every inbound event to this file as replay lines (SPEC 10). */
+  readonly recordTo?: string;
+}
+
+export interface Service {
+  readonly httpPort: number;
+  readonly mqttUrl: string;
+  readonly metrics: Metrics;
+  /** SIGHUP: the embedded broker reads its password, ACL and TLS files again; returns the problems (empty: done). */
+  reload(): string[];
+  /** Stops the sources, lets in-flight effects finish (up to the shutdown timeout), closes everything. */
+  stop(): Promise<void>;
+}
+
+export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> {
+  const metrics = createMetrics();
+  const health = new ServiceHealth();
+  const lifetime = new Lifetime(logger);
+  const stopSources = new Subject<void>();
+
+  try {
+    // A non-loopback endpoint without a token would show the home to the whole network.
+    const access = accessProblem(config.httpHost, config.httpToken);
+    if (access !== undefined) throw new StartupError(access);
+
+    // One process per DATA_DIR (its database is the lock); then the broker link (the embedded
+    // broker is lib/broker/broker.ts's, passed in: lib/app/ may not import the root), then the store.
+    const db = await openDatabase(config, logger, lifetime);
+    const mqtt = await openMqttLink(config, logger, health, lifetime, startBroker);
+    const store = await openServiceStore(config, db, logger, health, lifetime);
+
+    // ---- the event journal; the events past its checkpoint are handled again (lib/durability/recovery.ts) ----
+    const opened = await openJournal(config, db, logger, lifetime);
+    const saved = loadState(db, logger);
+    const settings = {
+      tz: config.tz, commandConfirmS: config.commandConfirmS, scheduleGraceS: config.scheduleGraceS, topics: config.topics,
+      limits: config.limits, producers: config.producers,
+    };
+    const recovered = opened.pending.length === 0
+      ? undefined
+      : recover(await storeEvents(store, logger, STORE_LOAD_WAIT_MS), opened.pending, opened.checkpoint, saved, settings);
+    const journaling = startJournal(opened, db, saved, recovered, logger, lifetime);
+
+    // ---- sources -> intake -> pipeline -> effect tap -> sinks ----
+    const events$ = eventSources(config, mqtt.connection$, store, health, logger, journaling.recoveryWritten$, stopSources);
+    const recording = openRecording(options.recordTo, lifetime);
+    const dashboard = await openDashboard(config, logger, health, lifetime);
+    const { event$, effects, started } = intake({ config, logger, metrics, health, journaling, recording, dashboard, events$ });
+    const deps: Deps = { scheduler: asyncScheduler, settings, resume: journaling.resume };
+    // The recovered effects go first (already counted by the checkpoint tracker). They are there
+    // at once, so every sink subscribes before the effects start (`connect()` below).
+    const effect$ = connectable(concat(from(recovered?.effects ?? []), pipeline(event$, deps, STREAMS, { dashboard: dashboard.stream }).pipe(effects)),
+      { connector: () => new Subject<Effect>(), resetOnDisconnect: false });
+    const reports$ = sinkReports(effect$, config, mqtt.connection$, store, db, journaling.resume, metrics, logger);
+    const handleReport = reportHandler({ config, logger, metrics, health, started, settled: journaling.settled });
+
+    const finished = new Promise<void>((resolve) => {
+      const root: Subscription = merge(reports$, watchMqttLink(mqtt, health, stopSources)).subscribe({
+        next: (r) => handleReport(r),
+        error: (err: unknown) => {
+          logger.error({ err }, 'the pipeline stopped on an error');
+          resolve();
+        },
+        complete: () => resolve(),
+      });
+      root.add(effect$.connect());
+      lifetime.add(async () => root.unsubscribe());
+    });
+
+    const http = await serveHttp(config, health, metrics, dashboard, lifetime);
+    const announceStop = announceStart(config, { url: mqtt.url, embedded: mqtt.broker !== undefined }, store, http.port, health, logger);
+
+    let stopping: Promise<void> | undefined;
+    return {
+      httpPort: http.port,
+      mqttUrl: redactUrl(mqtt.url),
+      metrics,
+      reload: () => {
+        const problems = mqtt.broker?.reload() ?? [];
+        for (const problem of problems) health.alert('error', `reload: ${problem}`);
+        return problems;
+      },
+      stop: () => {
+        stopping ??= (async () => {
+          logger.info('stopping: sources first, then pending effects');
+          announceStop();
+          stopSources.next();
+          const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), config.shutdownTimeoutS * 1000).unref());
+          if ((await Promise.race([finished, timeout])) === 'timeout') {
+            logger.warn(`pending effects did not finish within ${config.shutdownTimeoutS} s; stopping anyway`);
+          }
+          await journaling.flush();
+          await lifetime.closeAll();
+          logger.info('stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await lifetime.closeAll();
+    throw err;
+  }
+}
+
+/** For `npm run record`: where to append the recording, from `--record FILE` or `record FILE`. */
+export function recordTarget(argv: readonly string[]): string | undefined {
+  const i = argv.indexOf('--record');
+  return i >= 0 ? argv[i + 1] : undefined;
+}

@@ -1,0 +1,140 @@
+/**
+ * The whole behaviour of the backend: events in, effects out, no I/O (SPEC 4-8).
+ *
+ * The events are folded once into the world (`world.ts`) and every stream reads the result.
+ * The backend's own Firestore and RTDB writes are folded back in at once (as the events their
+ * listeners would deliver), so a sign-in right after a sign-up finds the user, and the later
+ * echo from the real listener sets the same value again, which changes nothing. MQTT publishes
+ * are not folded back: the broker's echo on the control topic is the truth about their order.
+ *
+ * The loop-back is a small queue in front of the fold: a write made while handling an event
+ * is folded only after every stream has seen that event.
+ *
+ * Each stream declares the event kinds it reads (`stream.ts`), and the router hands each folded
+ * event only to the streams that read its kind (kinds.ts), in the order of `STREAMS` (so the effects of one
+ * event come out in the same order as when every stream filtered every event). Observers (the
+ * dashboard) see every event, after the streams.
+ */
+import { catchError, concat, defer, isObservable, merge, Observable, of, tap } from 'rxjs';
+import * as E from 'fp-ts/lib/Either.js';
+import { decode, type HomeCode } from '../protocol/home-code.js';
+import { alarms$ } from './alarms.js';
+import { systemError } from './alerts.js';
+import { commands$ } from './server-commands.js';
+import { checkOfWork$ } from './check-of-work.js';
+import { modes$ } from './modes.js';
+import type { Deps } from './deps.js';
+import type { Effect } from '../protocol/effects.js';
+import type { Event } from '../protocol/events.js';
+import { recommendation$ } from './recommendation.js';
+import { schedules$ } from './schedules.js';
+import { serviceAlerts$ } from './service-alerts.js';
+import { status$ } from './status.js';
+import { weather$ } from './weather-sensor.js';
+import { observe, type Observed } from './world.js';
+import { errorText } from '../../base/error-text.js';
+import { Router } from '../../base/router.js';
+import { ROUTE_KEYS, type RouteKey } from './kinds.js';
+import { keysOf, type Stream } from './stream.js';
+
+/**
+ * Makes one stream from the observed events; called once per pipeline (its state lives inside).
+ * A `Stream` (stream.ts) receives only the kinds it reads; a plain function every event.
+ */
+export type StreamFactory = ((observed$: Observable<Observed>, deps: Deps) => Observable<Effect>) | Stream;
+
+export const STREAMS: Readonly<Record<string, StreamFactory>> = {
+  commands: commands$,
+  status: status$,
+  alarms: alarms$,
+  recommendation: recommendation$,
+  schedules: schedules$,
+  weather: weather$,
+  confirm: checkOfWork$,
+  modes: modes$,
+  service: serviceAlerts$,
+};
+
+/** The event an own write would produce at its listener. */
+export function echoOf(effect: Effect): Event | undefined {
+  switch (effect.type) {
+    case 'firestore.set':
+      return { type: 'firestore.doc', collection: effect.collection, id: effect.id, data: effect.data };
+    case 'firestore.delete':
+      return { type: 'firestore.doc', collection: effect.collection, id: effect.id, data: null };
+    case 'rtdb.set':
+      return { type: 'rtdb.value', path: effect.path, value: effect.value };
+    default:
+      return undefined;
+  }
+}
+
+/** The status a previous run tracked, if it left a valid one. */
+function resumedStatus(deps: Deps): HomeCode | undefined {
+  const code = deps.resume.status === undefined ? undefined : decode(deps.resume.status);
+  return code !== undefined && E.isRight(code) ? code.right : undefined;
+}
+
+/**
+ * Runs every stream over the events; completes when the events complete and the streams settle.
+ * `observers` (the dashboard) see every event after the streams; their output is merged too.
+ */
+export function pipeline(
+  event$: Observable<Event>, deps: Deps, streams: Readonly<Record<string, StreamFactory>> = STREAMS,
+  observers: Readonly<Record<string, StreamFactory>> = {},
+): Observable<Effect> {
+  return defer(() => {
+    // Events and echoes of own writes go through one queue: an echo raised while an event is
+    // being handled waits until every stream has seen that event (a trampoline, like the queue
+    // scheduler, without an action object per event).
+    const queue: Event[] = [];
+    let push: (event: Event) => void = () => undefined;
+    const input$ = new Observable<Event>((subscriber) => {
+      let draining = false;
+      push = (event) => {
+        queue.push(event);
+        if (draining) return;
+        draining = true;
+        try {
+          for (let next = queue.shift(); next !== undefined; next = queue.shift()) subscriber.next(next);
+        } finally {
+          draining = false;
+        }
+      };
+      return event$.subscribe({ next: push, error: (err: unknown) => subscriber.error(err), complete: () => subscriber.complete() });
+    });
+    const observed$ = input$.pipe(observe(deps.settings.topics, resumedStatus(deps)));
+    const router = new Router<Observed, RouteKey>(ROUTE_KEYS, (o) => o.key);
+
+    const outputs = [...Object.entries(streams), ...Object.entries(observers)].map(([name, stream]) => {
+      const out: unknown = 'reads' in stream ? stream.body(router.of(keysOf(stream.reads)), deps) : stream(router.of(), deps);
+      if (!isObservable(out)) throw new TypeError(`stream "${name}" returned ${String(out)} instead of an Observable`);
+      return (out as Observable<Effect>).pipe(supervise(name, deps));
+    });
+    return new Observable<Effect>((subscriber) => {
+      const effects = merge(...outputs)
+        .pipe(
+          tap((effect) => {
+            const event = echoOf(effect);
+            if (event !== undefined) push(event);
+          }),
+        )
+        .subscribe(subscriber);
+      // Every stream subscribes before the events start: a cold source that emits at once (a
+      // replay, a benchmark) must reach all of them.
+      effects.add(observed$.subscribe(router));
+      return effects;
+    });
+  });
+}
+
+/** Last line of defence: a stream that errors anyway is reported and resubscribed. */
+function supervise(name: string, deps: Deps) {
+  return (effect$: Observable<Effect>): Observable<Effect> =>
+    effect$.pipe(
+      catchError((err: unknown, caught) => {
+        const reason = errorText(err);
+        return concat(of(...systemError(deps.settings.topics, `stream ${name} failed and was restarted: ${reason}`)), caught);
+      }),
+    );
+}

@@ -1,0 +1,171 @@
+import { expect } from 'chai';
+import * as E from 'fp-ts/lib/Either.js';
+import { decodeMode, decodeSchedule, ModeDoc, onWriteDate, UserDoc } from '../../../lib/core/protocol/documents.js';
+import { leftOf, rightOf } from './helpers.js';
+
+const WEEKDAYS = [false, true, true, true, true, true, false];
+
+const repeating = {
+  title: 'wake',
+  enabled: true,
+  startTime: '0730',
+  repeat: true,
+  daysOfWeek: WEEKDAYS,
+  modeNum: 0,
+  airconEnable: true,
+  airconWindPower: 6,
+  lightEnable: false,
+  windowOpen: '1',
+};
+
+const oneOff = {
+  title: 'trip',
+  enabled: false,
+  startTime: '2359',
+  repeat: false,
+  activeDate: '2021.09.22',
+  modeNum: '2',
+};
+
+const withStartTime = (startTime: unknown): unknown => ({ ...repeating, startTime });
+
+describe('documents', () => {
+  describe('decodeSchedule', () => {
+    it('decodes a repeating schedule: weekdays, start time, normalised appliance fields, modeNum', () => {
+      const s = rightOf(decodeSchedule(repeating));
+      expect(s.when).to.deep.equal({ repeat: true, daysOfWeek: WEEKDAYS });
+      expect(s.startTime).to.deep.equal({ hour: 7, minute: 30 });
+      expect(s).to.include({ enabled: true, repeat: true, modeNum: 0, title: 'wake', airconEnable: 1, airconWindPower: 6, lightEnable: 0, windowOpen: 1 });
+    });
+
+    it('decodes a one-off schedule: only the digits of activeDate count ("2021.09.22" -> "20210922")', () => {
+      const s = rightOf(decodeSchedule(oneOff));
+      expect(s.when).to.deep.equal({ repeat: false, date: '20210922' });
+      expect(s).to.include({ enabled: false, modeNum: 2 });
+      expect(s.startTime).to.deep.equal({ hour: 23, minute: 59 });
+    });
+
+    it('takes other date spellings with the same digits ("2021-09-22", "20210922")', () => {
+      for (const activeDate of ['2021-09-22', '20210922', '2021/09/22']) {
+        expect(rightOf(decodeSchedule({ ...oneOff, activeDate })).when).to.deep.equal({ repeat: false, date: '20210922' });
+      }
+    });
+
+    it('modeNum defaults to 0', () => {
+      const { modeNum: _m, ...rest } = repeating;
+      expect(rightOf(decodeSchedule(rest)).modeNum).to.equal(0);
+    });
+
+    it('a repeating schedule without daysOfWeek is rejected, naming the field', () => {
+      const { daysOfWeek: _d, ...rest } = repeating;
+      expect(leftOf(decodeSchedule(rest)).message).to.match(/^schedule: daysOfWeek: .*repeat is true/);
+    });
+
+    it('a one-off schedule without activeDate (absent or null) has no date: the day its document is written gives it (SPEC 6)', () => {
+      const { activeDate: _a, ...rest } = oneOff;
+      expect(rightOf(decodeSchedule(rest, 'add_schedule')).when).to.deep.equal({ repeat: false });
+      expect(rightOf(decodeSchedule({ ...oneOff, activeDate: null })).when).to.deep.equal({ repeat: false });
+    });
+
+    it('onWriteDate dates such a one-off by the local day of the write, and leaves the others alone', () => {
+      const dateless = rightOf(decodeSchedule({ ...oneOff, activeDate: null }));
+      // The day in the home's zone counts: 00:30 on the 23rd in Seoul is still the 22nd in UTC.
+      const lateEvening = Date.parse('2021-09-22T23:30:00+09:00');
+      expect(onWriteDate(dateless, lateEvening, 'Asia/Seoul').when).to.deep.equal({ repeat: false, date: '20210922' });
+      expect(onWriteDate(dateless, Date.parse('2021-09-23T00:30:00+09:00'), 'Asia/Seoul').when).to.deep.equal({ repeat: false, date: '20210923' });
+      expect(onWriteDate(dateless, Date.parse('2021-09-23T00:30:00+09:00'), 'UTC').when).to.deep.equal({ repeat: false, date: '20210922' });
+      const dated = rightOf(decodeSchedule({ ...oneOff, activeDate: '2021.12.31' }));
+      expect(onWriteDate(dated, lateEvening, 'Asia/Seoul')).to.equal(dated);
+      const weekly = rightOf(decodeSchedule(repeating));
+      expect(onWriteDate(weekly, lateEvening, 'Asia/Seoul')).to.equal(weekly);
+    });
+
+    it('daysOfWeek must be exactly 7 booleans', () => {
+      expect(E.isLeft(decodeSchedule({ ...repeating, daysOfWeek: WEEKDAYS.slice(1) }))).to.equal(true);
+      expect(E.isLeft(decodeSchedule({ ...repeating, daysOfWeek: [...WEEKDAYS, true] }))).to.equal(true);
+      expect(E.isLeft(decodeSchedule({ ...repeating, daysOfWeek: [...WEEKDAYS.slice(1), 1] }))).to.equal(true);
+    });
+
+    it('rejects bad start times "2460", "7:30", "0760", "" and 7.5, naming startTime', () => {
+      for (const bad of ['2460', '7:30', '0760', '', '07300', 7.5, null]) {
+        const err = leftOf(decodeSchedule(withStartTime(bad)));
+        expect(err.message, String(bad)).to.include('startTime').and.include('"HHMM"');
+      }
+    });
+
+    it('reads a start time given as the number 730 as 07:30 (leading zeros lost in a number)', () => {
+      expect(rightOf(decodeSchedule(withStartTime(730))).startTime).to.deep.equal({ hour: 7, minute: 30 });
+      expect(rightOf(decodeSchedule(withStartTime(0))).startTime).to.deep.equal({ hour: 0, minute: 0 });
+      expect(E.isLeft(decodeSchedule(withStartTime(2400)))).to.equal(true);
+    });
+
+    it('rejects dates without 8 digits or that are not on the calendar', () => {
+      for (const bad of ['2021.9.22', '2021.13.01', '2021.00.10', '2021.09.00', '2021.09.31', '2021.02.29', 'tomorrow', 20210922]) {
+        const err = leftOf(decodeSchedule({ ...oneOff, activeDate: bad }));
+        expect(err.message, String(bad)).to.include('activeDate');
+      }
+      expect(rightOf(decodeSchedule({ ...oneOff, activeDate: '2024.02.29' })).when).to.deep.equal({ repeat: false, date: '20240229' });
+    });
+
+    it('enabled and repeat must be booleans; several problems are reported together', () => {
+      const err = leftOf(decodeSchedule({ ...repeating, enabled: 'yes', airconEnable: 'on' }));
+      expect(err.message).to.equal('schedule: enabled: expected boolean, got "yes"; airconEnable: expected boolean or 0/1/2, got "on"');
+      expect(leftOf(decodeSchedule({ ...repeating, repeat: undefined })).message).to.include('repeat');
+    });
+
+    it('rejects a document that is not an object', () => {
+      expect(E.isLeft(decodeSchedule(null))).to.equal(true);
+      expect(E.isLeft(decodeSchedule('wake'))).to.equal(true);
+    });
+  });
+
+  describe('null is absent (the Android app saves optional fields as null)', () => {
+    it('decodes a repeating schedule as the app saves it: activeDate, name and unused fields null', () => {
+      const saved = { ...repeating, name: null, activeDate: null, lightBrightness: null, lightColor: null, lightMode: null, gasValveEnable: null };
+      const s = rightOf(decodeSchedule(saved));
+      expect(s.when).to.deep.equal({ repeat: true, daysOfWeek: WEEKDAYS });
+      expect([s.lightBrightness, s.lightColor, s.gasValveEnable]).to.deep.equal([undefined, undefined, undefined]);
+    });
+
+    it('decodes a one-off with daysOfWeek null, and a null modeNum as 0', () => {
+      const s = rightOf(decodeSchedule({ ...oneOff, daysOfWeek: null, modeNum: null }));
+      expect([s.when, s.modeNum]).to.deep.equal([{ repeat: false, date: '20210922' }, 0]);
+    });
+
+    it('reads daysOfWeek only when repeat is true and activeDate only when it is false', () => {
+      expect(rightOf(decodeSchedule({ ...repeating, activeDate: 'someday' })).when.repeat).to.equal(true);
+      expect(rightOf(decodeSchedule({ ...oneOff, daysOfWeek: 'weekends' })).when.repeat).to.equal(false);
+      expect(leftOf(decodeSchedule({ ...repeating, daysOfWeek: null })).message).to.equal(
+        'schedule: daysOfWeek: expected 7 booleans (Sunday first) when repeat is true, got nothing',
+      );
+      expect(leftOf(decodeSchedule({ ...oneOff, activeDate: '2021.02.30' })).message).to.equal(
+        'schedule: activeDate: expected date "YYYY.MM.DD", got "2021.02.30"',
+      );
+    });
+
+    it('decodes a mode with null fields, and names a field that is really wrong', () => {
+      expect(rightOf(decodeMode({ modeNum: 2, modeName: '수면', lightColor: null, lightEnable: true }))).to.deep.equal({ modeNum: 2, modeName: '수면', lightEnable: 1 });
+      expect(leftOf(decodeMode({ modeNum: 2, lightColor: 'red' }, 'modes/sleep')).message).to.equal('modes/sleep: lightColor: expected digit 0-9, got "red"');
+    });
+  });
+
+  describe('ModeDoc', () => {
+    it('decodes a mode with its number, name and normalised appliance fields', () => {
+      const m = rightOf(ModeDoc.decode({ modeNum: '3', modeName: '외출모드', airconEnable: false, lightEnable: true, lightBrightness: '4' }));
+      expect(m).to.deep.equal({ modeNum: 3, modeName: '외출모드', airconEnable: 0, lightEnable: 1, lightBrightness: 4 });
+    });
+
+    it('requires modeNum 0-9', () => {
+      expect(E.isLeft(ModeDoc.decode({ modeName: 'x' }))).to.equal(true);
+      expect(E.isLeft(ModeDoc.decode({ modeNum: 10 }))).to.equal(true);
+    });
+  });
+
+  describe('UserDoc', () => {
+    it('requires a string name and keeps the other fields (echoed on sign-in)', () => {
+      expect(rightOf(UserDoc.decode({ name: '홍길동', phone: '010' }))).to.deep.equal({ name: '홍길동', phone: '010' });
+      expect(E.isLeft(UserDoc.decode({ name: 5 }))).to.equal(true);
+      expect(E.isLeft(UserDoc.decode({}))).to.equal(true);
+    });
+  });
+});

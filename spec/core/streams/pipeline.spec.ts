@@ -1,0 +1,113 @@
+import { expect } from 'chai';
+import { defer, EMPTY, map, of, type Observable } from 'rxjs';
+import { DEFAULT_TOPICS } from '../../../lib/core/protocol/topics.js';
+import type { Effect } from '../../../lib/core/protocol/effects.js';
+import type { Event } from '../../../lib/core/protocol/events.js';
+import { pipeline, STREAMS, type StreamFactory } from '../../../lib/core/streams/pipeline.js';
+import { command, control, makeDeps, rtdb, status, testScheduler } from '../../support/marbles.js';
+
+const signup = command({ Producer: 'android', command: 'signup', UID: 'u1', name: 'Kim' });
+const signin = command({ Producer: 'android', command: 'signin', UID: 'u1' });
+const reply: Effect = { type: 'mqtt.publish', topic: 'webos/android/info', payload: '{"name":"Kim","Producer":"server","command":"return_name"}' };
+const stored: Effect = { type: 'firestore.set', collection: 'user_account', id: 'u1', data: { name: 'Kim' } };
+const logged: Effect = { type: 'log', level: 'info', msg: 'android signed up user u1' };
+
+describe('streams/pipeline', () => {
+  it('folds its own writes back at once: a sign-in right after the sign-up finds the user', () => {
+    const ts = testScheduler();
+    ts.run(({ hot, expectObservable }) => {
+      expectObservable(pipeline(hot<Event>('-(ab)-', { a: signup, b: signin }), makeDeps(ts))).toBe('-(slr)-', { s: stored, l: logged, r: reply });
+    });
+  });
+
+  it('takes the echo of its own write as harmless', () => {
+    const ts = testScheduler();
+    ts.run(({ hot, expectObservable }) => {
+      const echo: Event = { type: 'firestore.doc', collection: 'user_account', id: 'u1', data: { name: 'Kim' } };
+      expectObservable(pipeline(hot<Event>('-a-e-b-', { a: signup, e: echo, b: signin }), makeDeps(ts))).toBe('-(sl)r-', {
+        s: stored,
+        l: logged,
+        r: reply,
+      });
+    });
+  });
+
+  it('lets every stream see an event before the writes it caused are folded in', () => {
+    // The status report raises an alarm (alarms) and a recommendation (recommendation); both
+    // must see the same event; the second alarm in the same second must not reuse the id.
+    const ts = testScheduler();
+    const out: Effect[] = [];
+    ts.run(({ cold }) => {
+      pipeline(cold<Event>('ab', { a: status('000000000'), b: control('011111111') }), makeDeps(ts)).subscribe((e) => out.push(e));
+    });
+    const ids = out.filter((e) => e.type === 'firestore.set').map((e) => (e as { id: string }).id);
+    expect(ids).to.deep.equal(['8367695200', '8367695200_1', '8367695200_2', '8367695200_3']);
+    expect(out.filter((e) => e.type === 'rtdb.set').map((e) => (e as { value: unknown }).value)).to.deep.equal(['none', '가스벨브가 열려있어요.']);
+  });
+
+  it('survives a poison message in the merged pipeline: -a-x-b gives -A-E-B', () => {
+    const ts = testScheduler();
+    ts.run(({ hot, expectObservable }) => {
+      const event$ = hot<Event>('-a---x---b-', { a: signup, x: rtdb('smarthome/status', 42), b: signin });
+      expectObservable(pipeline(event$, makeDeps(ts)).pipe(map((e) => e.type))).toBe('-(sl)(wa)b-', {
+        s: 'firestore.set',
+        l: 'log',
+        w: 'mqtt.publish',
+        a: 'slack.alert',
+        b: 'mqtt.publish',
+      });
+    });
+  });
+
+  it('reads a cold source that emits at once only once, with every stream listening', () => {
+    const ts = testScheduler();
+    let subscriptions = 0;
+    const source$ = defer(() => {
+      subscriptions++;
+      return of(status('000000000'), control('016222222'), signup, signin);
+    });
+    const types: string[] = [];
+    pipeline(source$, makeDeps(ts)).subscribe((e) => types.push(e.type));
+    expect(subscriptions).to.equal(1);
+    // status$ persists the status, alarms$ raises the alarm, recommendation$ writes, commands$ answers.
+    expect(types).to.include.members(['state.status', 'firestore.set', 'rtdb.set', 'mqtt.publish', 'log']);
+  });
+
+  it('completes when the events complete', () => {
+    const ts = testScheduler();
+    ts.run(({ cold, expectObservable }) => {
+      expectObservable(pipeline(cold<Event>('-(a|)', { a: signin }), makeDeps(ts)).pipe(map((e) => e.type))).toBe('-(ab|)', {
+        a: 'mqtt.publish',
+        b: 'slack.alert',
+      });
+    });
+  });
+
+  it('names a stream that returned nothing', () => {
+    const broken = { ...STREAMS, oops: (() => undefined) as unknown as StreamFactory };
+    const ts = testScheduler();
+    let error: unknown;
+    pipeline(EMPTY, makeDeps(ts), broken).subscribe({ error: (e: unknown) => (error = e) });
+    expect(String(error)).to.match(/stream "oops" returned undefined instead of an Observable/);
+  });
+
+  it('reports a stream that errors and restarts it', () => {
+    let calls = 0;
+    const flaky: StreamFactory = (observed$) =>
+      observed$.pipe(
+        map((o): Effect => {
+          calls++;
+          if (calls === 1) throw new Error('boom');
+          return { type: 'log', level: 'info', msg: o.event.type };
+        }),
+      ) as Observable<Effect>;
+    const ts = testScheduler();
+    ts.run(({ hot, expectObservable }) => {
+      expectObservable(pipeline(hot<Event>('-a---b-', { a: signin, b: signin }), makeDeps(ts), { flaky })).toBe('-(ms)l-', {
+        m: { type: 'mqtt.publish', topic: DEFAULT_TOPICS.error, payload: 'stream flaky failed and was restarted: boom' },
+        s: { type: 'slack.alert', text: 'error: stream flaky failed and was restarted: boom' },
+        l: { type: 'log', level: 'info', msg: 'mqtt.message' },
+      });
+    });
+  });
+});
