@@ -37,6 +37,10 @@ export interface RtdbValue {
   readonly value: unknown;
 }
 
+/** The Firestore collections the backend reads (a `firestore.doc` may name another: it is kept out). */
+export const COLLECTIONS = ['user_account', 'modes', 'schedule_mode', 'appliance_alarm'] as const;
+export type Collection = (typeof COLLECTIONS)[number];
+
 /** A Firestore document as it now is; `data: null` means it was deleted. */
 export interface FirestoreDoc {
   readonly type: 'firestore.doc';

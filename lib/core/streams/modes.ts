@@ -3,14 +3,11 @@
  * (or with a field that does not decode) raises one warning per document version, so the
  * operator learns of it before a schedule or an alarm needs the mode.
  */
-import { filter } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeMode, withoutNulls } from '../protocol/documents.js';
 import { warning } from './alerts.js';
 import { stream, type ObservedOf } from './stream.js';
 import { react } from './world.js';
-
-export const MODES = 'modes';
 
 /** Per document, the version already warned about (its JSON). */
 type Warned = ReadonlyMap<string, string>;
@@ -24,11 +21,10 @@ export function modeProblem(id: string, data: Readonly<Record<string, unknown>>)
   return E.isLeft(decoded) ? decoded.left.message : undefined;
 }
 
-export const modes$ = stream(['firestore.doc'], (observed$, deps) => {
+export const modes$ = stream(['firestore.modes'], (observed$, deps) => {
   const { topics } = deps.settings;
   return observed$.pipe(
-    filter(({ event }) => event.collection === MODES),
-    react<Warned, ObservedOf<'firestore.doc'>>('modes', topics, new Map(), (warned, { event }) => {
+    react<Warned, ObservedOf<'firestore.modes'>>('modes', topics, new Map(), (warned, { event }) => {
       const next = new Map(warned);
       if (event.data === null) {
         next.delete(event.id);

@@ -34,8 +34,8 @@ import { weather$ } from './weather-sensor.js';
 import { observe, type Observed } from './world.js';
 import { errorText } from '../../base/error-text.js';
 import { Router } from '../../base/router.js';
-import { ROUTE_KEYS, type RouteKey } from './kinds.js';
-import { keysOf, type Stream } from './stream.js';
+import { ROUTE_KEYS, type Kind, type RouteKey } from './kinds.js';
+import { keysOf, type ObservedOf, type Stream } from './stream.js';
 
 /**
  * Makes one stream from the observed events; called once per pipeline (its state lives inside).
@@ -107,7 +107,8 @@ export function pipeline(
     const router = new Router<Observed, RouteKey>(ROUTE_KEYS, (o) => o.key);
 
     const outputs = [...Object.entries(streams), ...Object.entries(observers)].map(([name, stream]) => {
-      const out: unknown = 'reads' in stream ? stream.body(router.of(keysOf(stream.reads)), deps) : stream(router.of(), deps);
+      // The router hands a stream only the route keys of its kinds: what `ofType` narrows to.
+      const out: unknown = 'reads' in stream ? stream.body(router.of(keysOf(stream.reads)) as Observable<ObservedOf<Kind>>, deps) : stream(router.of(), deps);
       if (!isObservable(out)) throw new TypeError(`stream "${name}" returned ${String(out)} instead of an Observable`);
       return (out as Observable<Effect>).pipe(supervise(name, deps));
     });

@@ -17,7 +17,7 @@
  * deleted, also when its document is seen again afterwards (a crash between the firing and the
  * delete, or the app saving it again), without firing again.
  */
-import { defer, filter } from 'rxjs';
+import { defer } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { targetFrom, wouldChange } from '../protocol/appliance.js';
 import { decodeMode, decodeSchedule, onWriteDate, type ModeDoc, type Schedule } from '../protocol/documents.js';
@@ -91,7 +91,7 @@ function findMode(n: number, modes: ReadonlyMap<string, Doc>): E.Either<string, 
   return E.left(`no document in modes defines mode ${n}`);
 }
 
-export const schedules$ = stream(['clock.tick', 'firestore.doc'], (observed$, deps) => {
+export const schedules$ = stream(['clock.tick', 'firestore.schedule_mode'], (observed$, deps) => {
   const { topics, tz, scheduleGraceS } = deps.settings;
   const { lastTickAt } = deps.resume;
   const initial: State = {
@@ -107,8 +107,7 @@ export const schedules$ = stream(['clock.tick', 'firestore.doc'], (observed$, de
     const startedAt = deps.scheduler.now();
     const missedWhileDown = (due: number): boolean => lastTickAt !== undefined && due > lastTickAt && due <= startedAt;
     return observed$.pipe(
-      filter(({ event }) => event.type === 'clock.tick' || event.collection === SCHEDULES),
-      react<State, ObservedOf<'clock.tick' | 'firestore.doc'>>('schedules', topics, initial, (state, { event, world }) => {
+      react<State, ObservedOf<'clock.tick' | 'firestore.schedule_mode'>>('schedules', topics, initial, (state, { event, world }) => {
         if (event.type === 'firestore.doc') {
           return updateDoc(state, event.id, event.data, event.writtenAt ?? deps.scheduler.now(), deps.settings);
         }

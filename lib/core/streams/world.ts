@@ -14,14 +14,12 @@ import * as E from 'fp-ts/lib/Either.js';
 import { apply, sameCode } from '../protocol/apply.js';
 import { decode, type HomeCode, type ProtocolError } from '../protocol/home-code.js';
 import { topicFilter, topicMatches, type Topics } from '../protocol/topics.js';
-import type { Event } from '../protocol/events.js';
+import { COLLECTIONS, type Collection, type Event } from '../protocol/events.js';
 import type { Effect } from '../protocol/effects.js';
 import { errorText } from '../../base/error-text.js';
 import { systemError } from './alerts.js';
-import { mqttKey, type RouteKey } from './kinds.js';
+import type { RouteKey } from './kinds.js';
 
-export const COLLECTIONS = ['user_account', 'modes', 'schedule_mode', 'appliance_alarm'] as const;
-export type Collection = (typeof COLLECTIONS)[number];
 export type Doc = Readonly<Record<string, unknown>>;
 
 export const STATUS_PATH = 'smarthome/status';
@@ -173,6 +171,25 @@ function control(world: World, raw: string, source: string): StatusChange {
 }
 
 /**
+ * What the pipeline routes an observed event by (kinds.ts): an MQTT message by whether it is a
+ * command and whether the fold read a status from it, a Firestore document by its collection.
+ * Stamped here by the fold, so a stream run alone (`ofType`, stream.ts) picks the same events.
+ */
+function routeKey(event: Event, change: StatusChange, isCommand: (topic: string) => boolean, topics: Topics): RouteKey {
+  switch (event.type) {
+    case 'mqtt.message': {
+      const status = change.kind !== 'none';
+      if (event.topic !== topics.serverStatus && isCommand(event.topic)) return status ? 'mqtt.command+status' : 'mqtt.command';
+      return status ? 'mqtt.status' : 'mqtt.other';
+    }
+    case 'firestore.doc':
+      return isCollection(event.collection) ? `firestore.${event.collection}` : 'firestore.other';
+    default:
+      return event.type;
+  }
+}
+
+/**
  * Folds an event stream into observed items (the pipeline's first step; also used by specs).
  * Each subscription folds its own world.
  */
@@ -185,10 +202,7 @@ export function observe(topics: Topics, status?: HomeCode): OperatorFunction<Eve
           ({ world }, event) => {
             const statusBefore = world.status;
             const change = foldEvent(world, event, topics);
-            const key = event.type === 'mqtt.message'
-              ? mqttKey(event.topic !== topics.serverStatus && isCommand(event.topic), change.kind !== 'none')
-              : event.type;
-            return { event, world, statusBefore, change, key };
+            return { event, world, statusBefore, change, key: routeKey(event, change, isCommand, topics) };
           },
           { world: emptyWorld(status) },
         ),

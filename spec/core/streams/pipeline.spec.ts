@@ -1,10 +1,12 @@
 import { expect } from 'chai';
-import { defer, EMPTY, map, of, type Observable } from 'rxjs';
+import { defer, EMPTY, ignoreElements, map, of, tap, type Observable } from 'rxjs';
 import { DEFAULT_TOPICS } from '../../../lib/core/protocol/topics.js';
 import type { Effect } from '../../../lib/core/protocol/effects.js';
 import type { Event } from '../../../lib/core/protocol/events.js';
+import type { Kind } from '../../../lib/core/streams/kinds.js';
 import { pipeline, STREAMS, type StreamFactory } from '../../../lib/core/streams/pipeline.js';
-import { command, control, makeDeps, rtdb, status, testScheduler } from '../../support/marbles.js';
+import { stream } from '../../../lib/core/streams/stream.js';
+import { command, control, doc, makeDeps, rtdb, status, testScheduler } from '../../support/marbles.js';
 
 const signup = command({ Producer: 'android', command: 'signup', UID: 'u1', name: 'Kim' });
 const signin = command({ Producer: 'android', command: 'signin', UID: 'u1' });
@@ -30,6 +32,24 @@ describe('streams/pipeline', () => {
         r: reply,
       });
     });
+  });
+
+  it('routes a Firestore document only to the streams that read its collection', () => {
+    const seen: string[] = [];
+    const label = (e: Event): string => (e.type === 'firestore.doc' ? `${e.collection}/${e.id}` : e.type);
+    const reader = (name: string, kinds: Kind[]): StreamFactory =>
+      stream(kinds, (observed$) => observed$.pipe(tap(({ event }) => seen.push(`${name} ${label(event)}`)), ignoreElements()));
+    const all: StreamFactory = (observed$) => observed$.pipe(tap(({ event }) => seen.push(`observer ${label(event)}`)), ignoreElements());
+    const events = [doc('appliance_alarm', 'a1', { icon: 'x' }), doc('schedule_mode', 's1', null), doc('modes', 'm1', null), doc('user_account', 'u1', null), doc('elsewhere', 'e1', {})];
+    const streams = { schedules: reader('schedules', ['clock.tick', 'firestore.schedule_mode']), modes: reader('modes', ['firestore.modes']), users: reader('users', ['firestore.user_account']) };
+    pipeline(of(...events), makeDeps(testScheduler()), streams, { all }).subscribe();
+    expect(seen).to.deep.equal([
+      'observer appliance_alarm/a1',
+      'schedules schedule_mode/s1', 'observer schedule_mode/s1',
+      'modes modes/m1', 'observer modes/m1',
+      'users user_account/u1', 'observer user_account/u1',
+      'observer elsewhere/e1',
+    ]);
   });
 
   it('lets every stream see an event before the writes it caused are folded in', () => {
