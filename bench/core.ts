@@ -1,43 +1,34 @@
 /**
- * Core throughput: `pipeline()` in-process (no I/O) over the workload, against a plain function
- * that does the same decoding and state update without RxJS.
+ * Core cost: the CPU time per event of `pipeline()` in-process (no I/O) over the workload, beside
+ * two yardsticks run in the same process, on the same events, in the same rounds:
  *
- * What "the same" means (so that the ratio prices the stream composition and nothing else):
- * the plain function runs, for every event, the steps of every stream of `lib/core/streams` in the
- * pipeline's order (commands, status, alarms, recommendation, schedules, weather, check of work,
- * service alerts), with the same fold (`foldEvent`), the same decoders and helpers, the same
- * effect objects, the same per-step error guard and the same loop-back of the backend's own
- * writes (a queue in front of the fold). It must give the identical effect sequence, and the
- * bench checks that it does (`sameEffects`). It covers the inputs of the workload (commands,
- * controls, reports, user documents, ticks, and the recordings of spec/fixtures/traffic that
- * hold only those); anything else throws `NotCovered`, so a changed workload cannot quietly
- * compare unlike with unlike.
+ * - the **empty pipeline**: `pipeline()` with no stream of the backend, only one that reads no
+ *   kind and never emits (with no stream at all `pipeline()` completes at once and never
+ *   subscribes to its events, so there would be nothing to measure). What is left is the
+ *   machinery every event pays whatever the streams do: the queue that loops own writes back,
+ *   the world fold (`observe`), the router's lookup and the merge. pipeline / empty is what the
+ *   streams themselves add (their behaviour and their RxJS hops);
+ * - the **relay**: the end-to-end bench's yardstick (bench/relay.ts) without its transport: each
+ *   command parsed to learn its sender and answered with one `mqtt.publish` (bench/relay-reply.ts);
+ *   every other event ignored, as the relay never receives them. The least any service must do
+ *   per event of this workload.
  *
- * It cannot drift from the streams unnoticed: spec/bench/core.spec.ts replays the recorded
- * traffic through it and compares it with the golden effects files byte for byte (the same
- * files the pipeline is checked against), and checks `sameEffects` on the workload. A stream
- * change that its mirror here misses fails `npm test`.
+ * All three are fed by the same loop through a Subject, as the service's sources feed the
+ * pipeline (a hot source: everything is subscribed before the first event), so the loop's own
+ * cost is in each figure alike. The figure is `process.cpuUsage()` (user + system, every thread
+ * of the process, GC helpers included) around the loop, per event; the pipeline's wall-clock rate
+ * is kept too (the goal of issue 8).
  */
-import * as E from 'fp-ts/lib/Either.js';
-import { Subject, asyncScheduler, type SchedulerLike } from 'rxjs';
-import { confirms } from '../lib/core/protocol/apply.js';
-import { decodeCommand, decodeEnvelope, type Command, type Envelope } from '../lib/core/protocol/commands.js';
-import { truncate } from '../lib/core/protocol/errors.js';
-import { encode, type HomeCode } from '../lib/core/protocol/home-code.js';
-import { alarmDate, localParts, wallMinutes } from '../lib/core/protocol/local-time.js';
-import { DEFAULT_TOPICS, deviceTopic, topicMatches } from '../lib/core/protocol/topics.js';
-import { ALARMS, alarmIds, alarmsFor, excessIds, idCandidates, MAX_ALARMS } from '../lib/core/streams/alarms.js';
-import { deviceError, log, systemError, warning } from '../lib/core/streams/alerts.js';
-import { signinReply } from '../lib/core/streams/server-commands.js';
+import { NEVER, Subject, asyncScheduler, type SchedulerLike } from 'rxjs';
+import { DEFAULT_TOPICS, topicFilter } from '../lib/core/protocol/topics.js';
 import type { Deps } from '../lib/core/streams/deps.js';
-import { countUnknownUid, documentRefusal, limitsOf, refused, type UnknownUidWindows } from '../lib/core/streams/limits.js';
 import type { Effect } from '../lib/core/protocol/effects.js';
 import type { Event } from '../lib/core/protocol/events.js';
-import { echoOf, pipeline } from '../lib/core/streams/pipeline.js';
-import { NOTIFICATION_PATH, recommend } from '../lib/core/streams/recommendation.js';
-import { emptyWorld, foldEvent, splitPath, touches, valueAt, type StatusChange, type World } from '../lib/core/streams/world.js';
+import { pipeline, STREAMS, type StreamFactory } from '../lib/core/streams/pipeline.js';
+import { stream } from '../lib/core/streams/stream.js';
 import { contention } from './machine.js';
-import { fullGc, median, sig, spreadPct } from './stats.js';
+import { relayReplyTopic } from './relay-reply.js';
+import { median, sig, spreadPct } from './stats.js';
 import { EVENT_MS, makeEvents, userEvents } from './workload.js';
 
 export const T0 = Date.parse('2021-09-22T19:00:00+09:00');
@@ -61,30 +52,44 @@ export function benchDeps(scheduler: SchedulerLike): Deps {
   };
 }
 
+/** The empty pipeline's one stream: it reads no kind and never emits. */
+export const NO_STREAMS: Readonly<Record<string, StreamFactory>> = { none: stream([], () => NEVER) };
+
+/** What the relay answers (the bytes do not matter here: a constant, as the relay's is). */
+const RELAY_REPLY = JSON.stringify({ name: 'bench user', Producer: 'server', command: 'return_name' });
+
 export interface CoreRun {
   readonly events: number;
   readonly effects: number;
+  /** Wall-clock and CPU (user + system) time of the timed loop. */
   readonly ms: number;
+  readonly cpuUs: number;
+}
+
+interface RunOptions {
+  /** Called after event i (memory probes); inside the timed loop. */
+  readonly at?: (i: number) => void;
+  readonly onEffect?: (e: Effect) => void;
 }
 
 /**
- * Runs the pipeline over the events, fed through a Subject as the service's sources feed it (a
- * hot source: every stream is subscribed before the first event). Calls `at(i)` after event i
- * (for memory probes) and `onEffect` for each effect. Only the events are timed, not the users.
+ * Feeds the events to `target` through a Subject, after the users' documents (not timed), and
+ * times the loop. `target` subscribes to the events and hands each effect to `emit`.
  */
-export function runPipeline(events: Iterable<Event>, options: { at?: (i: number) => void; onEffect?: (e: Effect) => void } = {}): CoreRun {
+function drive(events: Iterable<Event>, options: RunOptions, target: (event$: Subject<Event>, deps: Deps, emit: (e: Effect) => void) => { unsubscribe(): void }): CoreRun {
   const clock = benchClock();
   const { at, onEffect } = options;
   let effects = 0;
+  const emit = onEffect === undefined ? () => void effects++ : (e: Effect) => {
+    effects++;
+    onEffect(e);
+  };
   const source = new Subject<Event>();
-  const subscription = pipeline(source, benchDeps(clock.scheduler)).subscribe(
-    onEffect === undefined ? () => effects++ : (e) => {
-      effects++;
-      onEffect(e);
-    },
-  );
+  const subscription = target(source, benchDeps(clock.scheduler), emit);
+  if (!source.observed) throw new Error('bench: the target did not subscribe to the events (a pipeline that completed at once?)');
   for (const e of userEvents()) source.next(e);
   let n = 0;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   for (const event of events) {
     source.next(event);
@@ -93,315 +98,115 @@ export function runPipeline(events: Iterable<Event>, options: { at?: (i: number)
     n++;
   }
   const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpu0);
   source.complete();
   subscription.unsubscribe();
-  return { events: n, effects, ms };
+  return { events: n, effects, ms, cpuUs: cpu.user + cpu.system };
 }
 
-// ---- the plain baseline ----
-
-/** An input the plain baseline does not mirror: it stops the run, never becomes an effect. */
-export class NotCovered extends Error {
-  override readonly name = 'NotCovered';
+/** `pipeline()` over the events, with every stream (STREAMS) unless told otherwise. */
+export function runPipeline(events: Iterable<Event>, options: RunOptions & { streams?: Readonly<Record<string, StreamFactory>> } = {}): CoreRun {
+  return drive(events, options, (event$, deps, emit) => pipeline(event$, deps, options.streams ?? STREAMS).subscribe(emit));
 }
 
-interface Pending {
-  readonly code: HomeCode;
-  readonly deadline: number;
-}
-
-/** The backend's behaviour on the workload's inputs as one plain function (see the header). */
-// Split once, as recommendation.ts does.
-const RAIN_PARTS = splitPath('sensor/hometemp/rain');
-const ICON_PARTS = splitPath('sensor/openweather/icon');
-const AIR_PARTS = splitPath('sensor/openweather/air_level');
-const NOTIFICATION_PARTS = splitPath(NOTIFICATION_PATH);
-
-export function plainBackend(deps: Deps, emit: (effect: Effect) => void): (event: Event) => void {
-  const { topics, tz, commandConfirmS } = deps.settings;
-  const waitMs = commandConfirmS * 1000;
-  const world: World = emptyWorld(undefined);
-  // per-stream state, as each stream's `react` keeps it
-  const limits = limitsOf(deps.settings);
-  let unknownUid: UnknownUidWindows = new Map();
-  let lastAdvice: string | undefined;
-  const signinReplies = new WeakMap<Record<string, unknown>, string>();
-  const candidates = idCandidates();
-  let pending: ReadonlyMap<string, Pending> = new Map();
-  const schedules = new Map<string, unknown>();
-
-  const queue: Event[] = [];
-  let draining = false;
-
-  const out = (effects: readonly Effect[]): void => {
-    for (const effect of effects) {
-      emit(effect);
-      const echo = echoOf(effect);
-      if (echo !== undefined) queue.push(echo);
-    }
-  };
-  /** The guard `react` puts around every step. */
-  const guarded = (name: string, step: () => readonly Effect[]): void => {
-    let effects: readonly Effect[];
-    try {
-      effects = step();
-    } catch (err) {
-      if (err instanceof NotCovered) throw err;
-      const reason = err instanceof Error ? err.message : String(err);
-      effects = systemError(topics, `${name} failed on an event and skipped it: ${reason}`);
-    }
-    out(effects);
-  };
-
-  const command = (env: Envelope, c: Command): readonly Effect[] => {
-    switch (c.command) {
-      case 'signup': {
-        const users = world.docs.user_account;
-        const refusal = documentRefusal('user', { name: c.name }, users.has(c.UID), users.size, limits);
-        if (refusal) return refused(topics, env.Producer, `signup: ${refusal.toSender}`, `${env.Producer}: ${refusal.toOperator}`);
-        return [
-          { type: 'firestore.set', collection: 'user_account', id: c.UID, data: { name: c.name } },
-          log('info', `${env.Producer} signed up user ${c.UID}`),
-        ];
-      }
-      case 'signin': {
-        const user = world.docs.user_account.get(c.UID);
-        if (user !== undefined) return [{ type: 'mqtt.publish', topic: deviceTopic(topics.reply, env.Producer), payload: signinReply(user, signinReplies) }];
-        const counted = countUnknownUid(unknownUid, env.Producer, deps.scheduler.now(), limits.unknownUidPerMin);
-        unknownUid = counted.windows;
-        switch (counted.verdict) {
-          case 'answer':
-            return deviceError(topics, env.Producer, `signin: unknown UID ${JSON.stringify(c.UID)}`);
-          case 'limit':
-            throw new NotCovered('the plain baseline does not cover the unknown-UID limit');
-          case 'silent':
-            return [];
-        }
-        break;
-      }
-      case 'test':
-      case 'alert':
-        return [log('info', `${c.command} from ${env.Producer}: ${JSON.stringify(c.body)}`)];
-      default:
-        throw new NotCovered(`the plain baseline does not cover the ${c.command} command`);
-    }
-  };
-
-  const step = (event: Event): void => {
-    if (event.type === 'weather.result' || event.type === 'weather.failure' || event.type === 'face.result' || event.type === 'service.alert') {
-      throw new NotCovered(`the plain baseline does not cover ${event.type} events`);
-    }
-    if (event.type === 'firestore.doc' && event.collection === 'schedule_mode') {
-      throw new NotCovered('the plain baseline does not cover schedules');
-    }
-    const statusBefore = world.status;
-    const change: StatusChange = foldEvent(world, event, topics);
-    const status = world.status;
-
-    // commands
-    if (event.type === 'mqtt.message' && event.topic !== topics.serverStatus && topicMatches(topics.commands, event.topic)) {
-      guarded('commands', () => {
-        const envelope = decodeEnvelope(event.payload);
-        if (E.isLeft(envelope)) return warning(topics, `ignored message on ${event.topic}: ${envelope.left.message}`);
-        const { envelope: env, body } = envelope.right;
-        const decoded = decodeCommand(env, body);
-        if (E.isLeft(decoded)) return deviceError(topics, env.Producer, decoded.left.message);
-        return command(env, decoded.right);
-      });
-    }
-
-    // status: invalid codes, then the tracked status
-    if (change.kind === 'invalid') {
-      guarded('status', () => warning(topics, truncate(`ignored invalid status code from ${change.source}: ${change.error.message}`)));
-    }
-    if (status !== undefined && status !== statusBefore) out([{ type: 'state.status', status: encode(status) }]);
-
-    // alarms
-    if (statusBefore !== undefined && status !== undefined && statusBefore !== status) {
-      guarded('alarms', () => {
-        const raised = alarmsFor(statusBefore, status, world.docs.modes);
-        if (raised.length === 0) return [];
-        const now = deps.scheduler.now();
-        const existing = world.docs[ALARMS];
-        const ids = alarmIds(now, raised.length, existing, candidates);
-        const date = alarmDate(now, tz);
-        const sets: Effect[] = raised.map((alarm, i) => ({ type: 'firestore.set', collection: ALARMS, id: ids[i]!, data: { icon: alarm.icon, date, inform: alarm.inform } }));
-        const deletes: Effect[] =
-          existing.size + ids.length <= MAX_ALARMS
-            ? []
-            : excessIds([...existing.keys(), ...ids]).map((id) => ({ type: 'firestore.delete', collection: ALARMS, id }));
-        return [...sets, ...deletes];
-      });
-    }
-
-    // recommendation
-    const relevant =
-      event.type === 'rtdb.value'
-        ? touches(event.path, 'sensor') || touches(event.path, 'smarthome/status')
-        : change.kind !== 'none' && change.kind !== 'invalid' && statusBefore !== status;
-    if (status !== undefined && relevant) {
-      guarded('recommendation', () => {
-        const advice = recommend({
-          status,
-          rain: valueAt(world.tree, RAIN_PARTS),
-          weatherIcon: valueAt(world.tree, ICON_PARTS),
-          airLevel: valueAt(world.tree, AIR_PARTS),
-        });
-        const current = lastAdvice ?? valueAt(world.tree, NOTIFICATION_PARTS);
-        if (advice === current) return [];
-        lastAdvice = advice;
-        return [{ type: 'rtdb.set', path: NOTIFICATION_PATH, value: advice }];
-      });
-    }
-
-    // schedules: a tick looks at the wall clock and at every schedule (the workload has none)
-    if (event.type === 'clock.tick') {
-      guarded('schedules', () => {
-        const now = localParts(deps.scheduler.now(), tz);
-        const nowMinute = wallMinutes(now);
-        for (const id of schedules.keys()) throw new NotCovered(`schedule ${id} at ${nowMinute}: not covered`);
-        return [];
-      });
-    }
-
-    // check of work
-    if (event.type === 'clock.tick' || change.kind === 'control' || change.kind === 'report') {
-      guarded('check of work', () => {
-        if (change.kind === 'report') {
-          let left: Map<string, Pending> | undefined;
-          for (const [key, p] of pending) {
-            if (!confirms(change.code, p.code)) continue;
-            left ??= new Map(pending);
-            left.delete(key);
-          }
-          if (left !== undefined) pending = left;
-          return [];
-        }
-        if (change.kind === 'control') {
-          if (world.report === undefined || confirms(world.report, change.code)) return [];
-          const key = encode(change.code);
-          if (pending.has(key)) return [];
-          pending = new Map(pending).set(key, { code: change.code, deadline: deps.scheduler.now() + waitMs });
-          return [];
-        }
-        const now = deps.scheduler.now();
-        const late = [...pending].filter(([, p]) => p.deadline <= now);
-        if (late.length === 0) return [];
-        const left = new Map(pending);
-        for (const [key] of late) left.delete(key);
-        pending = left;
-        return late.flatMap(([key]) => systemError(topics, `the home did not confirm control ${key} within ${commandConfirmS} s`));
-      });
-    }
-  };
-
-  return (event) => {
-    queue.push(event);
-    if (draining) return;
-    draining = true;
-    try {
-      for (let next = queue.shift(); next !== undefined; next = queue.shift()) step(next);
-    } finally {
-      draining = false;
-    }
-  };
-}
-
-/** The plain baseline over the events, like `runPipeline`. */
-export function runPlain(events: Iterable<Event>, options: { onEffect?: (e: Effect) => void } = {}): CoreRun {
-  const clock = benchClock();
-  const { onEffect } = options;
-  let effects = 0;
-  const handle = plainBackend(benchDeps(clock.scheduler), onEffect === undefined ? () => effects++ : (e) => {
-    effects++;
-    onEffect(e);
+/** The relay's work in-process: a reply to each command, nothing else. */
+export function runRelay(events: Iterable<Event>, options: RunOptions = {}): CoreRun {
+  return drive(events, options, (event$, deps, emit) => {
+    const { commands, reply } = deps.settings.topics;
+    const isCommand = topicFilter(commands); // what the broker's subscription does for the relay
+    return event$.subscribe((event) => {
+      if (event.type !== 'mqtt.message' || !isCommand(event.topic)) return;
+      const topic = relayReplyTopic(event.payload, reply);
+      if (topic !== undefined) emit({ type: 'mqtt.publish', topic, payload: RELAY_REPLY });
+    });
   });
-  for (const e of userEvents()) handle(e);
-  let n = 0;
-  const start = performance.now();
-  for (const event of events) {
-    handle(event);
-    clock.advance();
-    n++;
-  }
-  return { events: n, effects, ms: performance.now() - start };
 }
 
-/** Whether both give the identical effect sequence; the first difference otherwise. */
-export function sameEffects(events: readonly Event[]): { same: boolean; effects: number; difference?: string } {
-  const a: string[] = [];
-  const b: string[] = [];
-  runPipeline(events, { onEffect: (e) => a.push(JSON.stringify(e)) });
-  runPlain(events, { onEffect: (e) => b.push(JSON.stringify(e)) });
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    if (a[i] !== b[i]) return { same: false, effects: a.length, difference: `effect ${i}: pipeline ${a[i] ?? '(none)'} / plain ${b[i] ?? '(none)'}` };
-  }
-  return { same: true, effects: a.length };
+const TARGETS = {
+  pipeline: (events: readonly Event[]) => runPipeline(events),
+  empty: (events: readonly Event[]) => runPipeline(events, { streams: NO_STREAMS }),
+  relay: (events: readonly Event[]) => runRelay(events),
+} as const;
+type Target = keyof typeof TARGETS;
+const NAMES = Object.keys(TARGETS) as Target[];
+
+export interface CoreFigures {
+  /** Median over the rounds of CPU time (user + system) per event, and its spread. */
+  readonly cpu_us_per_event: number;
+  readonly spread_pct: number;
+  readonly effects_per_event: number;
 }
 
 export interface CoreResult {
-  /** Median events per second of the pipeline and of the plain baseline. */
+  /** The real pipeline, the empty pipeline (fold, queue, router, no stream) and the relay. */
+  readonly pipeline: CoreFigures;
+  readonly empty: CoreFigures;
+  readonly relay: CoreFigures;
+  /** Median over the rounds of the round's pipeline / empty CPU per event, and the rounds'. */
+  readonly ratio_vs_empty: number;
+  readonly ratios_vs_empty: readonly number[];
+  /** The same against the relay. */
+  readonly ratio_vs_relay: number;
+  /** Effects of each target in one round (the same every round: the run is deterministic). */
+  readonly effects: Readonly<Record<Target, number>>;
+  /** The real pipeline's wall-clock rate: median, best, spread. */
   readonly pipeline_events_per_s: number;
-  readonly plain_events_per_s: number;
-  /** Median, over back-to-back pairs, of pipeline rate / plain rate. */
-  readonly ratio_vs_plain: number;
   readonly pipeline_best_events_per_s: number;
-  readonly spread_pct: number;
+  readonly wall_spread_pct: number;
   readonly events_per_sample: number;
   readonly samples: number;
-  readonly effects_per_event: number;
-  /** The plain baseline gave the identical effect sequence (checked on `checked_events`). */
-  readonly same_effects: boolean;
-  readonly checked_events: number;
-  /** Contention while the samples ran: the whole machine's busy share (all cores) and ours (1 core = 100). */
+  /** Contention while the rounds ran: the whole machine's busy share (all cores) and ours (1 core = 100). */
   readonly machine_busy_pct: number | null;
   readonly process_cpu_pct: number;
 }
 
 /**
- * Alternates pipeline and plain samples over the same events, so both see the same machine; the
- * ratio is taken per pair, then the median. No forced GC between samples: after a full GC V8
- * shrinks the young generation, and the next sample would pay for growing it back (measured:
- * 20-40 % slower samples).
+ * `samples` rounds over the same events, each running the three targets back to back, the one
+ * that goes first rotating per round; the ratios are taken per round, then the median. No forced
+ * GC between runs: after a full GC V8 shrinks the young generation, and the next run would pay
+ * for growing it back (measured: 20-40 % slower samples); the caller collects once before.
  */
-export function runCore(options: { events: number; samples: number; check: number }): CoreResult {
-  const check = sameEffects(makeEvents(options.check));
-  if (!check.same) process.stderr.write(`bench: WARNING the plain baseline differs from the pipeline: ${check.difference}\n`);
+export function runCore(options: { events: number; samples: number; warmups?: number }): CoreResult {
   const events = makeEvents(options.events);
-  fullGc();
-  // warm-up
-  for (let i = 0; i < 3; i++) {
-    runPipeline(events);
-    runPlain(events);
-  }
-  const pipe: number[] = [];
-  const plain: number[] = [];
-  const ratios: number[] = [];
-  let effects = 0;
+  for (let i = 0; i < (options.warmups ?? 3); i++) for (const name of NAMES) TARGETS[name](events);
+  const cpu: Record<Target, number[]> = { pipeline: [], empty: [], relay: [] };
+  const effects: Record<Target, number> = { pipeline: 0, empty: 0, relay: 0 };
+  const rates: number[] = [];
+  const vsEmpty: number[] = [];
+  const vsRelay: number[] = [];
   const load = contention();
   for (let s = 0; s < options.samples; s++) {
-    const p = runPipeline(events);
-    const q = runPlain(events);
-    const pr = (p.events / p.ms) * 1000;
-    const qr = (q.events / q.ms) * 1000;
-    pipe.push(pr);
-    plain.push(qr);
-    ratios.push(pr / qr);
-    effects = p.effects;
+    const round = {} as Record<Target, number>;
+    for (let k = 0; k < NAMES.length; k++) {
+      const name = NAMES[(s + k) % NAMES.length]!;
+      const run = TARGETS[name](events);
+      round[name] = run.cpuUs / run.events;
+      cpu[name].push(round[name]);
+      effects[name] = run.effects;
+      if (name === 'pipeline') rates.push((run.events / run.ms) * 1000);
+    }
+    vsEmpty.push(round.pipeline / round.empty);
+    vsRelay.push(round.pipeline / round.relay);
   }
   const { machine_busy_pct, process_cpu_pct } = load();
+  const figures = (name: Target): CoreFigures => ({
+    cpu_us_per_event: sig(median(cpu[name])),
+    spread_pct: spreadPct(cpu[name]),
+    effects_per_event: sig(effects[name] / options.events, 3),
+  });
   return {
-    pipeline_events_per_s: sig(median(pipe)),
-    plain_events_per_s: sig(median(plain)),
-    ratio_vs_plain: sig(median(ratios), 2),
-    pipeline_best_events_per_s: sig(Math.max(...pipe)),
-    spread_pct: spreadPct(pipe),
+    pipeline: figures('pipeline'),
+    empty: figures('empty'),
+    relay: figures('relay'),
+    ratio_vs_empty: sig(median(vsEmpty), 3),
+    ratios_vs_empty: vsEmpty.map((x) => sig(x, 3)),
+    ratio_vs_relay: sig(median(vsRelay), 3),
+    effects,
+    pipeline_events_per_s: sig(median(rates)),
+    pipeline_best_events_per_s: sig(Math.max(...rates)),
+    wall_spread_pct: spreadPct(rates),
     events_per_sample: options.events,
     samples: options.samples,
-    effects_per_event: sig(effects / options.events, 3),
-    same_effects: check.same,
-    checked_events: options.check,
     machine_busy_pct,
     process_cpu_pct,
   };

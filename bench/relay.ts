@@ -3,7 +3,8 @@
  * broker as the backend. It subscribes to the command topics at QoS 1 and answers each message
  * with the same reply the backend sends for a sign-in (same size, same topic scheme, QoS 1):
  * the least any MQTT service must do per command (receive, parse the JSON to learn the sender,
- * publish). No validation, no state, no store, no RxJS.
+ * publish; bench/relay-reply.ts, which the core bench runs in-process too). No validation, no
+ * state, no store, no RxJS.
  *
  * `quietDebug` (BENCH_RELAY_QUIET=1): mqtt.js loaded as the backend loads it, with debug loggers
  * that do nothing (lib/drivers/mqtt/quiet-debug.ts), to compare against the transport at its best rather
@@ -13,6 +14,7 @@ import type AsyncMqtt from 'async-mqtt';
 import { loadMqtt } from '../lib/drivers/mqtt/quiet-debug.js';
 import { childArgs, serveBench } from './child.js';
 import { withNoDelay } from './nodelay.js';
+import { relayReplyTopic } from './relay-reply.js';
 
 interface RelayArgs {
   readonly url: string;
@@ -31,14 +33,9 @@ const asyncMqtt: typeof AsyncMqtt = args.quietDebug === true ? loadMqtt().asyncM
 const client = withNoDelay(await asyncMqtt.connectAsync(args.url, { clientId: args.clientId, clean: true, reconnectPeriod: 1000 }, false));
 let failures = 0;
 client.on('message', (_topic, message) => {
-  let producer: unknown;
-  try {
-    producer = (JSON.parse(message.toString('utf8')) as { Producer?: unknown }).Producer;
-  } catch {
-    return;
-  }
-  if (typeof producer !== 'string') return;
-  client.publish(args.reply.replace('{device}', producer), args.payload, { qos: 1 }).catch(() => {
+  const topic = relayReplyTopic(message.toString('utf8'), args.reply);
+  if (topic === undefined) return;
+  client.publish(topic, args.payload, { qos: 1 }).catch(() => {
     failures++;
   });
 });
