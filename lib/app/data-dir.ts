@@ -13,7 +13,7 @@ import { Database, DatabaseLockedError } from '../store/database.js';
 import { openStore, type Store } from '../store/open-store.js';
 import { importFileStore } from '../store/migrate.js';
 import type { ServiceHealth } from './health.js';
-import { StartupError, type Lifetime } from './lifetime.js';
+import { StartupError, type Lifetime } from '../base/lifetime.js';
 
 export async function openDatabase(config: Config, logger: Logger, lifetime: Lifetime): Promise<Database> {
   mkdirSync(config.dataDir, { recursive: true });

@@ -10,7 +10,7 @@ import { startDashboard, type Dashboard } from '../dashboard/dashboard.js';
 import { startHttp, type HttpEndpoint } from '../http/endpoint.js';
 import type { Metrics } from '../http/metrics.js';
 import type { ServiceHealth } from './health.js';
-import { StartupError, type Lifetime } from './lifetime.js';
+import { StartupError, type Lifetime } from '../base/lifetime.js';
 
 export async function openDashboard(config: Config, logger: Logger, health: ServiceHealth, lifetime: Lifetime): Promise<Dashboard> {
   const dashboard = await startDashboard(config, health.view, logger);

@@ -16,7 +16,7 @@ import { openBrokerWarning } from '../config/checks.js';
 import type { Config } from '../config/codec.js';
 import { connectionState, redactUrl, shareMqttConnection, type MqttConnection } from '../drivers/mqtt/connection.js';
 import type { ServiceHealth } from './health.js';
-import { StartupError, type Lifetime } from './lifetime.js';
+import { StartupError, type Lifetime } from '../base/lifetime.js';
 
 type EmbeddedSettings = ReturnType<typeof embeddedSettings>;
 

@@ -1,34 +1,37 @@
 /**
- * The long-running service (issue 7): sources -> pipeline -> sinks, wired once, with one
- * `subscribe` at the root. Everything with a lifetime (lock, broker, store, journal, HTTP
- * endpoint) is opened here, one step per concern in lib/app/, and closed by `stop()`.
+ * The long-running service (issue 7): everything with a lifetime (lock, broker, store, journal,
+ * HTTP endpoint) is opened here, one step per concern in lib/app/, then the loop is started once
+ * as `run(main, drivers)` (lib/app/run.ts: sources -> durability -> pipeline -> drivers, one
+ * `subscribe`), and everything is closed by `stop()`.
  *
  * `ServiceHealth` (lib/app/health.ts) is the one owner of the health map and of the
  * feedback: what the sinks hand back to the pipeline as events (the face recogniser's answer, a
  * sink's alert) and what the service notices about its sources.
  */
-import { asyncScheduler, concat, connectable, from, merge, Subject, type Subscription } from 'rxjs';
+import { asyncScheduler, Subject, type Observable } from 'rxjs';
+import { Lifetime, StartupError, STORE_LOAD_WAIT_MS } from '../base/lifetime.js';
+import type { Logger } from '../base/log.js';
 import { startBroker } from '../broker/broker.js';
 import type { Config } from '../config/codec.js';
-import { accessProblem } from '../dashboard/dashboard.js';
-import type { Logger } from '../base/log.js';
-import { createMetrics, type Metrics } from '../http/metrics.js';
-import { redactUrl } from '../drivers/mqtt/connection.js';
-import { recover, storeEvents } from '../durability/recovery.js';
 import type { Effect } from '../core/protocol/effects.js';
-import { loadState } from '../drivers/state-sink.js';
+import type { Event } from '../core/protocol/events.js';
 import type { Deps } from '../core/streams/deps.js';
 import { pipeline, STREAMS } from '../core/streams/pipeline.js';
+import { accessProblem } from '../dashboard/dashboard.js';
+import { redactUrl } from '../drivers/mqtt/connection.js';
+import { loadState } from '../drivers/state-sink.js';
+import { durable, openJournal } from '../durability/durable.js';
+import { recover, storeEvents } from '../durability/recovery.js';
+import { createMetrics, type Metrics } from '../http/metrics.js';
 import { announceStart } from './banner.js';
-import { openMqttLink, watchMqttLink } from './mqtt-link.js';
+import { openDatabase, openServiceStore } from './data-dir.js';
+import { sinkDrivers } from './drivers.js';
 import { ServiceHealth } from './health.js';
 import { openDashboard, serveHttp } from './http-servers.js';
-import { eventSources, intake } from './intake.js';
-import { openJournal, startJournal } from './journaling.js';
-import { Lifetime, StartupError, STORE_LOAD_WAIT_MS } from './lifetime.js';
+import { openMqttLink, watchMqttLink } from './mqtt-link.js';
 import { openRecording } from './recorder.js';
-import { reportHandler, sinkReports } from './drivers.js';
-import { openDatabase, openServiceStore } from './data-dir.js';
+import { run } from './run.js';
+import { eventSources } from './sources.js';
 
 export { StartupError };
 
@@ -74,33 +77,23 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const recovered = opened.pending.length === 0
       ? undefined
       : recover(await storeEvents(store, logger, STORE_LOAD_WAIT_MS), opened.pending, opened.checkpoint, saved, settings);
-    const journaling = startJournal(opened, db, saved, recovered, logger, lifetime);
+    const durability = durable({ opened, db, saved, recovered, logger, lifetime, alert: (text) => health.alert('error', text), scheduler: asyncScheduler });
 
-    // ---- sources -> intake -> pipeline -> effect tap -> sinks ----
-    const events$ = eventSources(config, mqtt.connection$, store, health, logger, journaling.recoveryWritten$, stopSources);
-    const recording = openRecording(options.recordTo, lifetime);
+    // ---- run(main, drivers): sources -> durability -> pipeline -> drivers (lib/app/run.ts) ----
+    const record = openRecording(options.recordTo, config.tz, lifetime);
     const dashboard = await openDashboard(config, logger, health, lifetime);
-    const { event$, effects, started } = intake({ config, logger, metrics, health, journaling, recording, dashboard, events$ });
-    const deps: Deps = { scheduler: asyncScheduler, settings, resume: journaling.resume };
-    // The recovered effects go first (already counted by the checkpoint tracker). They are there
-    // at once, so every sink subscribes before the effects start (`connect()` below).
-    const effect$ = connectable(concat(from(recovered?.effects ?? []), pipeline(event$, deps, STREAMS, { dashboard: dashboard.stream }).pipe(effects)),
-      { connector: () => new Subject<Effect>(), resetOnDisconnect: false });
-    const reports$ = sinkReports(effect$, config, mqtt.connection$, store, db, journaling.resume, metrics, logger);
-    const handleReport = reportHandler({ config, logger, metrics, health, started, settled: journaling.settled });
-
-    const finished = new Promise<void>((resolve) => {
-      const root: Subscription = merge(reports$, watchMqttLink(mqtt, health, stopSources)).subscribe({
-        next: (r) => handleReport(r),
-        error: (err: unknown) => {
-          logger.error({ err }, 'the pipeline stopped on an error');
-          resolve();
-        },
-        complete: () => resolve(),
-      });
-      root.add(effect$.connect());
-      lifetime.add(async () => root.unsubscribe());
+    const deps: Deps = { scheduler: asyncScheduler, settings, resume: durability.resume };
+    const main = (event$: Observable<Event>): Observable<Effect> => pipeline(event$, deps, STREAMS, { dashboard: dashboard.stream });
+    const { subscription, finished } = run(main, {
+      sources: eventSources(config, mqtt.connection$, store, health, logger, durability.recoveryWritten$, stopSources, deps.scheduler),
+      sinks: sinkDrivers(config, mqtt.connection$, store, db, durability.resume, metrics, logger),
+      beside: watchMqttLink(mqtt, health, stopSources),
+    }, {
+      durable: durability, recovered: recovered?.effects ?? [], topics: config.topics, logger, metrics, health,
+      seen: record === undefined ? metrics.countEvent : (event) => { metrics.countEvent(event); record(event); },
+      effectSeen: dashboard.effect,
     });
+    lifetime.add(async () => subscription.unsubscribe());
 
     const http = await serveHttp(config, health, metrics, dashboard, lifetime);
     const announceStop = announceStart(config, { url: mqtt.url, embedded: mqtt.broker !== undefined }, store, http.port, health, logger);
@@ -124,7 +117,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
           if ((await Promise.race([finished, timeout])) === 'timeout') {
             logger.warn(`pending effects did not finish within ${config.shutdownTimeoutS} s; stopping anyway`);
           }
-          await journaling.flush();
+          await durability.flush();
           await lifetime.closeAll();
           logger.info('stopped');
         })();

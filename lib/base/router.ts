@@ -48,3 +48,6 @@ export class Router<T, K extends string> implements Observer<T> {
     for (const subscriber of this.all) subscriber.complete();
   }
 }
+
+/** The kind of an item that has a `type` (effects): a key function of this file, for the router. */
+export const byType = <K extends string>(item: { readonly type: K }): K => item.type;

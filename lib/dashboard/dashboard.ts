@@ -8,7 +8,7 @@
  *   effect$   ──► inputsOfEffect
  *   journal files (at start) ┘
  */
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { Health } from '../http/endpoint.js';
 import type { Logger } from '../base/log.js';
 import type { Deps } from '../core/streams/deps.js';
@@ -17,7 +17,7 @@ import type { Effect } from '../core/protocol/effects.js';
 import type { Observed } from '../core/streams/world.js';
 import { makeAccess } from './access.js';
 import { Feed } from './feed.js';
-import { emptyState, fold, inputsOf, inputsOfEffect, type DashboardState, type Input } from './fold.js';
+import { emptyState, foldEffects, foldObserved, type DashboardState } from './fold.js';
 import { loadHistory } from './history.js';
 import { dashboardHandler } from './server.js';
 import { errorText } from '../base/error-text.js';
@@ -32,38 +32,6 @@ export interface Dashboard {
   effect(effect: Effect): void;
   readonly handler: ReturnType<typeof dashboardHandler>;
   close(): void;
-}
-
-type FoldSettings = { readonly topics: Topics; readonly commandConfirmS: number };
-
-/** The pipeline stream that folds every observed item into `state` (emits nothing). */
-export function foldObserved(state: DashboardState, settings: FoldSettings, changed: () => void = () => undefined) {
-  // A bare subscriber rather than tap + ignoreElements, and one emit function rather than one per
-  // event: this runs for every event, page or not.
-  let folded = false;
-  const emit = (input: Input): void => {
-    fold(state, input, settings);
-    folded = true;
-  };
-  return (observed$: Observable<Observed>, deps: Deps): Observable<Effect> =>
-    new Observable<Effect>((subscriber) =>
-      observed$.subscribe({
-        next: (item) => {
-          folded = false;
-          inputsOf(item, item.world.status, item.world.tree, deps.scheduler, emit);
-          if (folded) changed();
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete: () => subscriber.complete(),
-      }),
-    );
-}
-
-/** Folds one effect of the pipeline into `state`; true if it changed anything. */
-export function foldEffect(state: DashboardState, settings: FoldSettings, effect: Effect, at: number): boolean {
-  const inputs = inputsOfEffect(effect, settings.topics, at);
-  for (const input of inputs) fold(state, input, settings);
-  return inputs.length > 0;
 }
 
 /**
@@ -91,10 +59,9 @@ export async function startDashboard(config: DashboardConfig, health: () => Heal
   const feed = new Feed(state, { tz: config.tz, staleS: config.dashboardStaleS, commandConfirmS: config.commandConfirmS }, health);
   return {
     state,
-    stream: foldObserved(state, settings, () => feed.changed()),
-    effect: (effect) => {
-      if (foldEffect(state, settings, effect, Date.now())) feed.changed();
-    },
+    // bound methods rather than arrows here: the fold calls the feed directly, for every event
+    stream: foldObserved(state, settings, feed.changed.bind(feed)),
+    effect: foldEffects(state, settings, feed.changed.bind(feed)),
     handler: dashboardHandler(makeAccess(config.httpHost, config.httpToken), feed, { logger }),
     close: () => feed.close(),
   };

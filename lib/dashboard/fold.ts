@@ -10,11 +10,13 @@
  * when a page is open.
  */
 import * as E from 'fp-ts/lib/Either.js';
+import { Observable } from 'rxjs';
 import { confirms } from '../core/protocol/apply.js';
 import { decodeSchedule } from '../core/protocol/documents.js';
 import { decode, type HomeCode } from '../core/protocol/home-code.js';
 import { topicMatches, type Topics } from '../core/protocol/topics.js';
 import type { Effect } from '../core/protocol/effects.js';
+import type { Deps } from '../core/streams/deps.js';
 import { touches, valueAt, type Doc, type Observed, type StatusChange } from '../core/streams/world.js';
 
 export const MAX_COMMANDS = 100;
@@ -475,3 +477,43 @@ export function codeOf(text: string): HomeCode | undefined {
   return E.isRight(decoded) ? decoded.right : undefined;
 }
 
+// ---- the two ways in: what the pipeline observes, and what it does (these run for every event) ----
+
+type FoldSettings = { readonly topics: Topics; readonly commandConfirmS: number };
+
+/** The pipeline stream that folds every observed item into `state` (emits nothing). */
+export function foldObserved(state: DashboardState, settings: FoldSettings, changed: () => void = () => undefined) {
+  // A bare subscriber rather than tap + ignoreElements, and one emit function rather than one per
+  // event: this runs for every event, page or not.
+  let folded = false;
+  const emit = (input: Input): void => {
+    fold(state, input, settings);
+    folded = true;
+  };
+  return (observed$: Observable<Observed>, deps: Deps): Observable<Effect> =>
+    new Observable<Effect>((subscriber) =>
+      observed$.subscribe({
+        next: (item) => {
+          folded = false;
+          inputsOf(item, item.world.status, item.world.tree, deps.scheduler, emit);
+          if (folded) changed();
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      }),
+    );
+}
+
+/** Folds one effect of the pipeline into `state`; true if it changed anything. */
+export function foldEffect(state: DashboardState, settings: FoldSettings, effect: Effect, at: number): boolean {
+  const inputs = inputsOfEffect(effect, settings.topics, at);
+  for (const input of inputs) fold(state, input, settings);
+  return inputs.length > 0;
+}
+
+/** The service's effect observer: folds each effect at the wall-clock instant, `changed` when it did. */
+export function foldEffects(state: DashboardState, settings: FoldSettings, changed: () => void): (effect: Effect) => void {
+  return (effect) => {
+    if (foldEffect(state, settings, effect, Date.now())) changed();
+  };
+}

@@ -7,6 +7,7 @@
  * prom-client call (label validation and a label hash per call) cost ~2 us a command (issue 17).
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EventType } from '../core/protocol/events.js';
 
 /** Counts per label value. */
 export class Tally {
@@ -65,8 +66,22 @@ export class LatencyBuckets {
   }
 }
 
+/** Which label an event counts under in `eventsIn` (a table: this runs for every event). */
+const SOURCE_OF: Readonly<Record<EventType, string>> = {
+  'mqtt.message': 'mqtt',
+  'rtdb.value': 'rtdb',
+  'firestore.doc': 'firestore',
+  'weather.result': 'weather',
+  'weather.failure': 'weather',
+  'face.result': 'face',
+  'clock.tick': 'clock',
+  'service.alert': 'service',
+};
+
 export interface Metrics {
   readonly registry: Registry;
+  /** Counts one event into the pipeline in `eventsIn`, under its source. */
+  readonly countEvent: (event: { readonly type: EventType }) => void;
   /** Events into the pipeline, by source (`mqtt`, `rtdb`, `firestore`, `weather`, `face`, `clock`). */
   readonly eventsIn: Tally;
   /** Effects performed, by sink. */
@@ -118,6 +133,7 @@ export function createMetrics(withDefaults = true): Metrics {
   registry.registerMetric(latencyMetric as unknown as Parameters<Registry['registerMetric']>[0]);
   return {
     registry,
+    countEvent: (event) => eventsIn.add(SOURCE_OF[event.type]),
     eventsIn,
     effectsOut,
     errors,

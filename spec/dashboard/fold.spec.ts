@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { tap } from 'rxjs';
-import { foldEffect, foldObserved } from '../../lib/dashboard/dashboard.js';
+import { foldEffect, foldObserved } from '../../lib/dashboard/fold.js';
 import { emptyState, fold, HISTORY_MS, MAX_COMMANDS, MAX_REPORTS, recentCommands, type DashboardState } from '../../lib/dashboard/fold.js';
 import { sectionView, nextOccurrence } from '../../lib/dashboard/view.js';
 import { decodeSchedule } from '../../lib/core/protocol/documents.js';

@@ -21,7 +21,9 @@ type Logger = ((...args: unknown[]) => void) & { enabled: boolean; namespace: st
 const DEBUG_ENABLED_BY_ENV = (process.env.DEBUG ?? '') !== '';
 
 function quietLogger(namespace: string): Logger {
-  const logger = (() => undefined) as unknown as Logger;
+  // A bound built-in no-op rather than an arrow of ours: each logger is its own object (it gets
+  // properties), and a call runs no JavaScript at all (nor shows in `npm run path`).
+  const logger = Function.prototype.bind(undefined) as unknown as Logger;
   logger.enabled = false;
   logger.namespace = namespace;
   logger.extend = (ns, delimiter = ':') => quietLogger(`${namespace}${delimiter}${ns}`);

@@ -2,10 +2,10 @@
  * What start-up opens, closed again in reverse: the DATA_DIR lock, the broker, the store, the
  * journal, the endpoints. `stop()` closes them after the pipeline has drained; a start that fails
  * half way closes what it had opened already (so a second attempt finds the port and lock free).
- * `StartupError` lives here (and is re-exported by lib/app/service.ts) because every step that opens
- * something may throw it, and the steps under lib/app/ cannot import the root.
+ * `StartupError` lives here because every step that opens something may throw it: the steps in
+ * lib/app/ and the journal's opening in lib/durability/.
  */
-import type { Logger } from '../base/log.js';
+import type { Logger } from './log.js';
 
 /** A failure that stops start-up (the port of the embedded broker is taken, the store is locked...). */
 export class StartupError extends Error {

@@ -9,9 +9,8 @@ import { expect } from 'chai';
 import { Subject, Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { startBroker } from '../../../lib/broker/broker.js';
-import { makeMqttDriver } from '../../../lib/drivers/mqtt/mqtt-sink.js';
+import { fromMqtt, makeMqttDriver } from '../../../lib/drivers/mqtt/mqtt-driver.js';
 import type { SinkReport } from '../../../lib/drivers/report.js';
-import { fromMqtt } from '../../../lib/drivers/mqtt/mqtt-source.js';
 import {
   backoffDelay, connectMqtt, reconnectSchedule, redactUrl, type MqttConnection,
 } from '../../../lib/drivers/mqtt/connection.js';

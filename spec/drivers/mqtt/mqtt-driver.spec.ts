@@ -2,7 +2,7 @@ import amqp from 'amqplib';
 import type { AsyncMqttClient } from 'async-mqtt';
 import { expect } from 'chai';
 import { Subject, from } from 'rxjs';
-import { makeMqttDriver } from '../../../lib/drivers/mqtt/mqtt-sink.js';
+import { makeMqttDriver } from '../../../lib/drivers/mqtt/mqtt-driver.js';
 import type { SinkReport } from '../../../lib/drivers/report.js';
 import type { Effect, MqttPublish } from '../../../lib/core/protocol/effects.js';
 import {
