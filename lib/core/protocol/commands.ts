@@ -7,24 +7,39 @@ import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import { formatErrors, truncate, type DecodeError } from './errors.js';
 import { DeviceName, DocId } from './fields.js';
-import { decodeSchedule, type Schedule } from './documents.js';
+import { decodeSchedule, DecodedSchedule, type Schedule } from './documents.js';
 
 export const Envelope = t.type({ Producer: DeviceName, command: t.string });
 export type Envelope = t.TypeOf<typeof Envelope>;
 
-export const Signup = t.type({ UID: DocId, name: t.string });
-export const Signin = t.type({ UID: DocId });
-export const DeleteSchedule = t.type({ title: DocId });
+/** A command of that name with these fields, read-only: one member of `Command`. */
+const named = <N extends string, P extends t.Props>(command: N, props: P) => t.readonly(t.type({ command: t.literal(command), ...props }));
 
-export type Command =
-  | { readonly command: 'signup'; readonly UID: string; readonly name: string }
-  | { readonly command: 'signin'; readonly UID: string }
-  | { readonly command: 'start_facer' }
-  | { readonly command: 'add_schedule'; readonly title: string; readonly schedule: Schedule; readonly doc: Record<string, unknown> }
-  | { readonly command: 'delete_schedule'; readonly title: string }
-  | { readonly command: 'test' | 'alert'; readonly body: Record<string, unknown> };
+/**
+ * Step 2's result, one codec per command. The body of a signup, a signin or a delete_schedule is
+ * decoded with its codec (its other keys, `Producer` among them, are left out of the command);
+ * an add_schedule's title likewise, its schedule by `decodeSchedule` and `doc` is the body
+ * without `Producer` and `command`; test and alert carry the whole body.
+ */
+export const Signup = named('signup', { UID: DocId, name: t.string });
+export const Signin = named('signin', { UID: DocId });
+export const StartFacer = named('start_facer', {});
+export const AddSchedule = named('add_schedule', { title: DocId, schedule: DecodedSchedule, doc: t.UnknownRecord });
+export const DeleteSchedule = named('delete_schedule', { title: DocId });
+export const Message = t.readonly(t.type({ command: t.keyof({ test: null, alert: null }), body: t.UnknownRecord }));
 
-export const COMMAND_NAMES = ['signup', 'signin', 'start_facer', 'add_schedule', 'delete_schedule', 'test', 'alert'] as const;
+/** A decoded command: its type follows the codecs. */
+export const Command = t.union([Signup, Signin, StartFacer, AddSchedule, DeleteSchedule, Message]);
+export type Command = t.TypeOf<typeof Command>;
+
+/** Every command's name (a record, so a command added to `Command` must be named here to compile). */
+const NAMES: Readonly<Record<Command['command'], true>> = {
+  signup: true, signin: true, start_facer: true, add_schedule: true, delete_schedule: true, test: true, alert: true,
+};
+export const COMMAND_NAMES = Object.keys(NAMES) as readonly Command['command'][];
+
+/** An add_schedule's title, decoded before its schedule. */
+const Titled = t.type({ title: DocId });
 
 /** Step 1: text -> JSON object with a valid envelope. */
 export function decodeEnvelope(text: string): E.Either<DecodeError, { envelope: Envelope; body: Record<string, unknown> }> {
@@ -59,7 +74,7 @@ export function decodeCommand(envelope: Envelope, body: Record<string, unknown>)
     case 'start_facer':
       return E.right({ command: 'start_facer' });
     case 'add_schedule': {
-      const title = formatErrors(what, t.type({ title: DocId }).decode(body));
+      const title = formatErrors(what, Titled.decode(body));
       if (E.isLeft(title)) return title;
       const { Producer: _p, command: _c, ...doc } = body;
       return E.map((schedule: Schedule) => ({ command: 'add_schedule' as const, title: title.right.title, schedule, doc }))(

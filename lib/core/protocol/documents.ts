@@ -89,6 +89,25 @@ export type Schedule = Omit<t.TypeOf<typeof ScheduleFields>, 'modeNum'> & {
   readonly when: { readonly repeat: true; readonly daysOfWeek: readonly boolean[] } | { readonly repeat: false; readonly date?: string };
 };
 
+/** The days of a decoded schedule (`Schedule['when']`). */
+const When = t.union([
+  t.type({ repeat: t.literal(true), daysOfWeek: Weekdays }),
+  t.intersection([t.type({ repeat: t.literal(false) }), t.partial({ date: ActiveDate })]),
+]);
+
+const isDecodedSchedule = (u: unknown): u is Schedule => ScheduleFields.is(u) && When.is((u as { when?: unknown }).when);
+
+/**
+ * A schedule as `decodeSchedule` gives it, as a codec that checks that shape (a document is
+ * decoded by `decodeSchedule`, not by this), so a type built from codecs can hold one (`Command`).
+ */
+export const DecodedSchedule = new t.Type<Schedule, Schedule, unknown>(
+  'decoded schedule',
+  isDecodedSchedule,
+  (u, c) => (isDecodedSchedule(u) ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
 /**
  * `daysOfWeek` is read only when `repeat` is true and `activeDate` only when it is false
  * (SPEC 6): whatever the other one holds does not matter.

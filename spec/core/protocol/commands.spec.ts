@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { COMMAND_NAMES, decodeCommand, decodeEnvelope, type Envelope } from '../../../lib/core/protocol/commands.js';
+import { Command, COMMAND_NAMES, decodeCommand, decodeEnvelope, type Envelope } from '../../../lib/core/protocol/commands.js';
 import { leftOf, rightOf } from './helpers.js';
 
 /** Both steps, as the server stream runs them. */
@@ -111,6 +111,25 @@ describe('commands', () => {
       const body = { Producer: 'car', command: 'alert', text: 'hello', n: 1 };
       expect(rightOf(decodeText(JSON.stringify(body)))).to.deep.equal({ command: 'alert', body });
       expect(rightOf(send({ command: 'test' }))).to.include({ command: 'test' });
+    });
+
+    it('gives what its codec, Command, accepts, and the codec refuses what no decoder gives', () => {
+      const bodies = [
+        { command: 'signup', UID: 'u1', name: 'Kim' },
+        { command: 'signin', UID: 'u1' },
+        { command: 'start_facer' },
+        { command: 'add_schedule', ...schedule },
+        { command: 'add_schedule', ...schedule, repeat: false, activeDate: '2021.09.22' },
+        { command: 'add_schedule', ...schedule, repeat: false },
+        { command: 'delete_schedule', title: 'wake' },
+        { command: 'test' },
+        { command: 'alert', text: 'hello' },
+      ];
+      for (const body of bodies) expect(Command.is(rightOf(send(body))), body.command).to.equal(true);
+      expect(COMMAND_NAMES).to.have.members([...new Set(bodies.map((b) => b.command))]);
+      for (const value of [{ command: 'signin', UID: 'users/u1' }, { command: 'signup', UID: 'u1' }, { command: 'open_door' }, { command: 'add_schedule', title: 'wake', doc: {}, schedule }]) {
+        expect(Command.is(value), JSON.stringify(value)).to.equal(false);
+      }
     });
 
     it('an unknown command is an error that lists the known ones', () => {
