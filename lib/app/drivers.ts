@@ -31,10 +31,10 @@ export function sinkDrivers(
       makeMqttDriver(connection$, {
         qos: config.mqtt.qos,
         queueSize: config.mqtt.queueSize,
-        onQueueSize: (n) => metrics.queueSize.set({ queue: 'mqtt' }, n),
+        onQueueSize: metrics.queueSizeOf('mqtt'),
       })(router.of(['mqtt.publish'])),
-      makeFirestoreDriver(store, { logger, onPending: (n) => metrics.queueSize.set({ queue: 'firestore' }, n) })(router.of(['firestore.set', 'firestore.delete'])),
-      makeRtdbDriver(store, { logger, onPending: (n) => metrics.queueSize.set({ queue: 'rtdb' }, n) })(router.of(['rtdb.set'])),
+      makeFirestoreDriver(store, { logger, onPending: metrics.queueSizeOf('firestore') })(router.of(['firestore.set', 'firestore.delete'])),
+      makeRtdbDriver(store, { logger, onPending: metrics.queueSizeOf('rtdb') })(router.of(['rtdb.set'])),
       makeSlackDriver({ webhookUrl: config.slack.webhookUrl, windowMs: config.slack.windowS * 1000 }, logger)(router.of(['slack.alert'])),
       makeFaceDriver({ ...config.face, timeoutMs: config.face.timeoutS * 1000 }, logger)(router.of(['face.run'])),
       makeStateDriver({ db, resume }, logger)(router.of(['state.schedule', 'state.status'])),

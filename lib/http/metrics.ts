@@ -90,6 +90,8 @@ export interface Metrics {
   readonly errors: Tally;
   /** Items waiting: the MQTT offline queue, the Firebase outbox (set only when they change). */
   readonly queueSize: Gauge<'queue'>;
+  /** What a driver calls with its queue's new size. */
+  readonly queueSizeOf: (queue: string) => (count: number) => void;
   /** Seconds from an inbound MQTT command to its reply or device command being published, by kind. */
   readonly commandLatency: LatencyBuckets;
 }
@@ -119,6 +121,7 @@ export function createMetrics(withDefaults = true): Metrics {
   tallyCounter(registry, eventsIn, 'smarthome_events_in_total', 'Events into the pipeline, by source', 'source');
   tallyCounter(registry, effectsOut, 'smarthome_effects_out_total', 'Effects performed, by sink', 'sink');
   tallyCounter(registry, errors, 'smarthome_errors_total', 'Errors, by kind', 'kind');
+  const queueSize = new Gauge({ name: 'smarthome_queue_size', help: 'Items waiting to be sent, by queue', labelNames: ['queue'], registers: [registry] });
   const commandLatency = new LatencyBuckets(LATENCY_BUCKETS);
   const latencyName = 'smarthome_command_latency_seconds';
   const latencyHelp = 'From an inbound MQTT command to its reply or device command being published';
@@ -137,7 +140,8 @@ export function createMetrics(withDefaults = true): Metrics {
     eventsIn,
     effectsOut,
     errors,
-    queueSize: new Gauge({ name: 'smarthome_queue_size', help: 'Items waiting to be sent, by queue', labelNames: ['queue'], registers: [registry] }),
+    queueSize,
+    queueSizeOf: (queue) => (count) => queueSize.set({ queue }, count),
     commandLatency,
   };
 }

@@ -2,7 +2,7 @@ import amqp from 'amqplib';
 import type { AsyncMqttClient } from 'async-mqtt';
 import { expect } from 'chai';
 import { Subject, from } from 'rxjs';
-import { makeMqttDriver } from '../../../lib/drivers/mqtt/mqtt-driver.js';
+import { deliveriesFromMqtt, makeMqttDriver, type MqttDelivery } from '../../../lib/drivers/mqtt/mqtt-driver.js';
 import type { SinkReport } from '../../../lib/drivers/report.js';
 import type { Effect, MqttPublish } from '../../../lib/core/protocol/effects.js';
 import {
@@ -71,6 +71,38 @@ function sinkSuite(target: BrokerTarget): void {
       expect(seen.every((m) => m.qos === 1 && !m.retain)).to.equal(true);
       await waitFor(() => completed, 5_000, 'the driver to complete after its input');
       expect(reports).to.deep.equal(expected.map((effect) => ({ kind: 'done', sink: 'mqtt', effect })));
+    });
+
+    it('deliveries: a message is acknowledged only by its own ack; unacknowledged, the session hands it over again', async () => {
+      const topic = `${topicBase()}/webos/server/info`;
+      const device = await testClient(url(), `dev-${suffix()}`);
+      open.push({ close: () => device.end(true) });
+      const clientId = `be-${suffix()}`;
+      const first = backend({ clientId, clean: false });
+      const got: MqttDelivery[] = [];
+      first.hold.add(deliveriesFromMqtt(first.connection$, [topic]).subscribe((d) => got.push(d)));
+      await waitFor(() => first.connacks.length > 0, 5_000, 'the first connection');
+      await delay(200); // its SUBACK
+      await device.publish(topic, 'acked', { qos: 1 });
+      await waitFor(() => got.length === 1, 5_000, 'the first message');
+      got[0]!.ack();
+      await device.publish(topic, 'kept', { qos: 1 });
+      await waitFor(() => got.length === 2, 5_000, 'the second message (the first one acknowledged)');
+      expect(got.map((d) => [d.type, d.event.payload, d.dup])).to.deep.equal([['mqtt.delivery', 'acked', false], ['mqtt.delivery', 'kept', false]]);
+      expect(got[1]!.messageId).to.be.a('number');
+      await first.end(); // 'kept' never acknowledged
+
+      const second = backend({ clientId, clean: false });
+      const again: MqttDelivery[] = [];
+      second.hold.add(deliveriesFromMqtt(second.connection$, [topic]).subscribe((d) => again.push(d)));
+      await waitFor(() => again.length === 1, 10_000, 'the unacknowledged message, to the same session');
+      expect(again[0]!.event).to.deep.equal({ type: 'mqtt.message', topic, payload: 'kept' });
+      // MQTT 3.1.1 4.4: re-sent with DUP=1. aedes sends a session's unacknowledged messages again
+      // without it (the embedded broker dies with the service, so its sessions never see a restart).
+      expect(again[0]!.dup, 'a QoS 1 message sent again').to.equal(!target.name.startsWith('aedes'));
+      again[0]!.ack();
+      await delay(300);
+      expect(again.map((d) => d.event.payload), 'the acknowledged one is not sent again').to.deep.equal(['kept']);
     });
 
     it('refuses invalid topics with a failed report and goes on with the rest', async () => {
