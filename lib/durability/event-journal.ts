@@ -7,7 +7,8 @@
  * - the file is fdatasync'ed in groups, at most every `fsyncMs`, in libuv's thread pool: a power
  *   cut loses at most that window;
  * - after a crash, the events past the checkpoint (the last event whose effects are known to be
- *   complete, kept in DATA_DIR's database: `checkpoint.ts`) are read back (`pending`) and handled again.
+ *   complete, kept in DATA_DIR's database: `checkpoint.ts`) are read back (`pending`, by
+ *   `journal-reader.ts`, the one reader of these files) and handled again.
  *
  * Files: `events-<seq>.ndjson`, `<seq>` (12 digits) being the journal sequence number of its first
  * event. Each starts with one resume header (`{"resume":{…}}`), so it replays on its own; each
@@ -15,20 +16,18 @@
  * midnight and when one grows past `segmentBytes`. Old files are pruned by age (`retainDays`) and
  * total size (`maxBytes`), never one that holds an event past the checkpoint.
  */
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import * as E from 'fp-ts/lib/Either.js';
 import type { Logger } from '../base/log.js';
 import { isoLocal } from '../core/protocol/local-time.js';
-import {
-  decodeRecordedLine, decodeResumeLine, encodeClockLine, encodeEventLine, encodeResumeLine, isResumeLine, type Recorded,
-} from '../core/protocol/recording.js';
+import { encodeClockLine, encodeEventLine, encodeResumeLine } from '../core/protocol/recording.js';
 import { AppendLog } from '../store/append-log.js';
 import type { Resume } from '../core/protocol/resume.js';
 import type { Event } from '../core/protocol/events.js';
+import { EVENTS_DIR, listSegments, readLines, readEvents, segmentName, type JournalFile, type JournaledEvent } from './journal-reader.js';
 
-export const EVENTS_DIR = 'events';
+export { EVENTS_DIR, type JournaledEvent } from './journal-reader.js';
 
 /** Where a restart resumes: every event up to `seq` is complete, with this state after it. */
 export interface Checkpoint {
@@ -37,11 +36,6 @@ export interface Checkpoint {
   readonly status?: string;
   /** The ids of the appliance alarms after event `seq` (see lib/durability/recovery.ts). */
   readonly alarms?: readonly string[];
-}
-
-/** A journaled event read back, with its sequence number. */
-export interface JournaledEvent extends Recorded {
-  readonly seq: number;
 }
 
 /** The key of an MQTT message for `redelivered`. */
@@ -55,18 +49,19 @@ const REDELIVERY_WINDOW = 500;
  * sends again with DUP=1 and the same key was journaled and acknowledged, and only its PUBACK was
  * lost with the process. Handling it again, after the recovered events, could reorder controls.
  */
-function recentDeliveries(segments: readonly Segment[]): Set<string> {
+async function recentDeliveries(segments: readonly JournalFile[]): Promise<Set<string>> {
   const keys = new Set<string>();
+  const mqtt: string[] = [];
   // the last two files: a run that crashed while starting journaled nothing of its own
-  const lines = segments.slice(-2).flatMap((segment) => readFileSync(segment.file, 'utf8').split('\n'))
-    .filter((l) => l.includes('"source":"mqtt"'))
-    .slice(-REDELIVERY_WINDOW);
-  for (const line of lines) {
+  await readLines(segments.slice(-2), (line) => {
+    if (line.text.includes('"source":"mqtt"')) mqtt.push(line.text);
+  });
+  for (const line of mqtt.slice(-REDELIVERY_WINDOW)) {
     try {
       const json = JSON.parse(line) as { mid?: unknown; topic?: unknown; payload?: unknown };
       if (typeof json.mid === 'number' && typeof json.topic === 'string' && typeof json.payload === 'string') keys.add(deliveryKey(json.mid, json.topic, json.payload));
     } catch {
-      // a damaged line is reported by readSegment
+      // a damaged line is reported when the events are read
     }
   }
   return keys;
@@ -86,44 +81,8 @@ export interface EventJournalOptions {
 /** The local calendar day of `now` (`2026-11-29`): a new file begins when it changes. */
 const localDay = (now: number, tz: string): string => isoLocal(now, tz).slice(0, 10);
 
-const SEGMENT = /^events-(\d{12})\.ndjson$/;
-const segmentName = (seq: number): string => `events-${String(seq).padStart(12, '0')}.ndjson`;
-
-interface Segment {
-  readonly file: string;
-  readonly first: number;
-}
-
-function listSegments(dir: string): Segment[] {
-  return readdirSync(dir)
-    .map((name) => SEGMENT.exec(name))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ file: path.join(dir, m[0]), first: Number(m[1]) }))
-    .sort((a, b) => a.first - b.first);
-}
-
-/** The lines of the journal are read as they are (a bad line is reported by `readSegment`). */
+/** The append log keeps the lines as they are (they are read by `journal-reader.ts`). */
 const asWritten = (line: string): string => line;
-
-/** The events of `file` with sequence numbers after `after`, and the number after its last line. */
-function readSegment(segment: Segment, after: number, logger: Logger): { events: JournaledEvent[]; next: number } {
-  const events: JournaledEvent[] = [];
-  let seq = segment.first;
-  readFileSync(segment.file, 'utf8').split('\n').forEach((line, i) => {
-    if (line === '') return;
-    if (isResumeLine(line)) {
-      const header = decodeResumeLine(line);
-      if (E.isRight(header)) seq = header.right.seq;
-      return;
-    }
-    const n = seq++;
-    if (n <= after) return;
-    const decoded = decodeRecordedLine(line);
-    if (E.isLeft(decoded)) logger.error({ file: segment.file, line: i + 1 }, `event journal: skipping an unreadable line: ${decoded.left.message}`);
-    else events.push({ ...decoded.right, seq: n });
-  });
-  return { events, next: seq };
-}
 
 export class EventJournal {
   private log: AppendLog<string> | undefined;
@@ -157,15 +116,14 @@ export class EventJournal {
     // cuts a torn last line (a write cut off by a crash: never acknowledged)
     if (last !== undefined) AppendLog.open(last.file, { logger: options.logger, owner: 'event journal', decode: asWritten }).close();
     const pending: JournaledEvent[] = [];
-    let next = checkpoint.seq + 1;
-    segments.forEach((segment, i) => {
-      const following = segments[i + 1];
-      if (following !== undefined && following.first <= checkpoint.seq + 1) return; // wholly before the checkpoint
-      const read = readSegment(segment, checkpoint.seq, options.logger);
-      pending.push(...read.events);
-      next = Math.max(next, read.next);
-    });
-    return { journal: new EventJournal(dir, next, options), checkpoint, pending, redelivered: recentDeliveries(segments) };
+    // not the files wholly before the checkpoint
+    const toRead = segments.filter((_, i) => (segments[i + 1]?.first ?? Infinity) > checkpoint.seq + 1);
+    const read = await readEvents(toRead, {
+      after: checkpoint.seq,
+      unknown: (line, reason) => options.logger.error({ file: line.file, line: line.line }, `event journal: skipping an unreadable line: ${reason}`),
+    }, (event) => pending.push(event));
+    const next = Math.max(checkpoint.seq + 1, read);
+    return { journal: new EventJournal(dir, next, options), checkpoint, pending, redelivered: await recentDeliveries(segments) };
   }
 
   /** The sequence number the next event gets. */

@@ -1,9 +1,15 @@
 /**
  * The dashboard's history across a restart (issue 15): the first run's event journal
  * (DATA_DIR/events, issue 12) holds its events, the second run rebuilds the 24-hour timelines
- * from that directory, as the page shows them.
+ * from that directory, as the page shows them. `loadHistory` on its own: what it skips.
  */
 import { expect } from 'chai';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { isoLocal } from '../../lib/core/protocol/local-time.js';
+import { DEFAULT_TOPICS } from '../../lib/core/protocol/topics.js';
+import { emptyState } from '../../lib/dashboard/fold.js';
+import { loadHistory } from '../../lib/dashboard/history.js';
 import { suffix } from '../support/brokers.js';
 import { launch, type Browser } from '../support/browser.js';
 import { connectDevice, killAll, startService } from '../support/service.js';
@@ -47,5 +53,40 @@ describe('dashboard history from the event journal', function () {
     expect(await points('window')).to.equal(2); // closed, open
     expect(await tab.locator('[data-band="light"] rect.on').count()).to.equal(1);
     expect(browser.errors).to.deep.equal([]);
+  });
+});
+
+describe('loadHistory', function () {
+  let dataDir: string;
+  beforeEach(async () => {
+    dataDir = await tempDir();
+  });
+  afterEach(async () => removeDir(dataDir));
+
+  it('folds the temperatures of the last day, skipping lines it does not understand, later events and older files', async () => {
+    const now = Date.now();
+    const temp = (at: number, value: number): string =>
+      JSON.stringify({ at: isoLocal(at, 'Asia/Seoul'), source: 'rtdb', path: 'sensor/hometemp', value: { temp: String(value), humi: 45, rain: 0 } });
+    const dir = path.join(dataDir, 'events');
+    await fs.mkdir(dir);
+    await fs.writeFile(path.join(dir, 'events-000000000001.ndjson'), `${temp(now - 30 * 3600_000, 10)}\n`);
+    const old = (now - 25 * 3600_000) / 1000;
+    await fs.utimes(path.join(dir, 'events-000000000001.ndjson'), old, old); // untouched for longer than the window: not read
+    await fs.writeFile(path.join(dir, '000001.ndjson'), [
+      '{"resume":{"lastTickAt":1}}',
+      temp(now - 2 * 3600_000, 21),
+      '{"checkpoint":"a line this reader does not know"}',
+      temp(now - 3600_000, 22),
+      temp(now + 3600_000, 23), // after `now`
+      temp(now - 60_000, 24).slice(0, 40), // torn
+    ].join('\n'));
+    const state = emptyState();
+    const events = await loadHistory(state, dataDir, now, { topics: DEFAULT_TOPICS, commandConfirmS: 30 });
+    expect(events).to.equal(2);
+    expect(state.homeTemp).to.deep.equal([[now - 2 * 3600_000, 21], [now - 3600_000, 22]]);
+  });
+
+  it('reads nothing without a journal', async () => {
+    expect(await loadHistory(emptyState(), dataDir, Date.now(), { topics: DEFAULT_TOPICS, commandConfirmS: 30 })).to.equal(0);
   });
 });

@@ -87,6 +87,24 @@ describe('event journal', function () {
     reopened.journal.close();
   });
 
+  it('logs and skips an unreadable line past the checkpoint; it keeps its number', async () => {
+    const { journal } = await EventJournal.open(dir, { seq: 0 }, options);
+    journal.start({ scheduleFired: {} }, T0, 0);
+    journal.append(signup('u1'), T0 + 1000);
+    journal.close();
+    const [file] = await files();
+    await fs.appendFile(path.join(dir, EVENTS_DIR, file!), `{"at":"2026-11-29T10:00:02.000+09:00","source":"nobody"}\n${(await fs.readFile(path.join(dir, EVENTS_DIR, file!), 'utf8')).split('\n')[1]}\n`);
+    const errors: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
+    const reopened = await EventJournal.open(dir, { seq: 0 }, { ...options, logger });
+    expect(reopened.pending.map((e) => e.seq)).to.deep.equal([1, 3]);
+    expect(reopened.journal.seq).to.equal(4);
+    expect(errors).to.have.length(1);
+    expect(JSON.parse(errors[0]!)).to.deep.include({ file: path.join(dir, EVENTS_DIR, file!), line: 3 });
+    expect(errors[0]).to.match(/event journal: skipping an unreadable line/);
+    reopened.journal.close();
+  });
+
   it('starts a new file past the size limit, led by the newest document lines, and prunes only what the checkpoint passed', async () => {
     const { journal } = await EventJournal.open(dir, { seq: 0 }, { ...options, segmentBytes: 1000, maxBytes: 1500 });
     journal.start({ scheduleFired: {} }, T0, 0);
