@@ -15,7 +15,7 @@ export type AlertLevel = 'error' | 'warning' | 'info';
 export class ServiceHealth {
   private readonly parts = new Map<string, SourceState>();
   private readonly feedback = new Subject<Event>();
-  /** The events fed back into the pipeline (merged with the sources in `intake.ts`). */
+  /** The events fed back into the pipeline (merged with the sources in `sources.ts`). */
   readonly feedback$: Observable<Event> = this.feedback;
 
   /** What /healthz and the dashboard show (the same map, read when they are asked). */
