@@ -14,8 +14,13 @@
  * event only to the streams that read its kind (kinds.ts), in the order of `STREAMS` (so the effects of one
  * event come out in the same order as when every stream filtered every event). Observers (the
  * dashboard) see every event, after the streams.
+ *
+ * A stream that errors (`react` turns an exception in a step into an alert; anything around it
+ * can still throw) is resubscribed in its place and with its state, at most MAX_RESUBSCRIBES
+ * times in a run, each time reported as a system error; then it is given up, and that reported
+ * too (`supervise`). An input that fails ends the pipeline with its error.
  */
-import { catchError, concat, defer, isObservable, merge, Observable, of, tap } from 'rxjs';
+import { catchError, concat, defer, isObservable, merge, Observable, of, Subject, tap, type Subscription } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { decode, type HomeCode } from '../protocol/home-code.js';
 import { alarms$ } from './alarms.js';
@@ -106,11 +111,14 @@ export function pipeline(
     const observed$ = input$.pipe(observe(deps.settings.topics, resumedStatus(deps)));
     const router = new Router<Observed, RouteKey>(ROUTE_KEYS, (o) => o.key);
 
+    const places: Place[] = [];
     const outputs = [...Object.entries(streams), ...Object.entries(observers)].map(([name, stream]) => {
+      const place = holdPlace(router.of('reads' in stream ? keysOf(stream.reads) : undefined));
+      places.push(place);
       // The router hands a stream only the route keys of its kinds: what `ofType` narrows to.
-      const out: unknown = 'reads' in stream ? stream.body(router.of(keysOf(stream.reads)) as Observable<ObservedOf<Kind>>, deps) : stream(router.of(), deps);
+      const out: unknown = 'reads' in stream ? stream.body(place.input$ as Observable<ObservedOf<Kind>>, deps) : stream(place.input$, deps);
       if (!isObservable(out)) throw new TypeError(`stream "${name}" returned ${String(out)} instead of an Observable`);
-      return (out as Observable<Effect>).pipe(supervise(name, deps));
+      return supervise(name, out as Observable<Effect>, place, deps);
     });
     return new Observable<Effect>((subscriber) => {
       const effects = merge(...outputs)
@@ -121,21 +129,64 @@ export function pipeline(
           }),
         )
         .subscribe(subscriber);
+      for (const place of places) effects.add(place.release);
       // Every stream subscribes before the events start: a cold source that emits at once (a
-      // replay, a benchmark) must reach all of them.
-      effects.add(observed$.subscribe(router));
+      // replay, a benchmark) must reach all of them. An input that fails ends the pipeline with
+      // its error: no stream failed, so none is resubscribed.
+      effects.add(observed$.subscribe({ next: (o) => router.next(o), error: (err: unknown) => subscriber.error(err), complete: () => router.complete() }));
       return effects;
     });
   });
 }
 
-/** Last line of defence: a stream that errors anyway is reported and resubscribed. */
-function supervise(name: string, deps: Deps) {
-  return (effect$: Observable<Effect>): Observable<Effect> =>
-    effect$.pipe(
-      catchError((err: unknown, caught) => {
-        const reason = errorText(err);
-        return concat(of(...systemError(deps.settings.topics, `stream ${name} failed and was restarted: ${reason}`)), caught);
-      }),
-    );
+/**
+ * How many times the pipeline resubscribes a stream that errors before it gives the stream up for
+ * the rest of the run (ngrx's `EffectsModule` resubscribes an effect 10 times, too).
+ */
+export const MAX_RESUBSCRIBES = 10;
+
+/**
+ * A stream's input: its place among the router's subscribers, taken when the stream is first
+ * subscribed and held until the pipeline ends or gives the stream up. A resubscribed stream reads
+ * on from the next event in the same place, so its effects for an event keep their order among
+ * the other streams'.
+ */
+interface Place {
+  readonly input$: Observable<Observed>;
+  readonly release: () => void;
+}
+
+function holdPlace(routed$: Observable<Observed>): Place {
+  const relay = new Subject<Observed>();
+  let held: Subscription | undefined;
+  return {
+    input$: new Observable<Observed>((subscriber) => {
+      const subscription = relay.subscribe(subscriber);
+      held ??= routed$.subscribe(relay);
+      return subscription;
+    }),
+    release: () => held?.unsubscribe(),
+  };
+}
+
+/**
+ * Last line of defence: a stream that errors anyway (`react` already turns an exception in a
+ * step into an alert; an operator around it, or a stream's subscription, can still throw) is
+ * reported and resubscribed, at most MAX_RESUBSCRIBES times in a run, then reported and given
+ * up. Its state survives a resubscribe: `react` keeps it per stream, not per subscription.
+ */
+function supervise(name: string, effect$: Observable<Effect>, place: Place, deps: Deps): Observable<Effect> {
+  const { topics } = deps.settings;
+  let failures = 0;
+  return effect$.pipe(
+    catchError((err: unknown, caught) => {
+      failures++;
+      const reason = errorText(err);
+      if (failures > MAX_RESUBSCRIBES) {
+        place.release();
+        return of(...systemError(topics, `stream ${name} failed again after ${MAX_RESUBSCRIBES} restarts and is stopped for the rest of the run: ${reason}`));
+      }
+      return concat(of(...systemError(topics, `stream ${name} failed and was restarted (${failures} of ${MAX_RESUBSCRIBES}): ${reason}`)), caught);
+    }),
+  );
 }

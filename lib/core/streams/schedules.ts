@@ -101,79 +101,81 @@ export const schedules$ = stream(['clock.tick', 'firestore.schedule_mode'], (obs
     past: new Map(),
   };
 
+  // The service was down from the previous run's last tick until this run started (the stream's
+  // first subscription, kept when the pipeline resubscribes it): only occurrences due in between
+  // are "missed while down" (SPEC 6), for the whole of this run.
+  let startedAt: number | undefined;
+  const missedWhileDown = (due: number): boolean => lastTickAt !== undefined && startedAt !== undefined && due > lastTickAt && due <= startedAt;
   return defer(() => {
-    // The service was down from the previous run's last tick until now: only occurrences due in
-    // between are "missed while down" (SPEC 6), for the whole of this run.
-    const startedAt = deps.scheduler.now();
-    const missedWhileDown = (due: number): boolean => lastTickAt !== undefined && due > lastTickAt && due <= startedAt;
-    return observed$.pipe(
-      react<State, ObservedOf<'clock.tick' | 'firestore.schedule_mode'>>('schedules', topics, initial, (state, { event, world }) => {
-        if (event.type === 'firestore.doc') {
-          return updateDoc(state, event.id, event.data, event.writtenAt ?? deps.scheduler.now(), deps.settings);
-        }
-        const nowMs = deps.scheduler.now();
-        const now = localParts(nowMs, tz);
-        const nowMinute = wallMinutes(now);
-        let { handled, past } = state;
-        const effects: Effect[] = [];
-        // One-offs deleted on this tick are forgotten at once, as the delete's echo would make
-        // them: so each is deleted once, not on every tick; a document that stays or comes back
-        // arrives again as an event, and goes again.
-        const deleted: string[] = [];
-        const deleteOneOff = (id: string): void => {
-          effects.push({ type: 'firestore.delete', collection: SCHEDULES, id });
-          deleted.push(id);
-        };
-        for (const [id, { schedule, writtenAt }] of state.schedules) {
-          const at = latestOccurrence(schedule, now);
-          if (at === undefined) continue;
-          const last = handled.get(id);
-          if (last !== undefined && at <= last) {
-            if (schedule.when.repeat) continue;
-            if (at === last) {
-              // This very one-off handled, and its document still there (a crash between the
-              // firing and the delete, or the app saved it again): it goes without firing again.
-              effects.push(log('info', `schedule ${id}: its one-off at ${label(at)} was handled already; deleting it`));
-              deleteOneOff(id);
-              continue;
-            }
-            // An earlier one-off under the id of a later handled occurrence is a new one: the rules below.
-          }
-          if (!schedule.enabled) continue;
-          // Its minute or the next on the wall clock; or, after the clock jumped over it, the
-          // two minutes after the jump.
-          const due = nowMinute - at <= 1 ? undefined : dueAt(at, tz);
-          const inWindow = due === undefined || nowMs - due < WINDOW_MS;
-          // A one-off dated by its write, written after its time: never due, so not missed while down either.
-          const writtenLate = writtenAt !== undefined && due !== undefined && writtenAt - due >= WINDOW_MS;
-          if (!inWindow && (writtenLate || !missedWhileDown(due!))) {
-            // Passed while this run was up, before the schedule was known or enabled (or before a
-            // one-off without a date was written): never late. A one-off's version includes its
-            // date, which for one without `activeDate` is the day it was written.
-            const version = schedule.when.repeat ? undefined : `${schedule.when.date} ${JSON.stringify(world.docs.schedule_mode.get(id) ?? null)}`;
-            if (version !== undefined && past.get(id) !== version) {
-              past = new Map(past).set(id, version);
-              effects.push(...warning(topics, `schedule ${id}: its one-off time ${label(at)} had passed when the service learned of it; it will not run`));
-            }
+    startedAt ??= deps.scheduler.now();
+    return observed$;
+  }).pipe(
+    react<State, ObservedOf<'clock.tick' | 'firestore.schedule_mode'>>('schedules', topics, initial, (state, { event, world }) => {
+      if (event.type === 'firestore.doc') {
+        return updateDoc(state, event.id, event.data, event.writtenAt ?? deps.scheduler.now(), deps.settings);
+      }
+      const nowMs = deps.scheduler.now();
+      const now = localParts(nowMs, tz);
+      const nowMinute = wallMinutes(now);
+      let { handled, past } = state;
+      const effects: Effect[] = [];
+      // One-offs deleted on this tick are forgotten at once, as the delete's echo would make
+      // them: so each is deleted once, not on every tick; a document that stays or comes back
+      // arrives again as an event, and goes again.
+      const deleted: string[] = [];
+      const deleteOneOff = (id: string): void => {
+        effects.push({ type: 'firestore.delete', collection: SCHEDULES, id });
+        deleted.push(id);
+      };
+      for (const [id, { schedule, writtenAt }] of state.schedules) {
+        const at = latestOccurrence(schedule, now);
+        if (at === undefined) continue;
+        const last = handled.get(id);
+        if (last !== undefined && at <= last) {
+          if (schedule.when.repeat) continue;
+          if (at === last) {
+            // This very one-off handled, and its document still there (a crash between the
+            // firing and the delete, or the app saved it again): it goes without firing again.
+            effects.push(log('info', `schedule ${id}: its one-off at ${label(at)} was handled already; deleting it`));
+            deleteOneOff(id);
             continue;
           }
-          handled = new Map(handled).set(id, at);
-          effects.push({ type: 'state.schedule', id, occurrence: at });
-          if (!inWindow && (nowMs - due!) / 1000 > scheduleGraceS) {
-            effects.push(log('warn', `schedule ${id}: skipped the occurrence at ${label(at)}, missed while the service was down`));
-          } else {
-            if (!inWindow) effects.push(log('info', `schedule ${id}: firing the occurrence at ${label(at)} late, after a restart`));
-            effects.push(...fire(id, schedule, world, topics));
-          }
-          if (!schedule.when.repeat) deleteOneOff(id);
+          // An earlier one-off under the id of a later handled occurrence is a new one: the rules below.
         }
-        if (handled === state.handled && past === state.past && deleted.length === 0) return [state, effects];
-        const schedules = new Map(state.schedules);
-        for (const id of deleted) schedules.delete(id);
-        return [{ ...state, handled, past, schedules }, effects];
-      }),
-    );
-  });
+        if (!schedule.enabled) continue;
+        // Its minute or the next on the wall clock; or, after the clock jumped over it, the
+        // two minutes after the jump.
+        const due = nowMinute - at <= 1 ? undefined : dueAt(at, tz);
+        const inWindow = due === undefined || nowMs - due < WINDOW_MS;
+        // A one-off dated by its write, written after its time: never due, so not missed while down either.
+        const writtenLate = writtenAt !== undefined && due !== undefined && writtenAt - due >= WINDOW_MS;
+        if (!inWindow && (writtenLate || !missedWhileDown(due!))) {
+          // Passed while this run was up, before the schedule was known or enabled (or before a
+          // one-off without a date was written): never late. A one-off's version includes its
+          // date, which for one without `activeDate` is the day it was written.
+          const version = schedule.when.repeat ? undefined : `${schedule.when.date} ${JSON.stringify(world.docs.schedule_mode.get(id) ?? null)}`;
+          if (version !== undefined && past.get(id) !== version) {
+            past = new Map(past).set(id, version);
+            effects.push(...warning(topics, `schedule ${id}: its one-off time ${label(at)} had passed when the service learned of it; it will not run`));
+          }
+          continue;
+        }
+        handled = new Map(handled).set(id, at);
+        effects.push({ type: 'state.schedule', id, occurrence: at });
+        if (!inWindow && (nowMs - due!) / 1000 > scheduleGraceS) {
+          effects.push(log('warn', `schedule ${id}: skipped the occurrence at ${label(at)}, missed while the service was down`));
+        } else {
+          if (!inWindow) effects.push(log('info', `schedule ${id}: firing the occurrence at ${label(at)} late, after a restart`));
+          effects.push(...fire(id, schedule, world, topics));
+        }
+        if (!schedule.when.repeat) deleteOneOff(id);
+      }
+      if (handled === state.handled && past === state.past && deleted.length === 0) return [state, effects];
+      const schedules = new Map(state.schedules);
+      for (const id of deleted) schedules.delete(id);
+      return [{ ...state, handled, past, schedules }, effects];
+    }),
+  );
 });
 
 function updateDoc(state: State, id: string, data: Doc | null, writtenAt: number, { topics, tz }: Deps['settings']): readonly [State, readonly Effect[]] {

@@ -216,16 +216,20 @@ export function observe(topics: Topics, status?: HomeCode): OperatorFunction<Eve
  * bad input is decoded into values) is reported as a system error and its state kept, so one
  * poisoned event never ends the stream.
  *
+ * The state belongs to the stream (the operator applied once, when the pipeline builds the
+ * stream), not to one subscription: a stream that errors elsewhere and is resubscribed by the
+ * pipeline (`supervise`, pipeline.ts) carries on from the state it had.
+ *
  * Written as a plain operator rather than `scan` + `mergeMap`: it runs for every event of every
  * stream, and an inner subscription per event was the pipeline's largest cost.
  */
 export type Step<S, I> = (state: S, input: I) => readonly [S, readonly Effect[]];
 
 export function react<S, I>(name: string, topics: Topics, initial: S, step: Step<S, I>): OperatorFunction<I, Effect> {
-  return (input$) =>
-    new Observable<Effect>((subscriber) => {
-      let state = initial;
-      return input$.subscribe({
+  return (input$) => {
+    let state = initial;
+    return new Observable<Effect>((subscriber) =>
+      input$.subscribe({
         next: (input) => {
           let effects: readonly Effect[];
           try {
@@ -238,8 +242,9 @@ export function react<S, I>(name: string, topics: Topics, initial: S, step: Step
         },
         error: (err: unknown) => subscriber.error(err),
         complete: () => subscriber.complete(),
-      });
-    });
+      }),
+    );
+  };
 }
 
 /** The same for stateless handlers. */

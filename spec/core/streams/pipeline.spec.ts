@@ -1,12 +1,14 @@
 import { expect } from 'chai';
-import { defer, EMPTY, ignoreElements, map, of, tap, type Observable } from 'rxjs';
+import { defer, EMPTY, filter, ignoreElements, map, of, tap, throwError, type Observable } from 'rxjs';
 import { DEFAULT_TOPICS } from '../../../lib/core/protocol/topics.js';
 import type { Effect } from '../../../lib/core/protocol/effects.js';
 import type { Event } from '../../../lib/core/protocol/events.js';
 import type { Kind } from '../../../lib/core/streams/kinds.js';
-import { pipeline, STREAMS, type StreamFactory } from '../../../lib/core/streams/pipeline.js';
-import { stream } from '../../../lib/core/streams/stream.js';
-import { command, control, doc, makeDeps, rtdb, status, testScheduler } from '../../support/marbles.js';
+import { MAX_RESUBSCRIBES, pipeline, STREAMS, type StreamFactory } from '../../../lib/core/streams/pipeline.js';
+import { stream, type ObservedOf } from '../../../lib/core/streams/stream.js';
+import { react } from '../../../lib/core/streams/world.js';
+import { log } from '../../../lib/core/streams/alerts.js';
+import { command, control, doc, makeDeps, mqtt, rtdb, status, testScheduler } from '../../support/marbles.js';
 
 const signup = command({ Producer: 'android', command: 'signup', UID: 'u1', name: 'Kim' });
 const signin = command({ Producer: 'android', command: 'signin', UID: 'u1' });
@@ -124,9 +126,88 @@ describe('streams/pipeline', () => {
     const ts = testScheduler();
     ts.run(({ hot, expectObservable }) => {
       expectObservable(pipeline(hot<Event>('-a---b-', { a: signin, b: signin }), makeDeps(ts), { flaky })).toBe('-(ms)l-', {
-        m: { type: 'mqtt.publish', topic: DEFAULT_TOPICS.error, payload: 'stream flaky failed and was restarted: boom' },
-        s: { type: 'slack.alert', text: 'error: stream flaky failed and was restarted: boom' },
+        m: { type: 'mqtt.publish', topic: DEFAULT_TOPICS.error, payload: 'stream flaky failed and was restarted (1 of 10): boom' },
+        s: { type: 'slack.alert', text: 'error: stream flaky failed and was restarted (1 of 10): boom' },
         l: { type: 'log', level: 'info', msg: 'mqtt.message' },
+      });
+    });
+  });
+
+  describe(`a stream that errors: resubscribed at most ${MAX_RESUBSCRIBES} times, its state and its place kept`, () => {
+    const at = (payload: string): Event => mqtt('webos/server/info', payload);
+    /** Counts the commands it reads (its state, in `react`); throws outside `react` on "x". */
+    const counting = stream(['mqtt.command'], (observed$, deps) =>
+      observed$.pipe(
+        tap(({ event }) => {
+          if (event.payload === 'x') throw new Error('poison');
+        }),
+        react<number, ObservedOf<'mqtt.command'>>('counting', deps.settings.topics, 0, (n) => [n + 1, [log('info', `seen ${n + 1}`)]]),
+      ),
+    );
+    /** Reads the same kind, after it in the pipeline's order. */
+    const next = stream(['mqtt.command'], (observed$) => observed$.pipe(map(() => log('info', 'next'))));
+    const restarted = (n: number, reason = 'poison'): Effect => ({
+      type: 'mqtt.publish', topic: DEFAULT_TOPICS.error, payload: `stream counting failed and was restarted (${n} of ${MAX_RESUBSCRIBES}): ${reason}`,
+    });
+    const stopped = (reason = 'poison'): Effect => ({
+      type: 'mqtt.publish', topic: DEFAULT_TOPICS.error,
+      payload: `stream counting failed again after ${MAX_RESUBSCRIBES} restarts and is stopped for the rest of the run: ${reason}`,
+    });
+    const noSlack = filter((e: Effect) => e.type !== 'slack.alert');
+
+    it('reads on after a failure from the state it had, in its place among the streams', () => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable }) => {
+        const event$ = hot<Event>('-a---x---b---x---c', { a: at('a'), x: at('x'), b: at('b'), c: at('c') });
+        expectObservable(pipeline(event$, makeDeps(ts), { counting, next }).pipe(noSlack)).toBe('-(1n)(rn)(2n)(Rn)(3n)', {
+          1: log('info', 'seen 1'),
+          2: log('info', 'seen 2'),
+          3: log('info', 'seen 3'),
+          n: log('info', 'next'),
+          r: restarted(1),
+          R: restarted(2),
+        });
+      });
+    });
+
+    it(`gives up after ${MAX_RESUBSCRIBES} restarts and says so; the other streams go on`, () => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable }) => {
+        // One failure every 10 ms, one more than the restarts allowed, then a good command.
+        const events = 'x 9ms '.repeat(MAX_RESUBSCRIBES + 1) + 'a';
+        const alerts = 'abcdefghijklmnopqrstuvwxyz'.slice(0, MAX_RESUBSCRIBES);
+        const expected = [...alerts].map((r) => `(${r}n) 6ms `).join('') + '(Sn) 6ms n';
+        expectObservable(pipeline(hot<Event>(events, { x: at('x'), a: at('a') }), makeDeps(ts), { counting, next }).pipe(noSlack)).toBe(expected, {
+          ...Object.fromEntries([...alerts].map((r, i) => [r, restarted(i + 1)])),
+          S: stopped(),
+          n: log('info', 'next'),
+        });
+      });
+    });
+
+    it('gives up on a stream that fails as it is subscribed, instead of resubscribing it forever', () => {
+      const broken = stream(['mqtt.command'], () => throwError(() => new Error('broken')));
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable }) => {
+        const alerts = 'abcdefghijklmnopqrstuvwxyz'.slice(0, MAX_RESUBSCRIBES);
+        // All at once, as the pipeline starts; the other stream then reads the command at 20 ms.
+        const expected = `(${alerts}S) ${20 - (alerts.length + 3)}ms n`;
+        expectObservable(pipeline(hot<Event>('20ms a', { a: at('a') }), makeDeps(ts), { counting: broken, next }).pipe(noSlack)).toBe(expected, {
+          ...Object.fromEntries([...alerts].map((r, i) => [r, restarted(i + 1, 'broken')])),
+          S: stopped('broken'),
+          n: log('info', 'next'),
+        });
+      });
+    });
+
+    it('ends with the error of an input that fails: no stream failed, none is resubscribed', () => {
+      const ts = testScheduler();
+      ts.run(({ hot, expectObservable }) => {
+        expectObservable(pipeline(hot<Event>('-a---#', { a: at('a') }, new Error('source down')), makeDeps(ts), { counting, next })).toBe(
+          '-(1n)#',
+          { 1: log('info', 'seen 1'), n: log('info', 'next') },
+          new Error('source down'),
+        );
       });
     });
   });
