@@ -26,10 +26,7 @@ import type { Store } from '../store/open-store.js';
 import type { ServiceHealth } from './health.js';
 import { inboundTopics } from './mqtt-link.js';
 
-// ---- the sources ----
-
 const TICK: Event = { type: 'clock.tick' };
-
 
 export function eventSources(
   config: Config, connection$: Observable<MqttConnection>, store: Store, health: ServiceHealth, logger: Logger,
