@@ -8,13 +8,13 @@
  * (an observer: the dashboard) is in every kind's list, at its place in that order. The router is
  * itself an observer: `source$.subscribe(router)` feeds it.
  */
-import { Observable, type Observer, type Subscriber } from 'rxjs';
+import { Observable, type Observer } from 'rxjs';
 
 export class Router<T, K extends string> implements Observer<T> {
   /** Per kind, its subscribers; replaced, never changed in place, so a dispatch under way is safe. */
-  private readonly routes = new Map<K, ReadonlyArray<Subscriber<T>>>();
+  private readonly routes = new Map<K, ReadonlyArray<Observer<T>>>();
   /** Every subscriber, in the order of subscription (for the end). */
-  private all: ReadonlyArray<Subscriber<T>> = [];
+  private all: ReadonlyArray<Observer<T>> = [];
 
   constructor(
     readonly kinds: readonly K[],
@@ -25,14 +25,21 @@ export class Router<T, K extends string> implements Observer<T> {
 
   /** The items of `kinds` (of every kind when not given), from the next one routed. */
   of(kinds: readonly K[] = this.kinds): Observable<T> {
-    return new Observable<T>((subscriber) => {
-      for (const kind of kinds) this.routes.set(kind, [...(this.routes.get(kind) ?? []), subscriber]);
-      this.all = [...this.all, subscriber];
-      return () => {
-        this.all = this.all.filter((s) => s !== subscriber);
-        for (const kind of kinds) this.routes.set(kind, (this.routes.get(kind) ?? []).filter((s) => s !== subscriber));
-      };
-    });
+    return new Observable<T>((subscriber) => this.add(subscriber, kinds));
+  }
+
+  /**
+   * `observer` is given the items of `kinds` from the next one routed, until the returned function
+   * is called. For an observer that only hands items on (the pipeline's places) and never throws:
+   * `of` puts a Subscriber around each, which costs calls on every item.
+   */
+  add(observer: Observer<T>, kinds: readonly K[] = this.kinds): () => void {
+    for (const kind of kinds) this.routes.set(kind, [...(this.routes.get(kind) ?? []), observer]);
+    this.all = [...this.all, observer];
+    return () => {
+      this.all = this.all.filter((s) => s !== observer);
+      for (const kind of kinds) this.routes.set(kind, (this.routes.get(kind) ?? []).filter((s) => s !== observer));
+    };
   }
 
   next(item: T): void {

@@ -20,7 +20,7 @@
  * times in a run, each time reported as a system error; then it is given up, and that reported
  * too (`supervise`). An input that fails ends the pipeline with its error.
  */
-import { catchError, concat, defer, isObservable, merge, Observable, of, Subject, tap, type Subscription } from 'rxjs';
+import { catchError, concat, defer, isObservable, merge, Observable, of, tap, type Observer, type Subscriber } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { decode, type HomeCode } from '../protocol/home-code.js';
 import { alarms$ } from './alarms.js';
@@ -36,7 +36,7 @@ import { schedules$ } from './schedules.js';
 import { serviceAlerts$ } from './service-alerts.js';
 import { status$ } from './status.js';
 import { weather$ } from './weather-sensor.js';
-import { observe, type Observed } from './world.js';
+import { folder, type Observed } from './world.js';
 import { errorText } from '../../base/error-text.js';
 import { Router } from '../../base/router.js';
 import { ROUTE_KEYS, type Kind, type RouteKey } from './kinds.js';
@@ -89,31 +89,12 @@ export function pipeline(
   observers: Readonly<Record<string, StreamFactory>> = {},
 ): Observable<Effect> {
   return defer(() => {
-    // Events and echoes of own writes go through one queue: an echo raised while an event is
-    // being handled waits until every stream has seen that event (a trampoline, like the queue
-    // scheduler, without an action object per event).
-    const queue: Event[] = [];
-    let push: (event: Event) => void = () => undefined;
-    const input$ = new Observable<Event>((subscriber) => {
-      let draining = false;
-      push = (event) => {
-        queue.push(event);
-        if (draining) return;
-        draining = true;
-        try {
-          for (let next = queue.shift(); next !== undefined; next = queue.shift()) subscriber.next(next);
-        } finally {
-          draining = false;
-        }
-      };
-      return event$.subscribe({ next: push, error: (err: unknown) => subscriber.error(err), complete: () => subscriber.complete() });
-    });
-    const observed$ = input$.pipe(observe(deps.settings.topics, resumedStatus(deps)));
+    const fold = folder(deps.settings.topics, resumedStatus(deps));
     const router = new Router<Observed, RouteKey>(ROUTE_KEYS, (o) => o.key);
 
     const places: Place[] = [];
     const outputs = [...Object.entries(streams), ...Object.entries(observers)].map(([name, stream]) => {
-      const place = holdPlace(router.of('reads' in stream ? keysOf(stream.reads) : undefined));
+      const place = holdPlace(router, 'reads' in stream ? keysOf(stream.reads) : undefined);
       places.push(place);
       // The router hands a stream only the route keys of its kinds: what `ofType` narrows to.
       const out: unknown = 'reads' in stream ? stream.body(place.input$ as Observable<ObservedOf<Kind>>, deps) : stream(place.input$, deps);
@@ -121,6 +102,15 @@ export function pipeline(
       return supervise(name, out as Observable<Effect>, place, deps);
     });
     return new Observable<Effect>((subscriber) => {
+      // Events and echoes of own writes go through one queue: an echo raised while an event is
+      // being handled waits until every stream has seen that event (a trampoline, like the queue
+      // scheduler, without an action object per event). Each is folded and routed by plain calls
+      // (an operator for the fold and a subscriber for the router were three RxJS hops an event).
+      const queue: Event[] = [];
+      let draining = false;
+      let failed = false;
+      // Until the events are subscribed (below), an echo goes nowhere.
+      let push: (event: Event) => void = () => undefined;
       const effects = merge(...outputs)
         .pipe(
           tap((effect) => {
@@ -130,10 +120,33 @@ export function pipeline(
         )
         .subscribe(subscriber);
       for (const place of places) effects.add(place.release);
+      push = (event) => {
+        if (failed) return;
+        queue.push(event);
+        if (draining) return;
+        draining = true;
+        try {
+          for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+            let observed: Observed;
+            try {
+              observed = fold(next);
+            } catch (err) {
+              // as an input that fails: the pipeline ends with the error
+              failed = true;
+              queue.length = 0;
+              subscriber.error(err);
+              return;
+            }
+            router.next(observed);
+          }
+        } finally {
+          draining = false;
+        }
+      };
       // Every stream subscribes before the events start: a cold source that emits at once (a
       // replay, a benchmark) must reach all of them. An input that fails ends the pipeline with
       // its error: no stream failed, so none is resubscribed.
-      effects.add(observed$.subscribe({ next: (o) => router.next(o), error: (err: unknown) => subscriber.error(err), complete: () => router.complete() }));
+      effects.add(event$.subscribe({ next: (event) => push(event), error: (err: unknown) => subscriber.error(err), complete: () => router.complete() }));
       return effects;
     });
   });
@@ -149,23 +162,50 @@ export const MAX_RESUBSCRIBES = 10;
  * A stream's input: its place among the router's subscribers, taken when the stream is first
  * subscribed and held until the pipeline ends or gives the stream up. A resubscribed stream reads
  * on from the next event in the same place, so its effects for an event keep their order among
- * the other streams'.
+ * the other streams'. The place hands each event to the stream's subscribers as a Subject would
+ * (and, ended, ends a late subscriber at once), by plain calls: it runs for every event of
+ * every stream.
  */
 interface Place {
   readonly input$: Observable<Observed>;
   readonly release: () => void;
 }
 
-function holdPlace(routed$: Observable<Observed>): Place {
-  const relay = new Subject<Observed>();
-  let held: Subscription | undefined;
+function holdPlace(router: Router<Observed, RouteKey>, keys: readonly RouteKey[] | undefined): Place {
+  /** The stream's subscribers (one, unless it reads its input twice); replaced, never changed in place. */
+  let subscribers: ReadonlyArray<Subscriber<Observed>> = [];
+  let ended: { readonly error?: unknown } | undefined;
+  let held: (() => void) | undefined;
+  const end = (how: { readonly error?: unknown }): void => {
+    ended = how;
+    const list = subscribers;
+    subscribers = [];
+    for (const subscriber of list) {
+      if ('error' in how) subscriber.error(how.error);
+      else subscriber.complete();
+    }
+  };
+  const place: Observer<Observed> = {
+    next: (observed) => {
+      for (const subscriber of subscribers) subscriber.next(observed);
+    },
+    error: (err: unknown) => end({ error: err }),
+    complete: () => end({}),
+  };
   return {
     input$: new Observable<Observed>((subscriber) => {
-      const subscription = relay.subscribe(subscriber);
-      held ??= routed$.subscribe(relay);
-      return subscription;
+      if (ended !== undefined) {
+        if ('error' in ended) subscriber.error(ended.error);
+        else subscriber.complete();
+        return undefined;
+      }
+      subscribers = [...subscribers, subscriber];
+      held ??= router.add(place, keys);
+      return () => {
+        subscribers = subscribers.filter((s) => s !== subscriber);
+      };
     }),
-    release: () => held?.unsubscribe(),
+    release: () => held?.(),
   };
 }
 

@@ -9,7 +9,7 @@
  * Every stream then reacts to the observed events with `react` (at the end): the world and the
  * operator that reads it are in one file, the two things each stream is built from.
  */
-import { defer, Observable, scan, type OperatorFunction } from 'rxjs';
+import { defer, map, Observable, type OperatorFunction } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
 import { apply, sameCode } from '../protocol/apply.js';
 import { decode, type HomeCode, type ProtocolError } from '../protocol/home-code.js';
@@ -190,24 +190,26 @@ function routeKey(event: Event, change: StatusChange, isCommand: (topic: string)
 }
 
 /**
- * Folds an event stream into observed items (the pipeline's first step; also used by specs).
+ * A fold of its own world: each call folds one event into it and returns the observed item.
+ * The pipeline calls it directly for every event (an operator between its queue and its router
+ * cost two RxJS hops an event); `observe` is the same as an operator.
+ */
+export function folder(topics: Topics, status?: HomeCode): (event: Event) => Observed {
+  const isCommand = topicFilter(topics.commands);
+  const world = emptyWorld(status);
+  return (event) => {
+    const statusBefore = world.status;
+    const change = foldEvent(world, event, topics);
+    return { event, world, statusBefore, change, key: routeKey(event, change, isCommand, topics) };
+  };
+}
+
+/**
+ * Folds an event stream into observed items (used by specs and tools; the pipeline uses `folder`).
  * Each subscription folds its own world.
  */
 export function observe(topics: Topics, status?: HomeCode): OperatorFunction<Event, Observed> {
-  const isCommand = topicFilter(topics.commands);
-  return (event$) =>
-    defer(() =>
-      event$.pipe(
-        scan<Event, Observed, { world: World }>(
-          ({ world }, event) => {
-            const statusBefore = world.status;
-            const change = foldEvent(world, event, topics);
-            return { event, world, statusBefore, change, key: routeKey(event, change, isCommand, topics) };
-          },
-          { world: emptyWorld(status) },
-        ),
-      ),
-    );
+  return (event$) => defer(() => event$.pipe(map(folder(topics, status))));
 }
 
 /**
