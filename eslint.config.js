@@ -3,13 +3,19 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'data/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'data/**', 'reports/**', '.stryker-tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     // The dashboard's page script runs in the browser, as it is (no build step).
     files: ['web/**/*.js'],
     languageOptions: { globals: { document: 'readonly', Node: 'readonly', EventSource: 'readonly', setInterval: 'readonly' } },
+  },
+  {
+    // CommonJS loaded with --require (scripts/stryker-mocha12.cjs).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     rules: {

@@ -52,6 +52,17 @@ describe('replay', function () {
     });
   }
 
+  // The same goldens in this process: what the CLI prints is `replay`'s lines, so the streams'
+  // rules these recordings exercise are checked where a mutation test can see them run.
+  for (const name of recordings) {
+    it(`replays ${name} in process to the same golden lines`, () => {
+      const text = readFileSync(join(DIR, name), 'utf8');
+      const result = replay(text, { tz: zoneOf(name) });
+      expect(result.lines.map((l) => `${l}\n`).join('')).to.equal(readFileSync(join(DIR, 'golden', name), 'utf8'));
+      expect(result.errors.length > 0, 'only bad-input.ndjson has lines it skips').to.equal(name === 'bad-input.ndjson');
+    });
+  }
+
   it('gives byte-identical output for the same recording, run after run', () => {
     for (const name of recordings) {
       const text = readFileSync(join(DIR, name), 'utf8');
