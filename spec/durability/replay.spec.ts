@@ -9,20 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { replay } from '../../lib/durability/replay.js';
+import { DIR, recordings, TZ, zoneOf } from '../support/recordings.js';
 
 const run = promisify(execFile);
-const DIR = 'spec/fixtures/traffic';
-const TZ = 'Asia/Seoul';
-const recordings = readdirSync(DIR).filter((f) => f.endsWith('.ndjson'));
-/** Recordings made in a home with clock changes (the others are in Seoul). */
-const ZONES: Readonly<Record<string, string>> = {
-  'dst-spring.ndjson': 'America/New_York',
-  'dst-fall.ndjson': 'Europe/Berlin',
-  'restart-dst-spring.ndjson': 'America/New_York',
-  'restart-dst-fall.ndjson': 'Europe/Berlin',
-};
-const zoneOf = (name: string): string => ZONES[name] ?? TZ;
-
 async function replayCli(file: string, ...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
     const { stdout, stderr } = await run(process.execPath, ['--import=tsx', 'lib/cli/replay-cli.ts', file, ...args], {
@@ -49,17 +38,6 @@ describe('replay', function () {
       const { stdout, code } = await replayCli(join(DIR, name), '--tz', zoneOf(name));
       expect(stdout).to.equal(readFileSync(join(DIR, 'golden', name), 'utf8'));
       expect(code).to.equal(name === 'bad-input.ndjson' ? 1 : 0);
-    });
-  }
-
-  // The same goldens in this process: what the CLI prints is `replay`'s lines, so the streams'
-  // rules these recordings exercise are checked where a mutation test can see them run.
-  for (const name of recordings) {
-    it(`replays ${name} in process to the same golden lines`, () => {
-      const text = readFileSync(join(DIR, name), 'utf8');
-      const result = replay(text, { tz: zoneOf(name) });
-      expect(result.lines.map((l) => `${l}\n`).join('')).to.equal(readFileSync(join(DIR, 'golden', name), 'utf8'));
-      expect(result.errors.length > 0, 'only bad-input.ndjson has lines it skips').to.equal(name === 'bad-input.ndjson');
     });
   }
 

@@ -145,3 +145,17 @@ export function alarmDate(epochMs: number, tz: string): string {
 export function systemZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
+
+// Stryker disable all: resets caches between specs (npm run mutate), no behaviour of its own
+/**
+ * Empties this file's caches (formatters, the last second's parts and ISO text, due instants).
+ * Mutation testing runs many mutants in one process: a cache filled by one run would hide a
+ * mutant from the next, or carry a mutant's wrong value into it (docs/testing.md).
+ */
+export function clearLocalTimeCaches(): void {
+  formatters.clear();
+  lastSecond.clear();
+  dueCache.clear();
+  lastIso.clear();
+}
+// Stryker restore all
