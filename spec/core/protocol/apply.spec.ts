@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { apply, confirms } from '../../../lib/core/protocol/apply.js';
+import { apply, confirms, sameCode } from '../../../lib/core/protocol/apply.js';
 import { decode, encode, type HomeCode } from '../../../lib/core/protocol/home-code.js';
 import { digitArb, homeCodeArb, rightOf, statusArb } from './helpers.js';
 
@@ -124,5 +124,66 @@ describe('confirms', () => {
         expect(confirms(r, c)).to.equal(encode(apply(r, c)) === encode(r));
       }),
     );
+  });
+});
+
+/** The fields in wire order, written out here, and a code with one position set to another digit. */
+const FIELDS = ['mode', 'airconState', 'airconPower', 'lightState', 'lightBrightness', 'lightColor', 'lightMode', 'window', 'gas'] as const;
+const STATE_POSITIONS = new Set([1, 3, 7, 8]);
+/** Position i of c set to another digit: another 0/1 in a state position (a report is a status), another 0-9 elsewhere. */
+const withOther = (c: HomeCode, i: number, pick: number): HomeCode => {
+  const field = FIELDS[i]!;
+  const old = c[field] as number;
+  const choices = (STATE_POSITIONS.has(i) ? [0, 1] : [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]).filter((d) => d !== old);
+  return { ...c, [field]: choices[pick % choices.length] };
+};
+const positionArb = fc.integer({ min: 0, max: 8 });
+const pickArb = fc.nat({ max: 8 });
+
+describe('sameCode', () => {
+  it('a code is the same as itself and as an equal copy', () => {
+    fc.assert(fc.property(homeCodeArb, (c) => sameCode(c, c) && sameCode(c, { ...c })));
+  });
+
+  it('compares all nine positions: one digit changed anywhere makes the codes differ', () => {
+    fc.assert(
+      fc.property(statusArb, positionArb, pickArb, (c, i, pick) => {
+        const other = withOther(c, i, pick);
+        expect(sameCode(c, other), `${encode(c)} vs ${encode(other)}`).to.equal(false);
+        expect(sameCode(other, c)).to.equal(false);
+      }),
+    );
+  });
+});
+
+describe('confirms: which positions of the report the command sets (SPEC 5)', () => {
+  /** Whether command c sets position i: mode always, a state 0/1, the details of an appliance it turns on. */
+  const sets = (c: HomeCode, i: number): boolean =>
+    [
+      true,
+      c.airconState !== 2,
+      c.airconState === 1,
+      c.lightState !== 2,
+      c.lightState === 1,
+      c.lightState === 1,
+      c.lightState === 1,
+      c.window !== 2,
+      c.gas !== 2,
+    ][i]!;
+
+  it('a report that carried out the command, with one position changed, confirms it exactly when the command does not set that position', () => {
+    fc.assert(
+      fc.property(statusArb, homeCodeArb, positionArb, pickArb, (s, c, i, pick) => {
+        const report = withOther(apply(s, c), i, pick);
+        expect(confirms(report, c), `report ${encode(report)}, command ${encode(c)}, position ${i}`).to.equal(!sets(c, i));
+      }),
+    );
+  });
+
+  it('examples: air-con state, light state, brightness and light mode each break a confirmation', () => {
+    expect(confirms(code('006060210'), code('016222222'))).to.equal(false);
+    expect(confirms(code('009160210'), code('022022222'))).to.equal(false);
+    expect(confirms(code('009162010'), code('022152022'))).to.equal(false);
+    expect(confirms(code('009152110'), code('022152022'))).to.equal(false);
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
-import { decode, encode, KEEP_ALL, type HomeCode } from '../../../lib/core/protocol/home-code.js';
+import { decode, encode, KEEP_ALL, POSITIONS, quote, type HomeCode } from '../../../lib/core/protocol/home-code.js';
 import { homeCodeArb, leftOf, MAX_AT, rightOf } from './helpers.js';
 
 describe('home-code', () => {
@@ -175,5 +175,73 @@ describe('home-code', () => {
         }),
       );
     });
+  });
+});
+
+describe('home-code: the position table and error details', () => {
+  /** Written out independently of the codec: the wire order, its fields and the names errors use. */
+  const WIRE = [
+    ['mode', 'mode'],
+    ['airconState', 'air-con state'],
+    ['airconPower', 'air-con power'],
+    ['lightState', 'light state'],
+    ['lightBrightness', 'light brightness'],
+    ['lightColor', 'light colour'],
+    ['lightMode', 'light mode'],
+    ['window', 'window'],
+    ['gas', 'gas valve'],
+  ] as const;
+
+  it('POSITIONS lists the fields in wire order with the highest digit of each (decode gives the same order)', () => {
+    expect(POSITIONS.map((p) => p.field)).to.deep.equal(WIRE.map(([field]) => field));
+    expect(POSITIONS.map((p) => p.max)).to.deep.equal([...MAX_AT]);
+    expect(Object.keys(rightOf(decode('903156710')))).to.deep.equal(WIRE.map(([field]) => field));
+  });
+
+  it('a non-digit at any position names that position and its appliance: "position 3 (light state)"', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 8 }), fc.constantFrom('x', '/', ':', ' '), (i, ch) => {
+        const text = `${'0'.repeat(i)}${ch}${'0'.repeat(8 - i)}`;
+        const err = leftOf(decode(text));
+        expect(err).to.deep.equal({
+          _tag: 'ProtocolError',
+          reason: 'non-digit',
+          position: i,
+          message: `position ${i} (${WIRE[i]![1]}): ${JSON.stringify(ch)} is not a digit in ${JSON.stringify(text)}`,
+        });
+      }),
+    );
+  });
+
+  it('an out-of-range digit names its position, the digit and the range', () => {
+    expect(leftOf(decode('022322222'))).to.deep.equal({
+      _tag: 'ProtocolError',
+      reason: 'out-of-range',
+      position: 3,
+      message: 'position 3 (light state): 3 is out of range 0-2 in "022322222"',
+    });
+  });
+
+  it('type and length errors carry no position key at all', () => {
+    expect(leftOf(decode('00222222'))).to.deep.equal({
+      _tag: 'ProtocolError',
+      reason: 'length',
+      message: 'expected 9 characters, got 8 in "00222222"',
+    });
+    expect(leftOf(decode(16222222))).to.deep.equal({
+      _tag: 'ProtocolError',
+      reason: 'type',
+      message: 'expected a 9-character string, got number',
+    });
+    expect(leftOf(decode(null)).message).to.equal('expected a 9-character string, got null');
+    expect(leftOf(decode(undefined)).message).to.equal('expected a 9-character string, got undefined');
+  });
+
+  it('quote shows up to 40 characters whole and cuts a longer text after 40 with "..."', () => {
+    const forty = 'a'.repeat(40);
+    expect(quote(forty)).to.equal(JSON.stringify(forty));
+    expect(quote(`${forty}b`)).to.equal(JSON.stringify(`${forty}...`));
+    expect(quote('abcdef', 3)).to.equal('"abc..."');
+    expect(leftOf(decode('0'.repeat(41))).message).to.equal(`expected 9 characters, got 41 in "${'0'.repeat(40)}..."`);
   });
 });
