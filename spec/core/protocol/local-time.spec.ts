@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { alarmDate, checkZone, dueAt, isoLocal, localParts, offsetMinutes, wallMinutes } from '../../../lib/core/protocol/local-time.js';
+import { alarmDate, checkZone, dueAt, isoLocal, localParts, offsetMinutes, systemZone, wallMinutes } from '../../../lib/core/protocol/local-time.js';
 
 const SEOUL = 'Asia/Seoul';
 const at = (iso: string): number => Date.parse(iso);
@@ -101,6 +101,30 @@ describe('local-time', () => {
       expect(offsetMinutes(at('2021-01-15T12:00:00Z'), 'Europe/Berlin')).to.equal(60);
       expect(offsetMinutes(at('2021-07-15T12:00:00Z'), 'Europe/Berlin')).to.equal(120);
       expect(offsetMinutes(at('2021-07-15T12:00:00Z'), SEOUL)).to.equal(540);
+    });
+
+    it('the offset belongs to the second: every millisecond of it has the same offset, before 1970 and in a zone whose offset had seconds', () => {
+      // Monrovia kept -0:44:30 until 1972: the half minute is where a shifted instant would round the other way.
+      const seconds = fc.constantFrom(Date.parse('1971-06-01T12:00:00Z'), Date.parse('1960-06-01T12:00:00Z'), Date.parse('2021-09-22T10:00:00Z'));
+      fc.assert(
+        fc.property(seconds, fc.integer({ min: 0, max: 999 }), fc.constantFrom('Africa/Monrovia', ...ZONES), (s, ms, tz) => {
+          expect(offsetMinutes(s + ms, tz)).to.equal(offsetMinutes(s, tz));
+        }),
+      );
+    });
+
+    it('systemZone is the zone of the process (TZ), which checkZone accepts', () => {
+      const saved = process.env.TZ;
+      try {
+        process.env.TZ = 'Asia/Seoul';
+        expect(systemZone()).to.equal('Asia/Seoul');
+        process.env.TZ = 'America/St_Johns';
+        expect(systemZone()).to.equal('America/St_Johns');
+        expect(() => checkZone(systemZone())).not.to.throw();
+      } finally {
+        if (saved === undefined) delete process.env.TZ;
+        else process.env.TZ = saved;
+      }
     });
 
     it('checkZone accepts IANA zones and throws a RangeError for unknown ones', () => {
