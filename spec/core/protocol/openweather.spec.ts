@@ -50,6 +50,15 @@ describe('weather', () => {
     expect(leftOf(decodeCurrentWeather({ ...currentBody, main: { temp: '293.15' } })).message).to.include('main.temp: expected number');
   });
 
+  it('rejects a weather entry without its icon or description (the value and the recommendation read both)', () => {
+    expect(leftOf(decodeCurrentWeather({ ...currentBody, weather: [{ id: 500, main: 'Rain', description: '실 비' }] })).message).to.include(
+      'weather.0.icon: expected string',
+    );
+    expect(leftOf(decodeCurrentWeather({ ...currentBody, weather: [{ id: 500, main: 'Rain', icon: '10n' }] })).message).to.include(
+      'weather.0.description: expected string',
+    );
+  });
+
   it("rejects OpenWeatherMap's error body (bad key) with a readable message", () => {
     const err = leftOf(decodeCurrentWeather({ cod: 401, message: 'Invalid API key. Please see https://openweathermap.org/faq#error401' }));
     expect(err.message).to.match(/^weather body: /);

@@ -46,6 +46,24 @@ describe('structured view', () => {
     expect(err.message).to.include('aircon.fan_level').and.include('light.color').and.include('gas.enabled');
   });
 
+  it('fromStructured rejects a negative level (-10 %), whether fan level or brightness', () => {
+    expect(leftOf(fromStructured({ ...view, aircon: { enabled: true, fan_level: -10 } })).message).to.include('aircon.fan_level');
+    expect(leftOf(fromStructured({ ...view, light: { ...view.light, brightness: -1 } })).message).to.include('light.brightness');
+    expect(rightOf(fromStructured({ ...view, aircon: { enabled: true, fan_level: 0 } })).airconPower).to.equal(0);
+  });
+
+  it('fromStructured takes colour and light mode as one digit only: "12", "a1", "1a" and "" are rejected', () => {
+    for (const bad of ['12', 'a1', '1a', '']) {
+      expect(leftOf(fromStructured({ ...view, light: { ...view.light, color: bad } })).message, bad).to.include('light.color');
+      expect(leftOf(fromStructured({ ...view, light: { ...view.light, mod: bad } })).message, bad).to.include('light.mod');
+    }
+  });
+
+  it('fromStructured wants window.enabled as a boolean', () => {
+    expect(leftOf(fromStructured({ ...view, window: { enabled: 1 } })).message).to.include('window.enabled');
+    expect(leftOf(fromStructured({ ...view, window: {} })).message).to.include('window.enabled');
+  });
+
   it('fromStructured rejects a non-object', () => {
     expect(leftOf(fromStructured('016052010')).message).to.match(/^structured view: /);
   });
