@@ -76,6 +76,7 @@ function splitKept(world: World, path: string): readonly string[] {
   let parts = world.paths.get(path);
   if (parts === undefined) {
     parts = splitPath(path);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator,CallExpression: a cache of split paths: kept or not, the same parts come out
     if (world.paths.size < 1000) world.paths.set(path, parts);
   }
   return parts;
@@ -140,6 +141,7 @@ export function foldEvent(world: World, event: Event, topics: Topics): StatusCha
       return NONE;
     }
     case 'mqtt.message':
+      // Stryker disable next-line StringLiteral: a fast path: topicMatches('', topic) is false for every topic an MQTT message can have (never empty)
       if (topics.status !== '' && topicMatches(topics.status, event.topic)) {
         return report(world, event.payload, `topic ${event.topic}`);
       }
