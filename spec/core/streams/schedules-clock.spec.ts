@@ -152,6 +152,17 @@ describe('schedules through the pipeline: restarts and clock changes', function 
       expect(deletes(out)).to.deep.equal([['2021-11-07T01:30:00.000-04:00', 'twice']]);
     });
 
+    it('a schedule saved in the second pass of the repeated hour fires in that pass, at its wall-clock minute or the next', () => {
+      // 01:30 EDT is an hour gone; on the wall clock it is 01:30 (EST) again, and the schedule is new.
+      for (const [saved, fired] of [['01:29:30', '01:30:00'], ['01:30:30', '01:30:31'], ['01:31:30', '01:31:31']]) {
+        const out = runPipeline({
+          tz: NEW_YORK, start: `2021-11-07T${saved}-05:00`, seconds: 90,
+          events: [[`2021-11-07T${saved}-05:00`, status('000000000')], [`2021-11-07T${saved}-05:00`, doc('schedule_mode', 'wake', daily('0130'))]],
+        });
+        expect(commandsSent(out), saved).to.deep.equal([[`2021-11-07T${fired}.000-05:00`, '020152022']]);
+      }
+    });
+
     it('counts a skipped hour the service was down across as down time: the jump is when it fell due', () => {
       // Down from 01:50 EST to 03:02 EDT (12 real minutes): 02:30 fell due at the jump, 2 minutes ago.
       const out = runPipeline({

@@ -5,9 +5,12 @@ import type { Resume } from '../../../lib/core/protocol/resume.js';
 import { DEFAULT_TOPICS } from '../../../lib/core/protocol/topics.js';
 import type { Effect } from '../../../lib/core/protocol/effects.js';
 import type { Event } from '../../../lib/core/protocol/events.js';
-import { schedules$ } from '../../../lib/core/streams/schedules.js';
+import * as E from 'fp-ts/lib/Either.js';
+import { decodeSchedule } from '../../../lib/core/protocol/documents.js';
+import { localParts } from '../../../lib/core/protocol/local-time.js';
+import { latestOccurrence, schedules$ } from '../../../lib/core/streams/schedules.js';
 import { observe } from '../../../lib/core/streams/world.js';
-import { doc, makeDeps, status, testScheduler, tick } from '../../support/marbles.js';
+import { doc, makeDeps, status, testScheduler, tick, TZ } from '../../support/marbles.js';
 
 /** Wednesday 2021-09-22 in Seoul. */
 const at = (hhmmss: string, date = '2021-09-22') => Date.parse(`${date}T${hhmmss}+09:00`);
@@ -37,17 +40,19 @@ interface Run {
   values?: Record<string, Event>;
   resume?: Partial<Resume>;
   graceS?: number;
+  /** Keep the logs too. */
+  logs?: boolean;
 }
 
-/** Effects (logs left out) with the local time they happened at. */
-function run({ start, seconds, events = '', values = {}, resume, graceS }: Run): Array<[string, Effect]> {
+/** Effects (logs left out unless asked for) with the local time they happened at. */
+function run({ start, seconds, events = '', values = {}, resume, graceS, logs = false }: Run): Array<[string, Effect]> {
   const ts = testScheduler();
   const out: Array<[string, Effect]> = [];
   ts.run(({ hot }) => {
     const deps = makeDeps(ts, { start, resume, settings: graceS === undefined ? {} : { scheduleGraceS: graceS } });
     const ticks$ = interval(1000, ts).pipe(take(seconds), map(() => tick));
     schedules$(merge(hot<Event>(events, values), ticks$).pipe(observe(DEFAULT_TOPICS)), deps).subscribe((e) => {
-      if (e.type === 'log') return;
+      if (e.type === 'log' && !logs) return;
       const time = new Date(deps.scheduler.now() + 9 * 3600_000).toISOString().slice(11, 19);
       out.push([time, e]);
     });
@@ -288,6 +293,104 @@ describe('streams/schedules', () => {
           d: deletion,
         });
       });
+    });
+  });
+  describe('rules at their edges', () => {
+    const minuteOf = (date: string) => Date.parse(`${date}T07:30:00Z`) / 60000;
+    const types = (out: Array<[string, Effect]>) => out.map(([, e]) => e.type);
+    const logs = (out: Array<[string, Effect]>) => out.flatMap(([, e]) => (e.type === 'log' ? [`${e.level} ${e.msg}`] : []));
+    const once = (over: Record<string, unknown> = {}) => wake({ repeat: false, daysOfWeek: undefined, activeDate: '2021.09.22', ...over });
+
+    it('looks a full week back for the latest occurrence of a once-a-week schedule; an undated one-off has none', () => {
+      const decoded = decodeSchedule(wake({ daysOfWeek: [false, false, false, true, false, false, false] }));
+      if (E.isLeft(decoded)) throw new Error(decoded.left.message);
+      expect(latestOccurrence(decoded.right, localParts(at('07:00:00'), TZ))).to.equal(minuteOf('2021-09-15'));
+      expect(latestOccurrence(decoded.right, localParts(at('07:30:00'), TZ))).to.equal(minuteOf('2021-09-22'));
+      const undated = decodeSchedule(once({ activeDate: null }));
+      if (E.isLeft(undated)) throw new Error(undated.left.message);
+      expect(latestOccurrence(undated.right, localParts(at('08:00:00'), TZ))).to.equal(undefined);
+    });
+
+    it('a repeating schedule handled yesterday fires again today', () => {
+      const out = run({ start: at('07:29:59'), seconds: 3, resume: { scheduleFired: { wake: minuteOf('2021-09-21') } }, ...withSchedule(wake()) });
+      expect(publishes(out)).to.deep.equal([['07:30:00', 'webos/smarthome/info', '000152022']]);
+    });
+
+    it('an occurrence first seen exactly two minutes after its time does not fire', () => {
+      expect(run({ start: at('07:31:59'), seconds: 3, ...withSchedule(wake()) })).to.deep.equal([]);
+    });
+
+    it('uses the modes document whose modeNum is n, whichever comes first, and names what is wrong with it', () => {
+      const mode = (modeNum: unknown, over: Record<string, unknown> = {}) => ({ modeNum, modeName: 'm', airconEnable: 0, lightEnable: '0', windowOpen: false, gasValveEnable: false, ...over });
+      const out = run({
+        start: at('07:29:59'),
+        seconds: 3,
+        events: '(abcs)',
+        values: { a: doc('modes', 'bad', mode('x')), b: doc('modes', 'one', mode(1, { lightEnable: '1' })), c: doc('modes', 'three', mode(3)), s: doc('schedule_mode', 'wake', wake({ modeNum: 3 })) },
+      });
+      expect(publishes(out)).to.deep.equal([['07:30:00', 'webos/smarthome/info', '300000000']]);
+      const missing = run({ start: at('07:29:59'), seconds: 3, events: '(bs)', values: { b: doc('modes', 'one', mode(1)), s: doc('schedule_mode', 'wake', wake({ modeNum: 4 })) } });
+      expect(publishes(missing)).to.deep.equal([['07:30:00', 'data/error/warning', 'schedule wake uses mode 4: no document in modes defines mode 4; nothing sent']]);
+      const broken = run({ start: at('07:29:59'), seconds: 3, events: '(cs)', values: { c: doc('modes', 'three', mode(3, { windowOpen: 'ajar' })), s: doc('schedule_mode', 'wake', wake({ modeNum: 3 })) } });
+      expect(publishes(broken)).to.deep.equal([['07:30:00', 'data/error/warning', 'schedule wake uses mode 3: modes/three: windowOpen: expected boolean or 0/1/2, got "ajar"; nothing sent']]);
+    });
+
+    it('an occurrence at the previous run\'s last tick was the previous run\'s to fire: not fired late', () => {
+      expect(run({ start: at('07:33:00'), seconds: 3, resume: { lastTickAt: at('07:30:00') }, ...withSchedule(wake()) })).to.deep.equal([]);
+    });
+
+    it('an occurrence at the very instant this run started was missed while down: fired late', () => {
+      const out = run({ start: at('07:30:00'), seconds: 182, resume: { lastTickAt: at('07:20:00') }, events: '3m s', values: { s: doc('schedule_mode', 'wake', wake()) } });
+      expect(publishes(out)).to.deep.equal([['07:33:00', 'webos/smarthome/info', '000152022']]);
+    });
+
+    it('fires late exactly the grace period after, skips later, and logs which', () => {
+      const down = { lastTickAt: at('07:29:59') };
+      const late = run({ start: at('07:34:59'), seconds: 1, resume: down, logs: true, ...withSchedule(wake()) });
+      expect(types(late)).to.deep.equal(['state.schedule', 'log', 'mqtt.publish', 'log']);
+      expect(logs(late)).to.deep.equal(['info schedule wake: firing the occurrence at 2021-09-22 07:30 late, after a restart', 'info schedule wake: sent 000152022']);
+      const skipped = run({ start: at('07:35:00'), seconds: 1, resume: down, logs: true, ...withSchedule(wake()) });
+      expect(types(skipped)).to.deep.equal(['state.schedule', 'log']);
+      expect(logs(skipped)).to.deep.equal(['warn schedule wake: skipped the occurrence at 2021-09-22 07:30, missed while the service was down']);
+    });
+
+    it('logs what it sent, what it left alone and which handled one-off it deletes', () => {
+      const unchanged = run({ start: at('07:29:59'), seconds: 1, logs: true, events: 'as', values: { a: status('002152000'), s: doc('schedule_mode', 'wake', wake()) } });
+      expect(logs(unchanged)).to.deep.equal(['info schedule wake: 000152022 would change nothing; not sent']);
+      const handled = run({ start: at('07:31:00'), seconds: 1, logs: true, resume: { scheduleFired: { wake: minuteOf('2021-09-22') } }, ...withSchedule(once()) });
+      expect(logs(handled)).to.deep.equal(['info schedule wake: its one-off at 2021-09-22 07:30 was handled already; deleting it']);
+    });
+
+    it('a deleted schedule never fires, and its deletion warns of nothing', () => {
+      const out = run({ start: at('07:29:00'), seconds: 120, events: 'a 9s d', values: { a: doc('schedule_mode', 'wake', wake()), d: doc('schedule_mode', 'wake', null) } });
+      expect(out).to.deep.equal([]);
+    });
+
+    it('a schedule replaced by a malformed version does not fire: one warning, nothing else', () => {
+      const out = run({ start: at('07:29:00'), seconds: 120, events: 'a 9s b', values: { a: doc('schedule_mode', 'wake', wake()), b: doc('schedule_mode', 'wake', wake({ startTime: '7:30' })) } });
+      expect(types(out)).to.deep.equal(['mqtt.publish', 'slack.alert']);
+      expect(publishes(out).map(([, topic]) => topic)).to.deep.equal(['data/error/warning']);
+    });
+
+    it('the same malformed schedule written twice warns once; deleted and written again, it warns again', () => {
+      const bad = doc('schedule_mode', 'wake', wake({ startTime: '7:30' }));
+      expect(types(run({ start: at('07:00:00'), seconds: 30, events: 'a 9s b', values: { a: bad, b: bad } }))).to.deep.equal(['mqtt.publish', 'slack.alert']);
+      const again = run({ start: at('07:00:00'), seconds: 30, events: 'a 9s d 9s b', values: { a: bad, d: doc('schedule_mode', 'wake', null), b: bad } });
+      expect(types(again)).to.deep.equal(['mqtt.publish', 'slack.alert', 'mqtt.publish', 'slack.alert']);
+    });
+
+    it('a one-off reported as past, deleted, and saved again is reported again', () => {
+      const o = doc('schedule_mode', 'wake', once());
+      const out = run({ start: at('08:00:00'), seconds: 30, events: 'a 9s d 9s b', values: { a: o, d: doc('schedule_mode', 'wake', null), b: o } });
+      expect(publishes(out).map(([t, topic]) => [t, topic])).to.deep.equal([
+        ['08:00:01', 'data/error/warning'],
+        ['08:00:19', 'data/error/warning'],
+      ]);
+    });
+
+    it('a one-off reported as past and then made repeating is not reported again for its passed time', () => {
+      const out = run({ start: at('08:00:00'), seconds: 30, events: 'a 9s b', values: { a: doc('schedule_mode', 'wake', once()), b: doc('schedule_mode', 'wake', wake()) } });
+      expect(types(out)).to.deep.equal(['mqtt.publish', 'slack.alert']);
     });
   });
 });
