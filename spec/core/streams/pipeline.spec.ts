@@ -4,11 +4,12 @@ import { DEFAULT_TOPICS } from '../../../lib/core/protocol/topics.js';
 import type { Effect } from '../../../lib/core/protocol/effects.js';
 import type { Event } from '../../../lib/core/protocol/events.js';
 import type { Kind } from '../../../lib/core/streams/kinds.js';
-import { MAX_RESUBSCRIBES, pipeline, STREAMS, type StreamFactory } from '../../../lib/core/streams/pipeline.js';
+import { echoOf, MAX_RESUBSCRIBES, pipeline, STREAMS, type StreamFactory } from '../../../lib/core/streams/pipeline.js';
+import { encode } from '../../../lib/core/protocol/home-code.js';
 import { stream, type ObservedOf } from '../../../lib/core/streams/stream.js';
 import { react } from '../../../lib/core/streams/world.js';
 import { log } from '../../../lib/core/streams/alerts.js';
-import { command, control, doc, makeDeps, mqtt, rtdb, status, testScheduler } from '../../support/marbles.js';
+import { command, control, doc, makeDeps, mqtt, rtdb, status, testScheduler, tick } from '../../support/marbles.js';
 
 const signup = command({ Producer: 'android', command: 'signup', UID: 'u1', name: 'Kim' });
 const signin = command({ Producer: 'android', command: 'signin', UID: 'u1' });
@@ -131,6 +132,34 @@ describe('streams/pipeline', () => {
         l: { type: 'log', level: 'info', msg: 'mqtt.message' },
       });
     });
+  });
+
+  it("takes an own write's echo as the event its listener would deliver; a publish or a log has none", () => {
+    expect(echoOf({ type: 'firestore.set', collection: 'modes', id: 'm1', data: { modeNum: 1 } })).to.deep.equal({ type: 'firestore.doc', collection: 'modes', id: 'm1', data: { modeNum: 1 } });
+    expect(echoOf({ type: 'firestore.delete', collection: 'schedule_mode', id: 's1' })).to.deep.equal({ type: 'firestore.doc', collection: 'schedule_mode', id: 's1', data: null });
+    expect(echoOf({ type: 'rtdb.set', path: 'sensor/x', value: 1 })).to.deep.equal({ type: 'rtdb.value', path: 'sensor/x', value: 1 });
+    expect(echoOf({ type: 'mqtt.publish', topic: 't', payload: 'p' })).to.equal(undefined);
+    expect(echoOf(log('info', 'x'))).to.equal(undefined);
+  });
+
+  it('folds an echo only after every stream and observer has seen the event that caused it', () => {
+    const seen: string[] = [];
+    const writer = stream(['clock.tick'], (observed$) => observed$.pipe(map((): Effect => ({ type: 'rtdb.set', path: 'sensor/x', value: 1 }))));
+    const all: StreamFactory = (observed$) => observed$.pipe(tap(({ event, world }) => seen.push(`${event.type} ${JSON.stringify(world.tree)}`)), ignoreElements());
+    pipeline(of(tick, tick), makeDeps(testScheduler()), { writer }, { all }).subscribe();
+    expect(seen).to.deep.equal(['clock.tick null', 'rtdb.value {"sensor":{"x":1}}', 'clock.tick {"sensor":{"x":1}}', 'rtdb.value {"sensor":{"x":1}}']);
+  });
+
+  it('starts from the status a previous run left, if it is valid', () => {
+    const before = (resumed: string | undefined): Array<string | undefined> => {
+      const out: Array<string | undefined> = [];
+      const all: StreamFactory = (observed$) => observed$.pipe(tap(({ statusBefore }) => out.push(statusBefore === undefined ? undefined : encode(statusBefore))), ignoreElements());
+      pipeline(of(tick, control('1')), makeDeps(testScheduler(), { resume: resumed === undefined ? {} : { status: resumed } }), {}, { all }).subscribe();
+      return out;
+    };
+    expect(before('016000000')).to.deep.equal(['016000000', '016000000']);
+    expect(before('01600000x')).to.deep.equal([undefined, undefined]);
+    expect(before(undefined)).to.deep.equal([undefined, undefined]);
   });
 
   describe(`a stream that errors: resubscribed at most ${MAX_RESUBSCRIBES} times, its state and its place kept`, () => {
