@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { alarmIds, alarms$, alarmsFor, excessIds } from '../../../lib/core/streams/alarms.js';
+import { alarmIds, alarms$, alarmsFor, excessIds, idCandidates, MAX_ALARMS } from '../../../lib/core/streams/alarms.js';
 import { DEFAULT_TOPICS } from '../../../lib/core/protocol/topics.js';
 import type { Effect } from '../../../lib/core/protocol/effects.js';
 import type { Event } from '../../../lib/core/protocol/events.js';
@@ -91,5 +91,67 @@ describe('streams/alarms', () => {
       '9000000018',
       '9000000019',
     ]);
+  });
+
+  it('SPEC 5 alarm table: each appliance has its icon and its on (opened) and off (closed) text', () => {
+    const informs = (before: string, after: string) => alarmsFor(code(before), code(after), new Map());
+    expect(informs('000000000', '010100011')).to.deep.equal([
+      { icon: 'aircon_icon', inform: '에어컨이 켜졌어요.' },
+      { icon: 'light_icon', inform: '전등이 켜졌어요.' },
+      { icon: 'window_icon', inform: '창문이 열렸어요.' },
+      { icon: 'gasvalve_icon', inform: '가스밸브가 열렸어요.' },
+    ]);
+    expect(informs('010100011', '000000000')).to.deep.equal([
+      { icon: 'aircon_icon', inform: '에어컨이 꺼졌어요.' },
+      { icon: 'light_icon', inform: '전등이 꺼졌어요.' },
+      { icon: 'window_icon', inform: '창문이 닫혔어요.' },
+      { icon: 'gasvalve_icon', inform: '가스밸브가 닫혔어요.' },
+    ]);
+  });
+
+  it('raises appliance alarms, not a mode alarm, when the mode stays the same non-zero mode', () => {
+    expect(alarmsFor(code('311000000'), code('301000000'), new Map())).to.deep.equal([{ icon: 'aircon_icon', inform: '에어컨이 꺼졌어요.' }]);
+  });
+
+  it('raises no alarm for an appliance whose state goes to 2 (keep)', () => {
+    expect(alarmsFor(code('010100011'), code('020200022'), new Map())).to.deep.equal([]);
+  });
+
+  it('names a mode only from a doc whose modeName is a string, else the default name', () => {
+    const named = (modes: Map<string, Record<string, unknown>>) => alarmsFor(code('000000000'), code('300000000'), modes)[0]!.inform;
+    expect(named(new Map([['x', { modeNum: '3', modeName: 7 }]]))).to.equal('모드정보없음가 실행되었습니다.');
+    expect(named(new Map<string, Record<string, unknown>>([['x', { modeNum: 3, modeName: null }], ['y', { modeNum: '3', modeName: '취침' }]]))).to.equal('취침가 실행되었습니다.');
+  });
+
+  it('gives the alarms of a later second ids of that second, with candidates kept from an earlier one', () => {
+    const candidates = idCandidates();
+    expect(alarmIds(T0, 2, new Set(), candidates)).to.deep.equal([ID0, `${ID0}_1`]);
+    const next = String(Number(ID0) - 1);
+    expect(alarmIds(T0 + 1000, 2, new Set(), candidates)).to.deep.equal([next, `${next}_1`]);
+    expect(alarmIds(T0, 1, new Set([ID0]), candidates)).to.deep.equal([`${ID0}_1`]);
+  });
+
+  it(`deletes nothing with exactly ${MAX_ALARMS} ids, and the one largest id with ${MAX_ALARMS + 1}, wherever it is`, () => {
+    const ids = Array.from({ length: MAX_ALARMS + 1 }, (_, i) => String(8_000_000_000 + i));
+    expect(excessIds(ids.slice(0, MAX_ALARMS))).to.deep.equal([]);
+    const largest = ids[MAX_ALARMS]!;
+    for (const at of [0, 7, MAX_ALARMS]) {
+      const shuffled = ids.slice(0, MAX_ALARMS);
+      shuffled.splice(at, 0, largest);
+      expect(excessIds(shuffled), `largest at ${at}`).to.deep.equal([largest]);
+    }
+  });
+
+  it('deletes no alarm doc on a status change that raises no alarm, even with more than 20 stored', () => {
+    const ts = testScheduler();
+    const out: Effect[] = [];
+    ts.run(({ cold }) => {
+      const stored = Array.from({ length: MAX_ALARMS + 1 }, (_, i) => doc('appliance_alarm', String(9_000_000_000 + i), { icon: 'x' }));
+      const values: Record<string, Event> = Object.fromEntries(stored.map((e, i) => [String.fromCharCode(65 + i), e]));
+      const letters = Object.keys(values).join('');
+      // Only the air-con power changes: no appliance switched, no mode.
+      alarms$(cold<Event>(`${letters}ab`, { ...values, a: status('011111111'), b: control('015111111') }).pipe(observe(DEFAULT_TOPICS)), makeDeps(ts)).subscribe((e) => out.push(e));
+    });
+    expect(out).to.deep.equal([]);
   });
 });

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { deviceAlert } from '../../../lib/core/streams/alerts.js';
 import { commands$, FACER_QUEUE } from '../../../lib/core/streams/server-commands.js';
 import { DEFAULT_PRODUCERS } from '../../../lib/core/streams/deps.js';
-import { DEFAULT_TOPICS } from '../../../lib/core/protocol/topics.js';
+import { DEFAULT_TOPICS, type Topics } from '../../../lib/core/protocol/topics.js';
 import type { Effect } from '../../../lib/core/protocol/effects.js';
 import type { Event } from '../../../lib/core/protocol/events.js';
 import { observe } from '../../../lib/core/streams/world.js';
@@ -224,6 +224,73 @@ describe('streams/commands', () => {
   it('ignores its own online/offline status under webos/server/#', () => {
     expect(effectsOf([mqtt('webos/server/status', 'online'), mqtt('webos/server/status', 'offline')])).to.deep.equal([]);
   });
+
+  it("refuses a Producer whose reply or error topic is the home's status topic, when one is configured", () => {
+    const from = (status: string, Producer: string) => {
+      const topics: Topics = { ...DEFAULT_TOPICS, status };
+      const ts = testScheduler();
+      const out: Effect[] = [];
+      ts.run(({ cold }) => {
+        const events = cold<Event>('ab', { a: doc('user_account', 'u1', { name: 'Kim' }), b: command({ Producer, command: 'signin', UID: 'u1' }) });
+        commands$(events.pipe(observe(topics)), makeDeps(ts, { settings: { topics, producers: { ...DEFAULT_PRODUCERS, signin: ['*'] } } })).subscribe((e) => out.push(e));
+      });
+      return (mqttOnly(out) as Array<{ topic: string }>).map((e) => e.topic);
+    };
+    expect(from('webos/gate/info', 'gate')).to.deep.equal(['data/error/warning']);
+    expect(from('webos/gate/error', 'gate')).to.deep.equal(['data/error/warning']);
+    expect(from('webos/gate/error', 'door')).to.deep.equal(['webos/door/info']);
+    expect(from('', 'gate')).to.deep.equal(['webos/gate/info']);
+  });
+
+  it('lists the Producers a refused command is accepted from, comma-separated', () => {
+    const ts = testScheduler();
+    const out: Effect[] = [];
+    ts.run(({ cold }) => {
+      const deps = makeDeps(ts, { settings: { producers: { ...DEFAULT_PRODUCERS, start_facer: ['car', 'android'] } } });
+      commands$(cold<Event>('a', { a: command({ Producer: 'fridge', command: 'start_facer' }) }).pipe(observe(DEFAULT_TOPICS)), deps).subscribe((e) => out.push(e));
+    });
+    expect(JSON.parse((mqttOnly(out)[0] as { payload: string }).payload).msg).to.equal('start_facer is not accepted from fridge (accepted only from car, android)');
+  });
+
+  it('accepts a command missing from the Producer table from no device', () => {
+    const ts = testScheduler();
+    const out: Effect[] = [];
+    ts.run(({ cold }) => {
+      const { start_facer: _omitted, ...producers } = DEFAULT_PRODUCERS;
+      const deps = makeDeps(ts, { settings: { producers } });
+      commands$(cold<Event>('a', { a: command({ Producer: 'car', command: 'start_facer' }) }).pipe(observe(DEFAULT_TOPICS)), deps).subscribe((e) => out.push(e));
+    });
+    expect(JSON.parse((mqttOnly(out)[0] as { payload: string }).payload).msg).to.equal('start_facer is not accepted from car (accepted from no device)');
+  });
+
+  it('keeps its queue of start_facer across the end of a face recognition', () => {
+    const start = command({ Producer: 'car', command: 'start_facer' });
+    const shown = (effects: Effect[]) =>
+      mqttOnly(effects).map((e) => (e.type === 'mqtt.publish' ? `${e.topic} ${JSON.parse(e.payload).sign ?? JSON.parse(e.payload).result ?? ''}` : ''));
+    // After one ends, a second runs, a third waits behind it and starts when the second's answer goes out.
+    expect(shown(effectsOf([start, { type: 'face.result', result: 'none' }, start, start, { type: 'face.result', result: 'fail' }]))).to.deep.equal([
+      'webos/camera/info start', 'webos/camera/info end', 'webos/car/info none',
+      'webos/camera/info start', 'webos/camera/info end', 'webos/car/info fail', 'webos/camera/info start',
+    ]);
+  });
+
+  it('logs for the operator: a queued start_facer, a deleted schedule, test and alert bodies, a stray face result', () => {
+    const logs = (events: Event[]) => effectsOf(events).filter((e) => e.type === 'log');
+    const start = command({ Producer: 'car', command: 'start_facer' });
+    expect(logs([start, start, start])).to.deep.equal([
+      { type: 'log', level: 'info', msg: 'start_facer from car waits for the running recognition (1 waiting)' },
+      { type: 'log', level: 'info', msg: 'start_facer from car waits for the running recognition (2 waiting)' },
+    ]);
+    expect(logs([command({ Producer: 'android', command: 'delete_schedule', title: 'wake' })])).to.deep.equal([
+      { type: 'log', level: 'info', msg: 'android deleted schedule wake' },
+    ]);
+    expect(logs([command({ Producer: 'car', command: 'alert', x: 1 })])).to.deep.equal([
+      { type: 'log', level: 'info', msg: 'alert from car: {"Producer":"car","command":"alert","x":1}' },
+    ]);
+    expect(logs([{ type: 'face.result', result: 'u1' }])).to.deep.equal([
+      { type: 'log', level: 'warn', msg: 'face result "u1" arrived with no recognition running; ignored' },
+    ]);
+  });
 });
 
 describe('streams/commands limits (issue 14)', () => {
@@ -288,4 +355,12 @@ describe('streams/commands limits (issue 14)', () => {
       9: pub('webos/car/error', deviceAlert('signin: unknown UID "x7"')), X: slack('error for car: signin: unknown UID "x7"'),
     });
   });
+
+  it("refuses a sign-up whose user doc ({name}) is larger than the limit", () => {
+    run('a', { a: command({ Producer: 'car', command: 'signup', UID: 'u9', name: 'x'.repeat(300) }) }, '(ef)', {
+      e: pub('webos/car/error', deviceAlert('signup: the user is 311 bytes as JSON, more than the 200 allowed; it was not saved')),
+      f: slack('limit: car: a user larger than 200 bytes (LIMIT_DOC_BYTES) was refused'),
+    });
+  });
+
 });
