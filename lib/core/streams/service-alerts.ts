@@ -11,6 +11,7 @@ import { handle } from './world.js';
 export const serviceAlerts$ = stream(['service.alert'], (observed$, deps) => {
   const { topics } = deps.settings;
   return observed$.pipe(
+    // Stryker disable next-line StringLiteral: the stream's name, text of the crash message only (no valid or invalid input makes this step throw)
     handle('service alerts', topics, ({ event }: ObservedOf<'service.alert'>): readonly Effect[] => {
       switch (event.level) {
         case 'error':

@@ -73,4 +73,28 @@ describe('streams/modes', () => {
       });
     });
   });
+
+  it('emits nothing for a deleted mode, a valid one, or the same invalid version again', () => {
+    const ts = testScheduler();
+    const out: Effect[] = [];
+    ts.run(({ cold }) => {
+      const event$ = cold<Event>('abcde', {
+        a: mode('a', null),
+        b: mode('b', { modeNum: 2, modeName: 'x' }),
+        c: mode('c', { modeNum: 3 }),
+        d: mode('c', { modeNum: 3 }),
+        e: mode('c', null),
+      });
+      modes$(event$.pipe(observe(DEFAULT_TOPICS)), makeDeps(ts)).subscribe((e) => out.push(e));
+    });
+    expect(out.map((e) => e.type)).to.deep.equal(['mqtt.publish', 'slack.alert']);
+  });
+
+  it('warns again about a version it warned about once the document was fixed in between', () => {
+    const bad = { modeNum: 1 };
+    expect(warningsFor([mode('a', bad), mode('a', { modeNum: 1, modeName: 'x' }), mode('a', bad)])).to.deep.equal([
+      'modes/a has no modeName; schedules and alarms cannot use it as it is',
+      'modes/a has no modeName; schedules and alarms cannot use it as it is',
+    ]);
+  });
 });

@@ -52,7 +52,11 @@ describe('streams/weather', () => {
     expect(alerts.map((e) => e.type)).to.deep.equal(['mqtt.publish', 'slack.alert', 'rtdb.set', 'slack.alert', 'mqtt.publish', 'slack.alert']);
     expect(alerts[0]).to.deep.equal({ type: 'mqtt.publish', topic: 'data/error/warning', payload: 'weather poll failed: HTTP 500 (the last good weather is kept)' });
     expect(alerts[3]).to.deep.equal({ type: 'slack.alert', text: 'weather poll works again' });
-    expect(out.filter((e) => e.type === 'log')).to.have.length(3);
+    expect(out.filter((e) => e.type === 'log')).to.deep.equal([
+      { type: 'log', level: 'warn', msg: 'weather poll failed again: timeout after 10 s' },
+      { type: 'log', level: 'warn', msg: 'weather poll failed again: weather body: coord: expected { lat: number, lon: number }, got nothing; weather: expected non-empty weather list, got nothing; main: expected { temp: number }, got nothing' },
+      { type: 'log', level: 'info', msg: 'weather poll works again' },
+    ]);
   });
 
   it('survives a poison body: -a-x-b gives -A-E-B', () => {
@@ -68,5 +72,16 @@ describe('streams/weather', () => {
         H: { type: 'log', level: 'info', msg: 'weather poll works again' },
       });
     });
+  });
+
+  it('counts a poll whose air pollution body does not decode as failed, keeping the last good weather', () => {
+    const ts = testScheduler();
+    const out: Effect[] = [];
+    ts.run(({ cold }) => {
+      weather$(cold<Event>('ab', { a: ok, b: { type: 'weather.result', current, air: { list: [] } } }).pipe(observe(DEFAULT_TOPICS)), makeDeps(ts)).subscribe((e) => out.push(e));
+    });
+    expect(out.map((e) => e.type)).to.deep.equal(['rtdb.set', 'mqtt.publish', 'slack.alert']);
+    expect((out[1] as { topic: string }).topic).to.equal('data/error/warning');
+    expect((out[1] as { payload: string }).payload).to.match(/^weather poll failed: .*\(the last good weather is kept\)$/);
   });
 });
