@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as E from 'fp-ts/lib/Either.js';
-import { decodeMode, decodeSchedule, ModeDoc, onWriteDate, UserDoc } from '../../../lib/core/protocol/documents.js';
+import fc from 'fast-check';
+import { ActiveDate, decodeMode, decodeSchedule, DecodedSchedule, ModeDoc, onWriteDate, StartTime, UserDoc, withoutNulls } from '../../../lib/core/protocol/documents.js';
 import { leftOf, rightOf } from './helpers.js';
 
 const WEEKDAYS = [false, true, true, true, true, true, false];
@@ -158,6 +159,107 @@ describe('documents', () => {
     it('requires modeNum 0-9', () => {
       expect(E.isLeft(ModeDoc.decode({ modeName: 'x' }))).to.equal(true);
       expect(E.isLeft(ModeDoc.decode({ modeNum: 10 }))).to.equal(true);
+    });
+  });
+
+  describe('rules at the edges', () => {
+    it('a start time must be exactly 4 digits: 5 digits ("10059", 10059) and an array holding 4 digits are rejected', () => {
+      for (const bad of ['10059', '00059', 10059, ['0000'], ['1230']]) {
+        expect(leftOf(decodeSchedule(withStartTime(bad))).message, JSON.stringify(bad)).to.include('startTime');
+      }
+    });
+
+    it('a date must have exactly 8 digits: "2021.09.0022" is rejected; January and December are months', () => {
+      expect(leftOf(decodeSchedule({ ...oneOff, activeDate: '2021.09.0022' })).message).to.include('activeDate');
+      expect(rightOf(decodeSchedule({ ...oneOff, activeDate: '2022.01.15' })).when).to.deep.equal({ repeat: false, date: '20220115' });
+      expect(rightOf(decodeSchedule({ ...oneOff, activeDate: '2022.12.01' })).when).to.deep.equal({ repeat: false, date: '20221201' });
+    });
+
+    it('a one-off without activeDate and without modeNum runs mode 0', () => {
+      const { activeDate: _a, modeNum: _m, ...rest } = oneOff;
+      expect(rightOf(decodeSchedule(rest))).to.include({ modeNum: 0 });
+      expect(rightOf(decodeSchedule(rest)).when).to.deep.equal({ repeat: false });
+    });
+
+    it('onWriteDate pads month and day to two digits (written on 5 January -> YYYY0105)', () => {
+      const dateless = rightOf(decodeSchedule({ ...oneOff, activeDate: null }));
+      expect(onWriteDate(dateless, Date.parse('2022-01-05T12:00:00Z'), 'UTC').when).to.deep.equal({ repeat: false, date: '20220105' });
+    });
+
+    it('errors are DecodeErrors naming the document: "schedule", "mode" unless told otherwise', () => {
+      expect(leftOf(decodeSchedule({ ...repeating, daysOfWeek: undefined }))).to.deep.equal({
+        _tag: 'DecodeError',
+        message: 'schedule: daysOfWeek: expected 7 booleans (Sunday first) when repeat is true, got nothing',
+      });
+      expect(leftOf(decodeMode({ modeNum: 10 }))).to.deep.equal({ _tag: 'DecodeError', message: 'mode: modeNum: expected mode number 0-9, got 10' });
+    });
+
+    it('a mode name, when present, is a string', () => {
+      expect(leftOf(decodeMode({ modeNum: 1, modeName: 5 })).message).to.equal('mode: modeName: expected string, got 5');
+    });
+
+    it('a document whose fields are all null is empty: the required fields are missing ("got nothing")', () => {
+      expect(withoutNulls({ modeNum: null, modeName: null })).to.deep.equal({});
+      expect(leftOf(decodeMode({ modeNum: null })).message).to.equal('mode: modeNum: expected mode number 0-9, got nothing');
+    });
+  });
+
+  describe('the codecs\' other halves (is, encode), which a decoded schedule in a Command relies on', () => {
+    const startTimes = fc.oneof(fc.integer({ min: -10, max: 3000 }), fc.string({ maxLength: 5 }), fc.stringMatching(/^\d{4}$/));
+    const dates = fc.oneof(fc.stringMatching(/^\d{4}[.\-/]?\d{2}[.\-/]?\d{2}$/), fc.string({ maxLength: 12 }));
+
+    it('StartTime: a decoded time is a StartTime, and encodes to the "HHMM" it came from', () => {
+      fc.assert(
+        fc.property(startTimes, (u) => {
+          const r = StartTime.decode(u);
+          if (E.isLeft(r)) return;
+          expect(StartTime.is(r.right)).to.equal(true);
+          expect(StartTime.encode(r.right)).to.equal(String(u).padStart(4, '0'));
+          expect(rightOf(StartTime.decode(StartTime.encode(r.right)))).to.deep.equal(r.right);
+        }),
+      );
+      expect(StartTime.encode({ hour: 7, minute: 5 })).to.equal('0705');
+    });
+
+    it('StartTime.is takes only {hour, minute} objects, not the "HHMM" text', () => {
+      for (const u of ['0730', 730, null, { hour: 7 }, { minute: 30 }, []]) expect(StartTime.is(u), JSON.stringify(u)).to.equal(false);
+    });
+
+    it('ActiveDate: a decoded date is an ActiveDate (8 digits, YYYYMMDD) and decodes to itself', () => {
+      fc.assert(
+        fc.property(dates, (u) => {
+          const r = ActiveDate.decode(u);
+          if (E.isLeft(r)) return;
+          expect(ActiveDate.is(r.right)).to.equal(true);
+          expect(rightOf(ActiveDate.decode(ActiveDate.encode(r.right)))).to.equal(r.right);
+        }),
+      );
+    });
+
+    it('ActiveDate.is takes only 8 digits and nothing around them', () => {
+      expect(ActiveDate.is('20210922')).to.equal(true);
+      for (const u of ['2021.09.22', 'x20210922', '20210922x', '2021092', 20210922, null]) expect(ActiveDate.is(u), String(u)).to.equal(false);
+    });
+
+    it('DecodedSchedule holds exactly what decodeSchedule gives, not the document it came from', () => {
+      const weekly = rightOf(decodeSchedule(repeating));
+      const once = rightOf(decodeSchedule(oneOff));
+      for (const s of [weekly, once, rightOf(decodeSchedule({ ...oneOff, activeDate: null }))]) expect(DecodedSchedule.is(s), JSON.stringify(s)).to.equal(true);
+      expect(rightOf(DecodedSchedule.decode(weekly))).to.equal(weekly);
+      const wrong: unknown[] = [
+        repeating,
+        { ...weekly, startTime: '0730' },
+        { ...weekly, startTime: { hour: 7 } },
+        { ...weekly, startTime: { minute: 30 } },
+        { ...weekly, airconEnable: true },
+        { ...weekly, airconWindPower: '6' },
+        { ...once, when: { repeat: false, date: '2021.09.22' } },
+        { ...once, when: { repeat: false, date: 'x20210922' } },
+        { ...once, when: { repeat: false, date: '20210922x' } },
+        { ...once, when: { repeat: false, date: 20210922 } },
+      ];
+      for (const u of wrong) expect(DecodedSchedule.is(u), JSON.stringify(u)).to.equal(false);
+      expect(E.isLeft(DecodedSchedule.decode(repeating))).to.equal(true);
     });
   });
 
