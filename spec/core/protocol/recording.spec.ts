@@ -2,7 +2,17 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import type { Effect } from '../../../lib/core/protocol/effects.js';
 import type { Event } from '../../../lib/core/protocol/events.js';
-import { decodeRecordedLine, encodeEffectLine, encodeEventLine } from '../../../lib/core/protocol/recording.js';
+import {
+  decodeRecordedLine,
+  decodeResumeLine,
+  encodeClockLine,
+  encodeEffectLine,
+  encodeEventLine,
+  encodeResumeLine,
+  Instant,
+  isResumeLine,
+  type ResumeHeader,
+} from '../../../lib/core/protocol/recording.js';
 import { leftOf, rightOf } from './helpers.js';
 
 const AT = '2021-09-22T19:00:00.000+09:00';
@@ -112,8 +122,94 @@ describe('recording', () => {
       }
     });
 
+    it('an `at` with anything before or after the time is rejected, even where Date.parse would read it', () => {
+      for (const bad of ['2021-09-22T10:00:00Z\u0000', '2021-09-22(2021-09-22T10:00:00Z', ' 2021-09-22T10:00:00Z', '2021-09-22T10:00:00+09:00 ']) {
+        expect(leftOf(decodeRecordedLine(JSON.stringify({ at: bad, source: 'face', result: 'u1' }))).message, JSON.stringify(bad)).to.match(/^recorded line: at: /);
+      }
+    });
+
+    it('an `at` given as an array holding a time is a broken line, not a crash', () => {
+      expect(leftOf(decodeRecordedLine(JSON.stringify({ at: ['2021-09-22T10:00:00Z'], source: 'face', result: 'u1' })))).to.deep.equal({
+        _tag: 'DecodeError',
+        message: 'recorded line: at: expected ISO-8601 time with offset, got ["2021-09-22T10:00:00Z"]',
+      });
+    });
+
+    it('the error names the line\'s source and the missing weather bodies', () => {
+      expect(leftOf(decodeRecordedLine(line({ source: 'rtdb', path: 5 }))).message).to.equal('rtdb line: path: expected string, got 5');
+      expect(leftOf(decodeRecordedLine(line({ source: 'weather', current: {} }))).message).to.equal(
+        'weather line: error: expected string, got nothing; air: expected a JSON value, got nothing',
+      );
+    });
+
     it('JSON that is not an object (array, null, string) is rejected', () => {
       for (const text of ['[]', 'null', '"x"']) expect(leftOf(decodeRecordedLine(text)).message, text).to.match(/^recorded line: /);
+    });
+  });
+
+  describe('Instant', () => {
+    it('is an epoch ms number; encode writes it as ISO-8601 UTC, which decodes back to the same instant', () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: Date.UTC(9999, 11, 31) }), (ms) => {
+          expect(Instant.is(ms)).to.equal(true);
+          expect(rightOf(Instant.decode(Instant.encode(ms)))).to.equal(ms);
+        }),
+      );
+      expect(Instant.encode(AT_MS)).to.equal('2021-09-22T10:00:00.000Z');
+      for (const u of [AT, null, undefined]) expect(Instant.is(u), String(u)).to.equal(false);
+    });
+  });
+
+  describe('the journal\'s clock and resume lines', () => {
+    it('a clock line says the service ticked at `at`: it reads back as a clock tick', () => {
+      const text = encodeClockLine(AT);
+      expect(text).to.equal(`{"at":"${AT}","source":"clock"}`);
+      expect(rightOf(decodeRecordedLine(text))).to.deep.equal({ at: AT_MS, event: { type: 'clock.tick' } });
+      expect(isResumeLine(text)).to.equal(false);
+    });
+
+    it('a resume header reads back as itself, with and without lastTickAt and status', () => {
+      const headers: ResumeHeader[] = [
+        { at: AT_MS, seq: 42, resume: { scheduleFired: { wake: 27200000, trip: 27200100 } } },
+        { at: AT_MS, seq: 0, resume: { scheduleFired: {}, lastTickAt: AT_MS - 60_000 } },
+        { at: AT_MS, seq: 7, resume: { scheduleFired: { wake: 1 }, status: '009060210' } },
+        { at: AT_MS, seq: 7, resume: { scheduleFired: {}, lastTickAt: AT_MS - 1000, status: '109060210' } },
+      ];
+      for (const header of headers) {
+        const text = encodeResumeLine(header, AT);
+        expect(isResumeLine(text), text).to.equal(true);
+        expect(rightOf(decodeResumeLine(text))).to.deep.equal(header);
+      }
+      expect(encodeResumeLine(headers[3]!, AT)).to.equal(
+        `{"resume":{"at":"${AT}","seq":7,"scheduleFired":{},"lastTickAt":${AT_MS - 1000},"status":"109060210"}}`,
+      );
+      expect(encodeResumeLine(headers[0]!, AT)).to.equal(`{"resume":{"at":"${AT}","seq":42,"scheduleFired":{"wake":27200000,"trip":27200100}}}`);
+    });
+
+    it('only a line that starts as a resume header is one; event lines are not', () => {
+      expect(isResumeLine('{"resume":{}}')).to.equal(true);
+      expect(isResumeLine(line({ source: 'face', result: 'u1' }))).to.equal(false);
+      expect(isResumeLine('{"at":"x","resume":{}}')).to.equal(false);
+      expect(isResumeLine('')).to.equal(false);
+    });
+
+    it('a broken resume header is a readable error: not JSON, or the field that is wrong', () => {
+      expect(leftOf(decodeResumeLine('{"resume"')).message).to.match(/^not JSON \(/);
+      expect(leftOf(decodeResumeLine('{"resume"'))._tag).to.equal('DecodeError');
+      expect(leftOf(decodeResumeLine(JSON.stringify({ resume: { at: AT, scheduleFired: {} } })))).to.deep.equal({
+        _tag: 'DecodeError',
+        message: 'resume line: resume.seq: expected number, got nothing',
+      });
+      for (const resume of [
+        { at: 'now', seq: 1, scheduleFired: {} },
+        { at: AT, seq: 1 },
+        { at: AT, seq: 1, scheduleFired: { wake: 'x' } },
+        { at: AT, seq: 1, scheduleFired: {}, lastTickAt: 'x' },
+        { at: AT, seq: 1, scheduleFired: {}, status: 5 },
+      ]) {
+        expect(leftOf(decodeResumeLine(JSON.stringify({ resume }))).message, JSON.stringify(resume)).to.match(/^resume line: resume\./);
+      }
+      expect(leftOf(decodeResumeLine('{}')).message).to.match(/^resume line: resume: /);
     });
   });
 
@@ -139,9 +235,10 @@ describe('recording', () => {
       for (const [effect, expected] of cases) expect(encodeEffectLine(effect, AT), effect.type).to.equal(expected);
     });
 
-    it('internal effects (log, state.schedule) have no line', () => {
+    it('internal effects (log, state.schedule, state.status) have no line', () => {
       expect(encodeEffectLine({ type: 'log', level: 'info', msg: 'x' }, AT)).to.equal(null);
       expect(encodeEffectLine({ type: 'state.schedule', id: 'wake', occurrence: 1 }, AT)).to.equal(null);
+      expect(encodeEffectLine({ type: 'state.status', status: '009060210' }, AT)).to.equal(null);
     });
   });
 
@@ -155,6 +252,14 @@ describe('recording', () => {
       );
       expect(encodeEventLine({ type: 'weather.failure', reason: 'timeout' }, AT)).to.equal(`{"at":"${AT}","source":"weather","error":"timeout"}`);
       expect(encodeEventLine({ type: 'clock.tick' }, AT)).to.equal(null);
+      expect(encodeEventLine({ type: 'service.alert', level: 'error', text: 'mqtt down' }, AT)).to.equal(null);
+    });
+
+    it('an MQTT message keeps its packet id as "mid" when it has one (the journal), and has none otherwise', () => {
+      const message: Event = { type: 'mqtt.message', topic: 'webos/server/info', payload: '{"a":"b"}' };
+      expect(encodeEventLine(message, AT)).to.equal(`{"at":"${AT}","source":"mqtt","topic":"webos/server/info","payload":"{\\"a\\":\\"b\\"}"}`);
+      expect(encodeEventLine(message, AT, 17)).to.equal(`{"at":"${AT}","source":"mqtt","topic":"webos/server/info","payload":"{\\"a\\":\\"b\\"}","mid":17}`);
+      expect(rightOf(decodeRecordedLine(encodeEventLine(message, AT, 17)!)).event).to.deep.equal(message);
     });
 
     it('every recorded event reads back as itself: decodeRecordedLine(encodeEventLine(e, at))', () => {
