@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
 import type * as t from 'io-ts';
 import {
@@ -83,5 +84,29 @@ describe('fields', () => {
       expect(accepts(NonEmptyString, ' x ')).to.equal(true);
       expect(accepts(NonEmptyString, '   ')).to.equal(false);
     });
+  });
+
+  describe('is: exactly the normalised values, the ones decode returns unchanged', () => {
+    // Edge values of every spelling, and anything else fast-check makes up.
+    const edges = [0, 1, 2, 3, 9, 10, 11, -1, 0.5, 1.5, NaN, Infinity, -Infinity, -0, '0', '1', '2', ' 1 ', '', true, false, null, undefined, [1], { n: 1 }];
+    const inputs = fc.oneof(fc.constantFrom(...edges), fc.anything(), fc.double(), fc.integer({ min: -3, max: 12 }));
+    const codecs: ReadonlyArray<[string, t.Decoder<unknown, unknown> & { is: (u: unknown) => boolean }]> = [
+      ['EnableField', EnableField],
+      ['DetailField', DetailField],
+      ['ModeNumField', ModeNumField],
+      ['digitField(5)', digitField(5)],
+      ['SensorNumber', SensorNumber],
+    ];
+    for (const [name, codec] of codecs) {
+      it(`${name}: is(u) holds exactly when decode(u) gives u back`, () => {
+        const law = (u: unknown): void => {
+          const r = codec.decode(u);
+          expect(codec.is(u), JSON.stringify(u)).to.equal(E.isRight(r) && Object.is(r.right, u));
+          if (E.isRight(r)) expect(codec.is(r.right), JSON.stringify(u)).to.equal(true);
+        };
+        for (const u of edges) law(u);
+        fc.assert(fc.property(inputs, law));
+      });
+    }
   });
 });
