@@ -136,6 +136,15 @@ describe('commands', () => {
       const message = leftOf(send({ command: 'open_door' })).message;
       expect(message).to.match(/^unknown command "open_door" \(known: /);
       for (const name of COMMAND_NAMES) expect(message).to.include(name);
+      expect(leftOf(send({ command: 'open_door' }))).to.deep.equal({
+        _tag: 'DecodeError',
+        message: 'unknown command "open_door" (known: signup, signin, start_facer, add_schedule, delete_schedule, test, alert)',
+      });
+    });
+
+    it('the envelope\'s errors are DecodeErrors too: not JSON, not an object', () => {
+      expect(leftOf(decodeEnvelope('{"Producer"'))._tag).to.equal('DecodeError');
+      expect(leftOf(decodeEnvelope('[1]'))).to.deep.equal({ _tag: 'DecodeError', message: 'expected a JSON object with Producer and command, got: [1]' });
     });
 
     it('an unknown command with a huge name still gives a message of at most 200 characters', () => {

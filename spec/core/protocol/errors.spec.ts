@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { decodeEnvelope } from '../../../lib/core/protocol/commands.js';
 import { decodeSchedule } from '../../../lib/core/protocol/documents.js';
@@ -59,6 +60,22 @@ describe('errors', () => {
       circular.self = circular;
       expect(leftOf(formatErrors('n', t.number.decode(circular))).message).to.equal('n: value: expected number, got [object Object]');
       expect(leftOf(formatErrors('n', t.number.decode(10n))).message).to.equal('n: value: expected number, got 10');
+    });
+
+    it('a value whose JSON is exactly 40 characters is shown whole; 41 are cut', () => {
+      expect(leftOf(formatErrors('n', t.number.decode('y'.repeat(38)))).message).to.equal(`n: value: expected number, got "${'y'.repeat(38)}"`);
+      expect(leftOf(formatErrors('n', t.number.decode('y'.repeat(39)))).message).to.equal(`n: value: expected number, got "${'y'.repeat(39)}...`);
+    });
+
+    it("a codec's own failure message is shown in parentheses", () => {
+      const Warm = new t.Type<number, number, unknown>('temperature', t.number.is, (u, c) => t.failure(u, c, 'too cold'), t.identity);
+      expect(leftOf(formatErrors('room', Warm.decode(-5))).message).to.equal('room: value: expected temperature, got -5 (too cold)');
+    });
+
+    it('errors made by hand, without a root entry or any context, still read', () => {
+      const noRoot: t.Errors = [{ value: 'x', context: [{ key: 'a', type: t.number, actual: 'x' }] }];
+      expect(leftOf(formatErrors('doc', E.left(noRoot))).message).to.equal('doc: a: expected number, got "x"');
+      expect(leftOf(formatErrors('doc', E.left([{ value: 1, context: [] }]))).message).to.equal('doc: value: expected a valid value, got 1');
     });
   });
 
