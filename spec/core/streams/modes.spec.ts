@@ -90,11 +90,10 @@ describe('streams/modes', () => {
     expect(out.map((e) => e.type)).to.deep.equal(['mqtt.publish', 'slack.alert']);
   });
 
-  it('warns again about a version it warned about once the document was fixed in between', () => {
+  it('warns again about a version it warned about once the document was fixed or deleted in between', () => {
     const bad = { modeNum: 1 };
-    expect(warningsFor([mode('a', bad), mode('a', { modeNum: 1, modeName: 'x' }), mode('a', bad)])).to.deep.equal([
-      'modes/a has no modeName; schedules and alarms cannot use it as it is',
-      'modes/a has no modeName; schedules and alarms cannot use it as it is',
-    ]);
+    const warning = 'modes/a has no modeName; schedules and alarms cannot use it as it is';
+    expect(warningsFor([mode('a', bad), mode('a', null), mode('a', bad)])).to.deep.equal([warning, warning]);
+    expect(warningsFor([mode('a', bad), mode('a', { modeNum: 1, modeName: 'x' }), mode('a', bad)])).to.deep.equal([warning, warning]);
   });
 });
