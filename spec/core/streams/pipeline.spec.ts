@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { defer, EMPTY, filter, ignoreElements, map, of, tap, throwError, type Observable } from 'rxjs';
+import { concat, defer, EMPTY, filter, ignoreElements, map, merge, of, take, tap, throwError, type Observable } from 'rxjs';
 import { DEFAULT_TOPICS } from '../../../lib/core/protocol/topics.js';
 import type { Effect } from '../../../lib/core/protocol/effects.js';
 import type { Event } from '../../../lib/core/protocol/events.js';
@@ -160,6 +160,33 @@ describe('streams/pipeline', () => {
     expect(before('016000000')).to.deep.equal(['016000000', '016000000']);
     expect(before('01600000x')).to.deep.equal([undefined, undefined]);
     expect(before(undefined)).to.deep.equal([undefined, undefined]);
+  });
+
+  it('ends with the error of an event it cannot fold, as with an input that fails', () => {
+    const unreadable = { type: 'rtdb.value', path: 42, value: 1 } as unknown as Event;
+    let error: unknown;
+    const quiet = stream(['rtdb.value'], (observed$) => observed$.pipe(ignoreElements()));
+    pipeline(of(unreadable), makeDeps(testScheduler()), { quiet }).subscribe({ error: (e: unknown) => (error = e) });
+    expect(error).to.be.instanceOf(TypeError);
+  });
+
+  it('hands each event to every subscriber of a stream that reads its input twice, also after one of them left', () => {
+    const twice = stream(['clock.tick'], (observed$) => merge(observed$.pipe(take(1), map(() => log('info', 'first'))), observed$.pipe(map(() => log('info', 'each')))));
+    const out: string[] = [];
+    pipeline(of(tick, tick), makeDeps(testScheduler()), { twice }).subscribe((e) => out.push(e.type === 'log' ? e.msg : e.type));
+    expect(out).to.deep.equal(['first', 'each', 'each']);
+  });
+
+  it('ends at once the input of a stream restarted after its input ended, so the pipeline completes', () => {
+    let failed = false;
+    const failsAtEnd = stream(['clock.tick'], (observed$) =>
+      concat(observed$.pipe(ignoreElements()), defer(() => (failed ? EMPTY : ((failed = true), throwError(() => new Error('at the end')))))),
+    );
+    const out: string[] = [];
+    let completed = false;
+    pipeline(of(tick), makeDeps(testScheduler()), { failsAtEnd }).subscribe({ next: (e) => out.push(e.type === 'mqtt.publish' ? e.payload : e.type), complete: () => (completed = true) });
+    expect(out).to.deep.equal(['stream failsAtEnd failed and was restarted (1 of 10): at the end', 'slack.alert']);
+    expect(completed).to.equal(true);
   });
 
   describe(`a stream that errors: resubscribed at most ${MAX_RESUBSCRIBES} times, its state and its place kept`, () => {
