@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import * as E from 'fp-ts/lib/Either.js';
 import fc from 'fast-check';
 import { ActiveDate, decodeMode, decodeSchedule, DecodedSchedule, ModeDoc, onWriteDate, StartTime, UserDoc, withoutNulls } from '../../../lib/core/protocol/documents.js';
+import { formatErrors } from '../../../lib/core/protocol/errors.js';
 import { leftOf, rightOf } from './helpers.js';
 
 const WEEKDAYS = [false, true, true, true, true, true, false];
@@ -257,9 +258,12 @@ describe('documents', () => {
         { ...once, when: { repeat: false, date: 'x20210922' } },
         { ...once, when: { repeat: false, date: '20210922x' } },
         { ...once, when: { repeat: false, date: 20210922 } },
+        { ...once, when: {} },
+        { ...once, when: { repeat: 'no' } },
+        { ...weekly, when: { repeat: true, daysOfWeek: [true] } },
       ];
       for (const u of wrong) expect(DecodedSchedule.is(u), JSON.stringify(u)).to.equal(false);
-      expect(E.isLeft(DecodedSchedule.decode(repeating))).to.equal(true);
+      expect(leftOf(formatErrors('command', DecodedSchedule.decode(repeating))).message).to.match(/^command: value: expected decoded schedule, got /);
     });
   });
 

@@ -12,7 +12,8 @@ import {
   SensorNumber,
   digitField,
 } from '../../../lib/core/protocol/fields.js';
-import { rightOf } from './helpers.js';
+import { decodeWith } from '../../../lib/core/protocol/errors.js';
+import { leftOf, rightOf } from './helpers.js';
 
 const accepts = (codec: t.Decoder<unknown, unknown>, input: unknown): boolean => E.isRight(codec.decode(input));
 
@@ -41,7 +42,7 @@ describe('fields', () => {
     });
 
     it('reject 10, negatives, fractions, booleans and words', () => {
-      for (const u of [10, '10', -1, 2.5, '2.5', true, 'five', '']) {
+      for (const u of [10, '10', -1, 2.5, '2.5', true, 'five', '', [3], ['3'], null]) {
         expect(accepts(DetailField, u), JSON.stringify(u)).to.equal(false);
       }
       expect(accepts(ModeNumField, 10)).to.equal(false);
@@ -73,6 +74,8 @@ describe('fields', () => {
       for (const u of ['', 'a/b', '.', '..', '__id__', 'x'.repeat(501), 7]) {
         expect(accepts(DocId, u), String(u).slice(0, 20)).to.equal(false);
       }
+      // Up to 500 characters; only ids wholly of the form __x__ are reserved.
+      for (const u of ['x'.repeat(500), 'a__id__', '__id__a', '_x_']) expect(accepts(DocId, u), u.slice(0, 20)).to.equal(true);
     });
 
     it('DeviceName takes car/android/camera and rejects MQTT wildcards, separators and spaces', () => {
@@ -83,6 +86,11 @@ describe('fields', () => {
     it('NonEmptyString rejects blank text', () => {
       expect(accepts(NonEmptyString, ' x ')).to.equal(true);
       expect(accepts(NonEmptyString, '   ')).to.equal(false);
+    });
+
+    it('errors name what a sensor reading and a non-empty string must be', () => {
+      expect(leftOf(decodeWith(SensorNumber, 'temp')('warm')).message).to.equal('temp: value: expected number or numeric string, got "warm"');
+      expect(leftOf(decodeWith(NonEmptyString, 'text')(' ')).message).to.equal('text: value: expected non-empty string, got " "');
     });
   });
 
