@@ -84,6 +84,7 @@ describe('recording', () => {
   describe('decodeRecordedLine: bad lines', () => {
     it('not JSON', () => {
       expect(leftOf(decodeRecordedLine('{"at": ')).message).to.match(/^not JSON \(/);
+      expect(leftOf(decodeRecordedLine('{"at": '))._tag).to.equal('DecodeError');
     });
 
     it('missing at, or at without an offset, names `at`', () => {
