@@ -47,12 +47,17 @@ describe('structured view', () => {
   });
 
   it('fromStructured rejects a negative level (-10 %), whether fan level or brightness', () => {
-    expect(leftOf(fromStructured({ ...view, aircon: { enabled: true, fan_level: -10 } })).message).to.include('aircon.fan_level');
+    expect(leftOf(fromStructured({ ...view, aircon: { enabled: true, fan_level: -10 } })).message).to.include(
+      'aircon.fan_level: expected number 0-100, got -10',
+    );
     expect(leftOf(fromStructured({ ...view, light: { ...view.light, brightness: -1 } })).message).to.include('light.brightness');
     expect(rightOf(fromStructured({ ...view, aircon: { enabled: true, fan_level: 0 } })).airconPower).to.equal(0);
   });
 
   it('fromStructured takes colour and light mode as one digit only: "12", "a1", "1a" and "" are rejected', () => {
+    expect(leftOf(fromStructured({ ...view, light: { ...view.light, color: '12' } })).message).to.include(
+      'light.color: expected digit string "0"-"9", got "12"',
+    );
     for (const bad of ['12', 'a1', '1a', '']) {
       expect(leftOf(fromStructured({ ...view, light: { ...view.light, color: bad } })).message, bad).to.include('light.color');
       expect(leftOf(fromStructured({ ...view, light: { ...view.light, mod: bad } })).message, bad).to.include('light.mod');
