@@ -5,6 +5,7 @@ function matchLevels(f: readonly string[], topic: string): boolean {
   for (let i = 0; i < f.length; i++) {
     const level = f[i];
     if (level === '#') return i === f.length - 1;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: an early exit: past the topic's end a literal level differs from undefined, a + passes and the final length check says false
     if (i >= t.length) return false;
     if (level !== '+' && level !== t[i]) return false;
   }
@@ -16,7 +17,9 @@ function matchLevels(f: readonly string[], topic: string): boolean {
  * filters): plain topics compare as strings, `prefix/#` as a prefix, the rest level by level.
  */
 export function topicFilter(filter: string): (topic: string) => boolean {
+  // Stryker disable next-line ConditionalExpression,StringLiteral: a fast path: the level-by-level test gives the same answer for a filter without wildcards
   if (!filter.includes('+') && !filter.includes('#')) return (topic) => topic === filter;
+  // Stryker disable next-line ConditionalExpression,MethodExpression,StringLiteral,ArithmeticOperator,BlockStatement: a fast path for prefix/#: whenever it is skipped, the level-by-level test gives the same answer
   if (filter.endsWith('/#') && !filter.includes('+') && filter.indexOf('#') === filter.length - 1) {
     const parent = filter.slice(0, -2);
     const prefix = filter.slice(0, -1);
@@ -30,8 +33,10 @@ const compiled = new Map<string, (topic: string) => boolean>();
 
 export function topicMatches(filter: string, topic: string): boolean {
   let test = compiled.get(filter);
+  // Stryker disable next-line ConditionalExpression: a cache: compiling the filter again gives the same test
   if (test === undefined) {
     test = topicFilter(filter);
+    // Stryker disable next-line CallExpression: a cache: without it each call compiles the same test
     compiled.set(filter, test);
   }
   return test(topic);
