@@ -3,35 +3,23 @@
  * here), the credentials of the service's own connection, that one connection (shared by the
  * MQTT source, the MQTT sink and the watch below), and the watch that keeps the link's health
  * and alerts when it goes down and comes back.
- *
- * `startBroker` (lib/broker/broker.ts) is passed in: lib/app/ sits below the root and may not
- * import it (that would be a folder cycle, `npm run layers`). Its options are checked against
- * `EmbeddedSettings` at the call in lib/app/service.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { distinctUntilChanged, ignoreElements, skip, skipWhile, takeUntil, tap, type Observable } from 'rxjs';
 import type { Logger } from '../base/log.js';
 import { errorText } from '../base/error-text.js';
+import { startBroker, type EmbeddedBroker } from '../broker/broker.js';
 import { openBrokerWarning } from '../config/checks.js';
 import type { Config } from '../config/codec.js';
 import { connectionState, redactUrl, shareMqttConnection, type MqttConnection } from '../drivers/mqtt/connection.js';
 import type { ServiceHealth } from './health.js';
 import { StartupError, type Lifetime } from '../base/lifetime.js';
 
-type EmbeddedSettings = ReturnType<typeof embeddedSettings>;
-
-/** What the service needs of a started embedded broker. */
-interface RunningBroker {
-  readonly url: string;
-  reload(): string[];
-  close(): Promise<void>;
-}
-
-export interface MqttLink<B extends RunningBroker> {
+export interface MqttLink {
   /** The broker's URL (with credentials if configured so: redact it before showing it). */
   readonly url: string;
   /** The embedded broker, when no `MQTT_URL` is configured. */
-  readonly broker?: B;
+  readonly broker?: EmbeddedBroker;
   readonly connection$: Observable<MqttConnection>;
 }
 
@@ -61,10 +49,8 @@ function embeddedSettings(config: Config, reserved: { clientId: string; secret: 
   };
 }
 
-export async function openMqttLink<B extends RunningBroker>(
-  config: Config, logger: Logger, health: ServiceHealth, lifetime: Lifetime, startBroker: (settings: EmbeddedSettings) => Promise<B>,
-): Promise<MqttLink<B>> {
-  let broker: B | undefined;
+export async function openMqttLink(config: Config, logger: Logger, health: ServiceHealth, lifetime: Lifetime): Promise<MqttLink> {
+  let broker: EmbeddedBroker | undefined;
   let mqttUrl = config.mqtt.url;
   // With the embedded broker, the service's own connection proves itself with a secret made
   // now: nobody else can use its client id (and take its session over).
@@ -102,7 +88,7 @@ export async function openMqttLink<B extends RunningBroker>(
  * Health and outage alerts of the broker link: one alert when it goes down, one when it is
  * back (after the first connection, every change is news). Part of the root subscription.
  */
-export function watchMqttLink(link: MqttLink<RunningBroker>, health: ServiceHealth, stop$: Observable<void>): Observable<never> {
+export function watchMqttLink(link: MqttLink, health: ServiceHealth, stop$: Observable<void>): Observable<never> {
   const where = redactUrl(link.url);
   return connectionState(link.connection$).pipe(
     distinctUntilChanged(),

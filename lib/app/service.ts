@@ -11,7 +11,6 @@
 import { asyncScheduler, Subject, type Observable } from 'rxjs';
 import { Lifetime, StartupError, STORE_LOAD_WAIT_MS } from '../base/lifetime.js';
 import type { Logger } from '../base/log.js';
-import { startBroker } from '../broker/broker.js';
 import type { Config } from '../config/codec.js';
 import type { Effect } from '../core/protocol/effects.js';
 import type { Event } from '../core/protocol/events.js';
@@ -61,10 +60,9 @@ export async function startService(config: Config, logger: Logger, options: Serv
     const access = accessProblem(config.httpHost, config.httpToken);
     if (access !== undefined) throw new StartupError(access);
 
-    // One process per DATA_DIR (its database is the lock); then the broker link (the embedded
-    // broker is lib/broker/broker.ts's, passed in: lib/app/ may not import the root), then the store.
+    // One process per DATA_DIR (its database is the lock); then the broker link, then the store.
     const db = await openDatabase(config, logger, lifetime);
-    const mqtt = await openMqttLink(config, logger, health, lifetime, startBroker);
+    const mqtt = await openMqttLink(config, logger, health, lifetime);
     const store = await openServiceStore(config, db, logger, health, lifetime);
 
     // ---- the event journal; the events past its checkpoint are handled again (lib/durability/recovery.ts) ----
