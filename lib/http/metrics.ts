@@ -88,9 +88,7 @@ export interface Metrics {
   readonly effectsOut: Tally;
   /** Errors, by kind (`sink.mqtt`, `alert.warning`, `source.rtdb`, ...). */
   readonly errors: Tally;
-  /** Items waiting: the MQTT offline queue, the Firebase outbox (set only when they change). */
-  readonly queueSize: Gauge<'queue'>;
-  /** What a driver calls with its queue's new size. */
+  /** What a driver calls with its queue's new size (the MQTT offline queue, the Firebase outbox: set only when they change). */
   readonly queueSizeOf: (queue: string) => (count: number) => void;
   /** Seconds from an inbound MQTT command to its reply or device command being published, by kind. */
   readonly commandLatency: LatencyBuckets;
@@ -140,7 +138,6 @@ export function createMetrics(withDefaults = true): Metrics {
     eventsIn,
     effectsOut,
     errors,
-    queueSize,
     queueSizeOf: (queue) => (count) => queueSize.set({ queue }, count),
     commandLatency,
   };
