@@ -21,7 +21,8 @@ import { firstValueFrom, merge, Observable, filter, take, takeUntil, toArray, ti
 import type { Logger } from '../base/log.js';
 import type { Checkpoint, JournaledEvent } from './event-journal.js';
 import { EpochVirtualScheduler, onVirtualClock } from './replay.js';
-import { COLLECTIONS, fromFirestore } from '../drivers/firebase/firestore-source.js';
+import { COLLECTIONS } from '../core/protocol/events.js';
+import { fromFirestore } from '../drivers/firebase/firestore-source.js';
 import { fromRtdb, PATHS } from '../drivers/firebase/rtdb-source.js';
 import { firstState } from '../drivers/firebase/store-loaded.js';
 import type { Store } from '../store/types.js';

@@ -12,11 +12,9 @@ import { defer, from, map, merge, mergeMap, Observable, retry, tap, timer, type 
 import type { Logger } from '../../base/log.js';
 import { defaultBackoff, type Backoff } from '../../base/backoff.js';
 import { type DocSnapshot, type DocumentStore } from '../../store/types.js';
-import { COLLECTIONS, type FirestoreDoc } from '../../core/protocol/events.js';
+import type { FirestoreDoc } from '../../core/protocol/events.js';
 import { errorText } from '../../base/error-text.js';
 
-/** The collections the backend reads and writes (SPEC 4-6), declared once with the events. */
-export { COLLECTIONS };
 
 export interface ListenerOptions {
   readonly logger: Logger;

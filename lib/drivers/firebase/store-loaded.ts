@@ -3,7 +3,7 @@
  * listen to has delivered its first snapshot. The service holds MQTT messages until then, and
  * recovery reads the store's state with it; both pass `onLoaded` to the listeners.
  */
-import { COLLECTIONS } from './firestore-source.js';
+import { COLLECTIONS } from '../../core/protocol/events.js';
 import { PATHS } from './rtdb-source.js';
 
 export interface FirstState {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { COLLECTIONS } from '../../../lib/drivers/firebase/firestore-source.js';
+import { COLLECTIONS } from '../../../lib/core/protocol/events.js';
 import { PATHS } from '../../../lib/drivers/firebase/rtdb-source.js';
 import { firstState } from '../../../lib/drivers/firebase/store-loaded.js';
 
