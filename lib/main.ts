@@ -6,7 +6,9 @@
  *
  * Exits 0 after SIGINT/SIGTERM, 2 on an invalid configuration or a start-up failure that a
  * setting must fix (a taken port, a locked store), 1 on any other start-up failure. Anything
- * that goes wrong once the service runs is reported and lived with.
+ * that goes wrong once the service runs is reported and lived with, except an end of its loop
+ * on an error (a bug: it would handle nothing more): then it stops and exits 1, for its unit to
+ * restart it.
  */
 import { applyEmulatorSafety, loadConfigOrExit } from './config/load.js';
 import { redactConfig } from './config/redact.js';
@@ -46,10 +48,17 @@ let reload = (): void => {
 process.on('SIGHUP', () => reload());
 
 const recordTo = recordTarget(process.argv.slice(2));
+// The loop ended on an error (a bug): the process would stay up handling nothing. Until the
+// service is returned, the error waits here.
+let failedEarly: unknown;
+let onFailure = (err: unknown): void => {
+  failedEarly ??= err;
+};
 try {
-  const service = await startService(config, logger, { recordTo });
+  const service = await startService(config, logger, { recordTo, onFailure: (err) => onFailure(err) });
   let firstSignalAt: number | undefined;
-  const stop = (signal: string): void => {
+  /** Stops the service and exits with `code` (0 for a stop signal). */
+  const stop = (signal: string, code = 0): void => {
     if (firstSignalAt !== undefined) {
       // A signal to the whole process group reaches the service twice under `npm start` (once
       // itself, once forwarded by npm): a repeat within a second is that, not an impatient user.
@@ -60,7 +69,7 @@ try {
     firstSignalAt = Date.now();
     logger.info(`${signal}: shutting down`);
     service.stop().then(
-      () => exitAfterLogs(0),
+      () => exitAfterLogs(code),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
         exitAfterLogs(1);
@@ -72,6 +81,11 @@ try {
     logger.info(problems.length === 0 ? 'SIGHUP: accounts and permissions reloaded' : `SIGHUP: reload incomplete: ${problems.join('; ')}`);
   };
   if (reloadAsked) reload();
+  onFailure = (err) => {
+    logger.fatal({ err: errorText(err) }, 'the service handles nothing more (its loop ended on an error): stopping, exit 1 for the service manager to restart it');
+    stop('the loop failed', 1);
+  };
+  if (failedEarly !== undefined) onFailure(failedEarly);
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   // npm forwards only SIGINT and SIGTERM; any other signal (a SIGHUP meant for a reload, a

@@ -50,8 +50,11 @@ export interface RunParts {
   readonly effectSeen: (effect: Effect) => void;
 }
 
-/** Subscribes the loop; `finished` resolves when it ends (the sources stopped and every effect done, or an error). */
-export function run(main: Main, drivers: Drivers, parts: RunParts): { readonly subscription: Subscription; readonly finished: Promise<void> } {
+/**
+ * Subscribes the loop; `finished` resolves when it ends: with `undefined` once the sources stopped
+ * and every effect is done, with the error that ended it otherwise (then nothing more is handled).
+ */
+export function run(main: Main, drivers: Drivers, parts: RunParts): { readonly subscription: Subscription; readonly finished: Promise<unknown> } {
   const { durable, logger, metrics, health, topics, effectSeen } = parts;
   const isCommand = topicFilter(topics.commands);
   /**
@@ -106,14 +109,14 @@ export function run(main: Main, drivers: Drivers, parts: RunParts): { readonly s
   // at once, so every driver subscribes before the effects start (`connect()` below).
   const effect$ = connectable(concat(from(parts.recovered), main(event$).pipe(tap(seeEffect))), { connector: () => new Subject<Effect>(), resetOnDisconnect: false });
   let subscription!: Subscription;
-  const finished = new Promise<void>((resolve) => {
+  const finished = new Promise<unknown>((resolve) => {
     subscription = merge(drivers.sinks(effect$), drivers.beside ?? []).subscribe({
       next: report,
       error: (err: unknown) => {
         logger.error({ err }, 'the pipeline stopped on an error');
-        resolve();
+        resolve(err ?? new Error('the pipeline stopped on an error'));
       },
-      complete: () => resolve(),
+      complete: () => resolve(undefined),
     });
   });
   // Every effect passes the tap before any driver: a tap on the connectable's single source.

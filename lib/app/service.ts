@@ -37,6 +37,12 @@ export { StartupError };
 export interface ServiceOptions {
   /** Append every inbound event to this file as replay lines (SPEC 10). */
   readonly recordTo?: string;
+  /**
+   * Told when the loop ends on an error while the service is not stopping: it would stay up and
+   * handle nothing. `main.ts` stops it and exits 1, so that its unit restarts it (and recovery
+   * handles the journaled events past the checkpoint).
+   */
+  readonly onFailure?: (err: unknown) => void;
 }
 
 export interface Service {
@@ -92,11 +98,14 @@ export async function startService(config: Config, logger: Logger, options: Serv
       effectSeen: dashboard.effect,
     });
     lifetime.add(async () => subscription.unsubscribe());
+    let stopping: Promise<void> | undefined;
+    void finished.then((err) => {
+      if (err !== undefined && stopping === undefined) options.onFailure?.(err);
+    });
 
     const http = await serveHttp(config, health, metrics, dashboard, lifetime);
     const announceStop = announceStart(config, { url: mqtt.url, embedded: mqtt.broker !== undefined }, store, http.port, health, logger);
 
-    let stopping: Promise<void> | undefined;
     return {
       httpPort: http.port,
       mqttUrl: redactUrl(mqtt.url),

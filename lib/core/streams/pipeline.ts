@@ -18,7 +18,8 @@
  * A stream that errors (`react` turns an exception in a step into an alert; anything around it
  * can still throw) is resubscribed in its place and with its state, at most MAX_RESUBSCRIBES
  * times in a run, each time reported as a system error; then it is given up, and that reported
- * too (`supervise`). An input that fails ends the pipeline with its error.
+ * too (`supervise`). An event the fold throws on (a bug) is skipped and reported as a system
+ * error. An input that fails ends the pipeline with its error.
  */
 import { catchError, concat, defer, isObservable, merge, Observable, of, tap, type Observer, type Subscriber } from 'rxjs';
 import * as E from 'fp-ts/lib/Either.js';
@@ -113,7 +114,6 @@ export function pipeline(
       // Stryker disable next-line ArrayDeclaration: a bogus first entry folds as an event of no type: it changes nothing and routes to no key
       const queue: Event[] = [];
       let draining = false;
-      let failed = false;
       // Until the events are subscribed (below), an echo goes nowhere.
       let push: (event: Event) => void = () => undefined;
       const effects = merge(...outputs)
@@ -127,7 +127,6 @@ export function pipeline(
       // Stryker disable next-line CallExpression: the router dies with the pipeline: a place not released at the end is handed no more events
       for (const place of places) effects.add(place.release);
       push = (event) => {
-        if (failed) return;
         queue.push(event);
         if (draining) return;
         draining = true;
@@ -137,12 +136,11 @@ export function pipeline(
             try {
               observed = fold(next);
             } catch (err) {
-              // as an input that fails: the pipeline ends with the error
-              // Stryker disable next-line BooleanLiteral: after the error the pipeline's subscribers are gone: what it folds on reaches no one
-              failed = true;
-              queue.length = 0;
-              subscriber.error(err);
-              return;
+              // A bug (the fold decodes: bad input does not throw), reported as `react` reports a
+              // step's: the event is skipped and the home goes on with the next one. Ending the
+              // pipeline instead left a process up that handled nothing.
+              for (const effect of systemError(deps.settings.topics, `the world fold failed on a ${next.type} event and skipped it: ${errorText(err)}`)) subscriber.next(effect);
+              continue;
             }
             router.next(observed);
           }
