@@ -5,8 +5,9 @@
  * BENCHMARKS.md) a 3-8 ms stall here at each one, a disk's whole fsync time on a slow one.
  *
  * So the service's connection has `wal_autocheckpoint = 0` and a worker thread with a connection
- * of its own runs `PRAGMA wal_checkpoint(PASSIVE)`: after every `everyCommits` transactions (each
- * writes at least one page, so never more often than SQLite would) and, when anything was
+ * of its own runs `PRAGMA wal_checkpoint(PASSIVE)`: after every `CHECKPOINT_EVERY_COMMITS`
+ * transactions (each writes at least one page, so never more often than SQLite would; counted by
+ * the database, so a commit runs nothing here until one is due) and, when anything was
  * committed, every `everyMs` (so a few large transactions cannot grow the WAL for long). PASSIVE
  * neither waits for nor blocks the writer. The database's close runs the last checkpoint itself.
  */
@@ -33,13 +34,16 @@ parentPort.on('message', (m) => {
 });
 `;
 
+/** A checkpoint after this many transactions. */
+export const CHECKPOINT_EVERY_COMMITS = 1000;
+
 export class Checkpointer {
-  private commits = 0;
   private readonly worker: Worker;
   private readonly timer: NodeJS.Timeout;
   private warned = false;
 
-  constructor(file: string, private readonly logger: Logger, private readonly everyCommits = 1000, everyMs = 10_000) {
+  /** `committedSince` says (and forgets) whether anything was committed since the last checkpoint. */
+  constructor(file: string, private readonly logger: Logger, committedSince: () => boolean, everyMs = 10_000) {
     // execArgv []: plain CommonJS needs no loader, and tsx's (under `npm run dev` and the specs) kept it from exiting
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(WORKER, { eval: true, execArgv: [], workerData: { file, driver } });
@@ -47,18 +51,13 @@ export class Checkpointer {
     this.worker.on('message', (err: string) => this.warn(err));
     this.worker.on('error', (err) => this.warn(err.message));
     this.timer = setInterval(() => {
-      if (this.commits > 0) this.run();
+      if (committedSince()) this.run();
     }, everyMs);
     this.timer.unref();
   }
 
-  /** A transaction was committed. */
-  committed(): void {
-    if (++this.commits >= this.everyCommits) this.run();
-  }
-
-  private run(): void {
-    this.commits = 0;
+  /** Asks the worker for a checkpoint. */
+  run(): void {
     this.worker.postMessage('checkpoint');
   }
 

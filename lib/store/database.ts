@@ -23,7 +23,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import * as path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Logger } from '../base/log.js';
-import { Checkpointer } from './checkpointer.js';
+import { CHECKPOINT_EVERY_COMMITS, Checkpointer } from './checkpointer.js';
 import { fsyncDir } from './files.js';
 import { GroupSync } from './group-sync.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
@@ -128,15 +128,29 @@ export class Database {
   private readonly wal = new GroupSync(() => this.walFd);
   private readonly runAll: (batch: readonly Queued[]) => void;
   private closed = false;
+  /** Transactions since the last WAL checkpoint was asked for (`checkpointer.ts`). */
+  private commits = 0;
+  private readonly checkpointer: Checkpointer | undefined;
 
-  private constructor(readonly file: string, readonly sql: Sql, private readonly logger: Logger, private readonly checkpointer?: Checkpointer) {
+  private constructor(readonly file: string, readonly sql: Sql, private readonly logger: Logger, checkpointsInWorker: boolean) {
     const transaction = sql.transaction((batch: readonly Queued[]) => {
       for (const q of batch) q.fn();
     });
-    this.runAll = (batch) => {
+    this.checkpointer = checkpointsInWorker ? new Checkpointer(file, logger, () => this.takeCommits() > 0) : undefined;
+    const checkpointer = this.checkpointer;
+    this.runAll = checkpointer === undefined ? transaction : (batch) => {
       transaction(batch);
-      this.checkpointer?.committed();
+      if (++this.commits < CHECKPOINT_EVERY_COMMITS) return;
+      this.commits = 0;
+      checkpointer.run();
     };
+  }
+
+  /** How many transactions were committed since the last checkpoint was asked for, and starts again from 0. */
+  private takeCommits(): number {
+    const n = this.commits;
+    this.commits = 0;
+    return n;
   }
 
   /**
@@ -178,7 +192,7 @@ export class Database {
     }
     const inWorker = (options.checkpoints ?? 'worker') === 'worker';
     if (inWorker) sql.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
-    const db = new Database(file, sql, logger, inWorker ? new Checkpointer(file, logger) : undefined);
+    const db = new Database(file, sql, logger, inWorker);
     openHere.add(file);
     db.walFd = openSync(`${file}-wal`, 'r+');
     if (fresh) await fsyncDir(dir); // the new files' names must survive a power cut too
