@@ -71,11 +71,24 @@ function killPlan(n: number): KillPlan {
   return { targets, cuts };
 }
 
+/**
+ * The service's own `online` (at each start) and `offline` (its last will, at each kill) reach it
+ * on a filter it reads and are journaled too: not the burst's, so not counted (else each part's
+ * end would be overshot by two lines a kill).
+ */
+const OWN_STATUS = '"source":"mqtt","topic":"webos/server/status"';
+
+function occurrences(text: string, what: string): number {
+  let n = 0;
+  for (let i = text.indexOf(what); i !== -1; i = text.indexOf(what, i + 1)) n++;
+  return n;
+}
+
 /** Per journal file: how far it was read (to the end of its last whole line) and its MQTT lines up to there. */
 const journalRead = new Map<string, { offset: number; count: number }>();
 
 /**
- * How many MQTT lines the service's event journal holds (all files). Reads only what was appended
+ * How many MQTT lines the service's event journal holds (all files), but its own status. Reads only what was appended
  * since the last look (the files only grow; a new one at every start): the drill looks every 5 ms
  * while the journal grows by megabytes, and a poller that re-read everything fell behind the
  * service on a loaded machine and sent two kills at the same point.
@@ -90,8 +103,7 @@ async function journaledMqtt(dataDir: string): Promise<number> {
     const added = await readFrom(file, known.offset);
     const end = added.lastIndexOf(0x0a) + 1; // a line being written waits for the next look
     const text = added.subarray(0, end).toString('utf8');
-    let lines = 0;
-    for (let i = text.indexOf('"source":"mqtt"'); i !== -1; i = text.indexOf('"source":"mqtt"', i + 1)) lines++;
+    const lines = occurrences(text, '"source":"mqtt"') - occurrences(text, OWN_STATUS);
     const read = { offset: known.offset + end, count: known.count + lines };
     journalRead.set(file, read);
     count += read.count;
