@@ -3,7 +3,8 @@
  * appended to `<DATA_DIR>/events/` as replay lines (SPEC 10), so that
  *
  * - an MQTT message is acknowledged to the broker only once its line is written to the operating
- *   system (`append` is a synchronous write: a killed process loses nothing it acknowledged);
+ *   system (`append` is a synchronous write: a killed process loses nothing it acknowledged;
+ *   `hold` keeps lines for one `flush`, so that messages read together cost one write);
  * - the file is fdatasync'ed in groups, at most every `fsyncMs`, in libuv's thread pool: a power
  *   cut loses at most that window;
  * - after a crash, the events past the checkpoint (the last event whose effects are known to be
@@ -93,6 +94,8 @@ export class EventJournal {
   private readonly segmentBytes: number;
   /** The newest line of each Firestore document and RTDB path, for the start of the next file. */
   private readonly latest = new Map<string, Event>();
+  /** Lines held for the next `flush` (written before anything else is). */
+  private held = '';
 
   private constructor(
     readonly dir: string,
@@ -146,18 +149,39 @@ export class EventJournal {
   }
 
   /**
-   * Appends an event (written to the OS before this returns) and returns its sequence number, or
-   * `undefined` for an event that is not journaled (ticks: see `tick`; the service's own alerts).
+   * Appends an event (written to the OS before this returns, with the lines held before it) and
+   * returns its sequence number, or `undefined` for an event that is not journaled (ticks: see
+   * `tick`; the service's own alerts).
    */
   append(event: Event, now: number, messageId?: number): number | undefined {
+    const seq = this.hold(event, now, messageId);
+    this.flush();
+    return seq;
+  }
+
+  /**
+   * As `append`, but the line is only held: it is written by the next `flush` (or by the next
+   * line written at once), together with the others held. Nothing held may be acknowledged.
+   */
+  hold(event: Event, now: number, messageId?: number): number | undefined {
+    if (this.log === undefined) throw new Error('event journal: not started');
     // an MQTT message's packet id (`mid`, ignored by replays): see `redelivered`
     const line = encodeEventLine(event, isoLocal(now, this.options.tz), messageId);
     if (line === null) return undefined;
     // A document re-journaled at the start of a later file keeps the time it was written, not that file's.
     if (event.type === 'firestore.doc') this.latest.set(`f ${event.collection}/${event.id}`, event.writtenAt === undefined ? { ...event, writtenAt: now } : event);
     else if (event.type === 'rtdb.value') this.latest.set(`r ${event.path}`, event);
-    this.write(line + '\n');
+    this.held += line + '\n';
     return this.nextSeq++;
+  }
+
+  /** Writes the held lines to the OS in one write; on failure they are dropped (the file is cut back) and it throws. */
+  flush(): void {
+    if (this.held.length === 0) return;
+    const text = this.held;
+    this.held = '';
+    if (this.log === undefined) throw new Error('event journal: not started');
+    this.log.append(text);
   }
 
   /**
@@ -177,9 +201,10 @@ export class EventJournal {
     return this.nextSeq++;
   }
 
+  /** Writes `text` at once, after the lines held. */
   private write(text: string): void {
-    if (this.log === undefined) throw new Error('event journal: not started');
-    this.log.append(text);
+    this.held += text;
+    this.flush();
   }
 
   /** One fdatasync in the thread pool, if anything was written since the last one. */
@@ -218,8 +243,12 @@ export class EventJournal {
 
   /** A file left behind must be complete on disk before the next one begins: `close` syncs it. */
   private closeFile(): void {
-    this.log?.close();
-    this.log = undefined;
+    try {
+      if (this.log !== undefined) this.flush();
+    } finally {
+      this.log?.close();
+      this.log = undefined;
+    }
   }
 
   /** Syncs and closes the current file. */

@@ -48,6 +48,26 @@ describe('event journal', function () {
     expect(lines).to.have.length(3);
   });
 
+  it('holds lines until a flush (or a line written at once) writes them, numbered as they were held', async () => {
+    const { journal } = await EventJournal.open(dir, { seq: 0 }, options);
+    journal.start({ scheduleFired: {} }, T0, 0);
+    const file = path.join(dir, EVENTS_DIR, 'events-000000000001.ndjson');
+    const lineCount = async (): Promise<number> => (await fs.readFile(file, 'utf8')).trimEnd().split('\n').length;
+    expect(journal.hold(signup('u1'), T0 + 1000, 7)).to.equal(1);
+    expect(journal.hold(signup('u2'), T0 + 1000, 8)).to.equal(2);
+    expect(await lineCount(), 'the header only').to.equal(1);
+    journal.flush();
+    expect(await lineCount()).to.equal(3);
+    journal.flush(); // nothing held: nothing written
+    expect(journal.hold(signup('u3'), T0 + 2000)).to.equal(3);
+    expect(journal.append(signup('u4'), T0 + 2000), 'written at once, after the one held').to.equal(4);
+    expect(journal.hold(signup('u5'), T0 + 3000)).to.equal(5);
+    journal.close(); // what is held is written before the file is left
+    const lines = (await fs.readFile(file, 'utf8')).trimEnd().split('\n').slice(1).map((l) => JSON.parse(l) as { payload: string; mid?: number });
+    expect(lines.map((l) => (JSON.parse(l.payload) as { UID: string }).UID)).to.deep.equal(['u1', 'u2', 'u3', 'u4', 'u5']);
+    expect(lines.map((l) => l.mid)).to.deep.equal([7, 8, undefined, undefined, undefined]);
+  });
+
   it('reads back the events after the checkpoint, across files, and numbers new ones after them', async () => {
     let { journal } = await EventJournal.open(dir, { seq: 0 }, options);
     journal.start({ scheduleFired: {} }, T0, 0);

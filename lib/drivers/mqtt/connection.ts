@@ -76,9 +76,44 @@ export interface MqttConnectionOptions {
 
 /**
  * Told of each inbound PUBLISH; `ack()` lets mqtt.js send the PUBACK (QoS 1) and read the next
- * packet. mqtt.js hands over one message at a time: until `ack()`, nothing more is read.
+ * packet. mqtt.js hands over one message at a time: until `ack()`, nothing more is read, unless
+ * the message is read ahead with `readAhead` (the connection's stream at the time).
  */
-export type PublishHandler = (packet: IPublishPacket, ack: () => void) => void;
+export type PublishHandler = (packet: IPublishPacket, ack: () => void, readAhead: ReadAhead) => void;
+
+/** Most messages read ahead at once on a connection: past it, mqtt.js waits for acknowledgements again. */
+export const MAX_READ_AHEAD = 256;
+
+/**
+ * Reading ahead on one connection (issue 26, item 6). mqtt.js reads the next message only once the
+ * one before is acknowledged (its PUBACK sent), so the service could journal one line per write(2).
+ * A message taken here is acknowledged to mqtt.js at once, so it reads on, while the stream is
+ * corked: its PUBACK, and every other byte written meanwhile, stays in this process until every
+ * message taken is given back (its line journaled). A killed process takes those PUBACKs with it
+ * and the broker sends the messages again: none is acknowledged before its line is written.
+ */
+export class ReadAhead {
+  private taken = 0;
+
+  constructor(readonly stream: unknown, private readonly max = MAX_READ_AHEAD) {}
+
+  /** Takes one more message, corking the stream at the first; false when `max` are out (then it waits for its ack). */
+  take(): boolean {
+    if (this.taken >= this.max) return false;
+    if (this.taken++ === 0) (this.stream as Corkable | undefined)?.cork?.();
+    return true;
+  }
+
+  /** One taken message is journaled; the last one out uncorks the stream (the PUBACKs leave in one write). */
+  give(): void {
+    if (--this.taken === 0) (this.stream as Corkable | undefined)?.uncork?.();
+  }
+}
+
+interface Corkable {
+  cork?(): void;
+  uncork?(): void;
+}
 
 /** The session part of a CONNACK. */
 export interface Connack {
@@ -237,15 +272,22 @@ export function connectMqtt(options: MqttConnectionOptions): Observable<MqttConn
     // safe, e.g. in the service's event journal (docs/storage.md), without patching the library.
     let handler: PublishHandler | undefined;
     const held: Array<[IPublishPacket, () => void]> = [];
+    // one per stream: mqtt.js makes a new one at each (re)connect
+    let readAhead = new ReadAhead(socketOf(inner));
+    const readAheadNow = (): ReadAhead => {
+      const stream = socketOf(inner);
+      if (readAhead.stream !== stream) readAhead = new ReadAhead(stream);
+      return readAhead;
+    };
     // (`callback` itself is the `ack`: called without an error it sends the PUBACK; no closure per message)
     inner.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void): void => {
-      if (handler !== undefined) handler(packet, callback);
+      if (handler !== undefined) handler(packet, callback, readAheadNow());
       else if (options.holdUnhandled === true) held.push([packet, callback]);
       else callback();
     };
     const onPublish = (next: PublishHandler): (() => void) => {
       handler = next;
-      for (let item = held.shift(); item !== undefined && handler === next; item = held.shift()) next(...item);
+      for (let item = held.shift(); item !== undefined && handler === next; item = held.shift()) next(...item, readAheadNow());
       return () => {
         if (handler === next) handler = undefined;
       };

@@ -14,7 +14,8 @@
  * - `fromMqtt`: each message is acknowledged (PUBACK) once it has been emitted.
  * - `deliveriesFromMqtt`: each message comes as an `MqttDelivery` that carries its own `ack`; the
  *   PUBACK goes only when the consumer calls it (the durability operator, once the message is
- *   journaled). Until then mqtt.js reads nothing more (one message in hand at a time) and the
+ *   journaled). Until then mqtt.js reads nothing more (one message in hand at a time), unless the
+ *   consumer reads on (`readOn`: the PUBACKs wait in the corked connection instead), and the
  *   broker keeps the message for the session.
  *
  * Out (`makeMqttDriver`): publishes `mqtt.publish` effects, in order. While the connection is
@@ -34,7 +35,7 @@ import type { Effect, MqttPublish } from '../../core/protocol/effects.js';
 import type { MqttMessage } from '../../core/protocol/events.js';
 import { topicFilter } from '../../core/protocol/topics.js';
 import type { SinkReport } from '../report.js';
-import type { ConnectionState, MqttConnection } from './connection.js';
+import type { ConnectionState, MqttConnection, ReadAhead } from './connection.js';
 
 // ---- in ----
 
@@ -46,15 +47,50 @@ export interface MqttSourceOptions {
 }
 
 /**
- * A message whose PUBACK waits for its consumer: `ack()` sends it (call it once: it is mqtt.js's
- * own callback). `messageId` and `dup` are how it came (DUP=1: the broker sends it again).
+ * A message whose PUBACK waits for its consumer: `ack()` lets it go (once it is safe: journaled).
+ * Until then mqtt.js reads nothing more, unless the consumer calls `readOn()`: then mqtt.js reads
+ * the next message at once, and this one's PUBACK waits in the corked connection until every
+ * message read on is acknowledged (`ReadAhead`, connection.ts). `messageId` and `dup` are how it
+ * came (DUP=1: the broker sends it again).
  */
 export interface MqttDelivery {
   readonly type: 'mqtt.delivery';
   readonly event: MqttMessage;
   readonly messageId?: number;
   readonly dup: boolean;
-  readonly ack: () => void;
+  readOn(): void;
+  ack(): void;
+}
+
+/** In hand (mqtt.js waits for it), read on (its PUBACK corked), acknowledged. */
+const IN_HAND = 0;
+const READ_ON = 1;
+const ACKED = 2;
+
+class Delivery implements MqttDelivery {
+  readonly type = 'mqtt.delivery';
+  private state = IN_HAND;
+
+  constructor(
+    readonly event: MqttMessage,
+    readonly messageId: number | undefined,
+    readonly dup: boolean,
+    /** mqtt.js's callback: the PUBACK, and the next message read. */
+    private readonly callback: () => void,
+    private readonly readAhead: ReadAhead,
+  ) {}
+
+  readOn(): void {
+    if (this.state !== IN_HAND || !this.readAhead.take()) return;
+    this.state = READ_ON;
+    this.callback();
+  }
+
+  ack(): void {
+    if (this.state === READ_ON) this.readAhead.give();
+    else if (this.state === IN_HAND) this.callback();
+    this.state = ACKED;
+  }
 }
 
 /** One test for a list of filters, each compiled once. */
@@ -76,13 +112,15 @@ export function fromMqtt(connection$: Observable<MqttConnection>, topics: readon
 
 /** Messages on `topics`, each with its own `ack` to call once it is safe (journaled). */
 export function deliveriesFromMqtt(connection$: Observable<MqttConnection>, topics: readonly string[], options: MqttSourceOptions = {}): Observable<MqttDelivery> {
-  return messages(connection$, topics, options, (event, ack, subscriber: { next(d: MqttDelivery): void }, packet) => {
+  return messages(connection$, topics, options, (event, ack, subscriber: { next(d: MqttDelivery): void }, packet, readAhead) => {
     // the packet's `messageId` and `dup` are the delivery; the ack travels with the message
-    subscriber.next({ type: 'mqtt.delivery', event, messageId: packet.messageId, dup: packet.dup, ack });
+    subscriber.next(new Delivery(event, packet.messageId, packet.dup, ack, readAhead));
   });
 }
 
-type Emit<T> = (event: MqttMessage, ack: () => void, subscriber: { next(item: T): void }, packet: { readonly messageId?: number; readonly dup: boolean }) => void;
+type Emit<T> = (
+  event: MqttMessage, ack: () => void, subscriber: { next(item: T): void }, packet: { readonly messageId?: number; readonly dup: boolean }, readAhead: ReadAhead,
+) => void;
 
 function messages<T>(connection$: Observable<MqttConnection>, topics: readonly string[], options: MqttSourceOptions, emit: Emit<T>): Observable<T> {
   const qos = options.qos ?? 1;
@@ -94,7 +132,7 @@ function messages<T>(connection$: Observable<MqttConnection>, topics: readonly s
     const logger = connection.logger.child({ source: 'mqtt' });
 
     const message$ = new Observable<T>((subscriber) =>
-      connection.onPublish((packet, ack) => {
+      connection.onPublish((packet, ack, readAhead) => {
         const { topic, retain } = packet;
         // the persistent session may still hold subscriptions of an older configuration
         if (!ours(topic)) return ack();
@@ -104,7 +142,7 @@ function messages<T>(connection$: Observable<MqttConnection>, topics: readonly s
         }
         const payload = typeof packet.payload === 'string' ? packet.payload : packet.payload.toString('utf8');
         // a delivery never acknowledged (its consumer gone) stays with the broker for the next session
-        emit({ type: 'mqtt.message', topic, payload }, ack, subscriber, packet);
+        emit({ type: 'mqtt.message', topic, payload }, ack, subscriber, packet, readAhead);
       }));
 
     // Whether the broker has confirmed our subscriptions in the current session.

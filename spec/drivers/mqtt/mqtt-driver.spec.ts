@@ -105,6 +105,49 @@ function sinkSuite(target: BrokerTarget): void {
       expect(again.map((d) => d.event.payload), 'the acknowledged one is not sent again').to.deep.equal(['kept']);
     });
 
+    it('deliveries read on: the next messages come before the first is acknowledged, and no PUBACK leaves until all are', async () => {
+      const topic = `${topicBase()}/webos/server/info`;
+      const device = await testClient(url(), `dev-${suffix()}`);
+      open.push({ close: () => device.end(true) });
+      const proxy = await startProxy(url());
+      open.push({ close: () => proxy.close() });
+      const clientId = `be-${suffix()}`;
+      const first = backend({ url: proxy.url, clientId, clean: false });
+      const got: MqttDelivery[] = [];
+      first.hold.add(deliveriesFromMqtt(first.connection$, [topic]).subscribe((d) => {
+        got.push(d);
+        d.readOn();
+      }));
+      await waitFor(() => first.connacks.length > 0, 5_000, 'the first connection');
+      await delay(200); // its SUBACK
+      for (const payload of ['a', 'b', 'c']) await device.publish(topic, payload, { qos: 1 });
+      await waitFor(() => got.length === 3, 5_000, 'three messages, none acknowledged');
+      got[0]!.ack();
+      got[1]!.ack(); // 'c' still out: the connection stays corked
+      await delay(300);
+      proxy.cut(); // as a killed process: what waited in it never reached the broker
+      await first.end();
+
+      const second = backend({ clientId, clean: false });
+      const again: MqttDelivery[] = [];
+      second.hold.add(deliveriesFromMqtt(second.connection$, [topic]).subscribe((d) => {
+        again.push(d);
+        d.readOn();
+      }));
+      await waitFor(() => again.length === 3, 10_000, 'all three again, to the same session');
+      expect(again.map((d) => d.event.payload)).to.deep.equal(['a', 'b', 'c']);
+      for (const d of again) d.ack();
+      await delay(300);
+      await second.end();
+
+      const third = backend({ clientId, clean: false });
+      const after: MqttDelivery[] = [];
+      third.hold.add(deliveriesFromMqtt(third.connection$, [topic]).subscribe((d) => after.push(d)));
+      await waitFor(() => third.connacks.length > 0, 5_000, 'the third connection');
+      await delay(500);
+      expect(after.map((d) => d.event.payload), 'all three were acknowledged once none was out').to.deep.equal([]);
+    });
+
     it('refuses invalid topics with a failed report and goes on with the rest', async () => {
       const out = `${topicBase()}/webos/car/info`;
       const { seen } = await observe(out);
