@@ -4,11 +4,10 @@
  *   journal (to the OS) -> acknowledge (the MQTT PUBACK) -> handle (the pipeline) -> checkpoint
  *   -> settled (each effect done or given up by its driver moves the checkpoint on)
  *
- * (MQTT messages read together are journaled in one write: see `intake`.)
- *
  * and of what it needs around it: the journal opened from DATA_DIR (docs/storage.md), recovery's
  * effects taken over (lib/durability/recovery.ts), the checkpoint saved every second, and the
  * heartbeat (handled schedule occurrences, last tick, status) written with the clock's ticks.
+ * MQTT messages read together are journaled in one write (see `intake`).
  *
  * An MQTT message comes as an `MqttDelivery` whose `ack` travels with it (the MQTT driver);
  * every other source's events come as they are. A message redelivered after a crash whose PUBACK

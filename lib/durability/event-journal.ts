@@ -20,6 +20,7 @@
 import { rmSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
+import { errorText } from '../base/error-text.js';
 import type { Logger } from '../base/log.js';
 import { isoLocal } from '../core/protocol/local-time.js';
 import { encodeClockLine, encodeEventLine, encodeResumeLine } from '../core/protocol/recording.js';
@@ -245,10 +246,12 @@ export class EventJournal {
   private closeFile(): void {
     try {
       if (this.log !== undefined) this.flush();
-    } finally {
-      this.log?.close();
-      this.log = undefined;
+    } catch (err) {
+      // held lines were never acknowledged: their messages come again from the broker
+      this.options.logger.error({ err: errorText(err) }, 'event journal: the lines held could not be written before the file was closed');
     }
+    this.log?.close();
+    this.log = undefined;
   }
 
   /** Syncs and closes the current file. */
