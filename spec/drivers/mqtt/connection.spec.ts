@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import type { AsyncMqttClient } from 'async-mqtt';
@@ -12,7 +13,7 @@ import { startBroker } from '../../../lib/broker/broker.js';
 import { fromMqtt, makeMqttDriver } from '../../../lib/drivers/mqtt/mqtt-driver.js';
 import type { SinkReport } from '../../../lib/drivers/report.js';
 import {
-  backoffDelay, connectMqtt, reconnectSchedule, redactUrl, type MqttConnection,
+  backoffDelay, connectMqtt, ReadAhead, reconnectSchedule, redactUrl, type MqttConnection,
 } from '../../../lib/drivers/mqtt/connection.js';
 import type { Effect } from '../../../lib/core/protocol/effects.js';
 import type { MqttMessage } from '../../../lib/core/protocol/events.js';
@@ -81,6 +82,50 @@ describe('lib/drivers/mqtt/connection', () => {
         const connect$ = hot(' 5ms k');
         expectObservable(reconnectSchedule(close$, connect$, { initialMs: 10, maxMs: 40 }, scheduler)).toBe('');
       });
+    });
+  });
+
+  describe('ReadAhead (a real Writable stream)', () => {
+    /** A stream that records what reaches its underlying write: one entry per write or writev. */
+    function recording(): { stream: Writable; writes: string[] } {
+      const writes: string[] = [];
+      const stream = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          writes.push(chunk.toString());
+          done();
+        },
+        writev(chunks, done) {
+          writes.push(chunks.map((c) => (c.chunk as Buffer).toString()).join(''));
+          done();
+        },
+      });
+      return { stream, writes };
+    }
+
+    it('holds every byte written while a message is out; the last one given back lets them go in one write', async () => {
+      const { stream, writes } = recording();
+      const readAhead = new ReadAhead(stream, 3);
+      expect(readAhead.take()).to.equal(true);
+      stream.write('puback 1;');
+      expect(readAhead.take()).to.equal(true);
+      stream.write('puback 2;');
+      readAhead.give();
+      await delay(10);
+      expect(writes, 'one still out').to.deep.equal([]);
+      readAhead.give();
+      await delay(10);
+      expect(writes).to.deep.equal(['puback 1;puback 2;']);
+      stream.write('after;');
+      await delay(10);
+      expect(writes.at(-1), 'uncorked: writes go at once').to.equal('after;');
+    });
+
+    it('takes at most its maximum at once (then mqtt.js waits for an acknowledgement), and takes again once one is back', () => {
+      const { stream } = recording();
+      const readAhead = new ReadAhead(stream, 2);
+      expect([readAhead.take(), readAhead.take(), readAhead.take()]).to.deep.equal([true, true, false]);
+      readAhead.give();
+      expect(readAhead.take()).to.equal(true);
     });
   });
 
