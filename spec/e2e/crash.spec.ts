@@ -88,10 +88,11 @@ function occurrences(text: string, what: string): number {
 const journalRead = new Map<string, { offset: number; count: number }>();
 
 /**
- * How many MQTT lines the service's event journal holds (all files), but its own status. Reads only what was appended
- * since the last look (the files only grow; a new one at every start): the drill looks every 5 ms
- * while the journal grows by megabytes, and a poller that re-read everything fell behind the
- * service on a loaded machine and sent two kills at the same point.
+ * How many MQTT lines the service's event journal holds (all files), its own status left out.
+ * Reads only what was appended since the last look (the files only grow; a new one at every
+ * start): the drill looks every 5 ms while the journal grows by megabytes, and a poller that
+ * re-read everything fell behind the service on a loaded machine and sent two kills at the same
+ * point.
  */
 async function journaledMqtt(dataDir: string): Promise<number> {
   const dir = path.join(dataDir, 'events');
