@@ -16,10 +16,8 @@ import type { Event } from '../../lib/core/protocol/events.js';
 import { DEFAULT_TOPICS } from '../../lib/core/protocol/topics.js';
 import { log } from '../../lib/core/streams/alerts.js';
 import type { SinkReport } from '../../lib/drivers/report.js';
-import { loadState } from '../../lib/drivers/state-sink.js';
-import { durable, openJournal } from '../../lib/durability/durable.js';
 import { createMetrics } from '../../lib/http/metrics.js';
-import { Database } from '../../lib/store/database.js';
+import { openDurable } from '../support/durable-parts.js';
 import { ServiceHealth } from '../../lib/app/health.js';
 import { run } from '../../lib/app/run.js';
 
@@ -38,13 +36,7 @@ describe('app/run', () => {
 
   /** The loop over `sources`, with a pipeline that logs each event and `sinks` as the one driver. */
   async function loop(sources: Observable<Event>, sinks: (effect$: Observable<Effect>) => Observable<SinkReport>): Promise<{ finished: Promise<unknown>; effects: Effect[] }> {
-    const db = await Database.open(dir, silentLogger);
-    lifetime.add(async () => db.close());
-    const config = { dataDir: dir, tz: 'Asia/Seoul', events: { fsyncMs: 1000, retainDays: 7, maxMb: 64 } };
-    const opened = await openJournal(config, db, silentLogger, lifetime);
-    const durability = durable({
-      opened, db, saved: loadState(db, silentLogger), recovered: undefined, logger: silentLogger, lifetime, alert: () => undefined, scheduler: asyncScheduler,
-    });
+    const durability = await openDurable(dir, lifetime);
     const effects: Effect[] = [];
     const main = (event$: Observable<Event>): Observable<Effect> => event$.pipe(map((event) => log('info', `handled ${event.type}`)));
     const { finished } = run(main, { sources, sinks }, {

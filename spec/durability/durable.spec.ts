@@ -8,15 +8,13 @@ import { readdirSync, readFileSync, promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { asyncScheduler, Subject } from 'rxjs';
+import { Subject } from 'rxjs';
 import { Lifetime } from '../../lib/base/lifetime.js';
 import { silentLogger } from '../../lib/base/log.js';
 import type { Event, MqttMessage } from '../../lib/core/protocol/events.js';
 import type { MqttDelivery } from '../../lib/drivers/mqtt/mqtt-driver.js';
-import { loadState } from '../../lib/drivers/state-sink.js';
-import { durable, openJournal } from '../../lib/durability/durable.js';
+import { openDurable } from '../support/durable-parts.js';
 import { EVENTS_DIR } from '../../lib/durability/event-journal.js';
-import { Database } from '../../lib/store/database.js';
 
 describe('durability/durable: the intake', () => {
   let dir: string;
@@ -54,13 +52,7 @@ describe('durability/durable: the intake', () => {
   }
 
   async function intake(): Promise<Subject<Event | MqttDelivery>> {
-    const db = await Database.open(dir, silentLogger);
-    lifetime.add(async () => db.close());
-    const config = { dataDir: dir, tz: 'Asia/Seoul', events: { fsyncMs: 1000, retainDays: 7, maxMb: 64 } };
-    const opened = await openJournal(config, db, silentLogger, lifetime);
-    const durability = durable({
-      opened, db, saved: loadState(db, silentLogger), recovered: undefined, logger: silentLogger, lifetime, alert: () => undefined, scheduler: asyncScheduler,
-    });
+    const durability = await openDurable(dir, lifetime);
     const source = new Subject<Event | MqttDelivery>();
     const subscription = source.pipe(durability.intake(() => undefined)).subscribe((event) => {
       log.push(`handled ${event.type === 'mqtt.message' ? event.payload : event.type}`);
